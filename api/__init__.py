@@ -1,0 +1,1 @@
+"""Fieldroute HTTP service (FastAPI). Grows with the service issue; nothing imports ``api``."""

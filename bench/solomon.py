@@ -1,0 +1,170 @@
+"""Solomon VRPTW benchmark for the routing core.
+
+Solves the 56 Solomon instances (100 customers) with Fieldroute's OR-Tools core, minimising
+total distance with up to 25 vehicles, checks every solution with the independent checker,
+and prints instance, distance, vehicles, gap to the distance-only best-known, seconds.
+
+    python bench/solomon.py --instances C101,R201 --time-limit 10 --json out/solomon.json
+
+Conventions (as in the data's README): real Euclidean distances, travel time = distance,
+windows on the start of service, back at the depot by its due date. The solver works in
+integer hundredths (travel rounded up, so a solution feasible for it is feasible for the
+real values) and the reported distance is re-computed with real-valued arithmetic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from routing import vrptw  # noqa: E402
+from routing.check import RepRule, StoreRule, check_routes  # noqa: E402
+from routing.daily import build_route  # noqa: E402
+from routing.travel import TravelMatrix  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "solomon"
+SCALE = 100  # solver time unit = 1/100 of a Solomon unit
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    vehicles: int
+    capacity: int
+    xy: np.ndarray  # row 0 = depot
+    demand: np.ndarray
+    ready: np.ndarray
+    due: np.ndarray
+    service: np.ndarray
+
+
+def read_instance(path: Path) -> Instance:
+    """Read the standard Solomon text format."""
+    lines = [line.split() for line in path.read_text().splitlines()]
+    vehicles, capacity = next((int(a), int(b)) for a, b, *_ in (l for l in lines if len(l) == 2 and l[0].isdigit()))
+    rows = np.array([[float(x) for x in l] for l in lines if len(l) == 7 and l[0].isdigit()])
+    return Instance(path.stem, vehicles, capacity, rows[:, 1:3], rows[:, 3].astype(int), rows[:, 4], rows[:, 5], rows[:, 6])
+
+
+def euclid(inst: Instance) -> np.ndarray:
+    d = inst.xy[:, None, :] - inst.xy[None, :, :]
+    return np.sqrt((d**2).sum(axis=2))
+
+
+def build(inst: Instance) -> tuple[vrptw.Problem, dict]:
+    """The instance as a routing-core problem, plus the checker's rules."""
+    dist = euclid(inst)
+    keys = ["depot"] + [f"c{i}" for i in range(1, len(inst.xy))]
+    seconds = np.ceil(dist * SCALE - 1e-9).astype(np.int64)
+    metres = np.rint(dist * 1000).astype(np.int64)  # cost: thousandths, for a precise objective
+    matrix = TravelMatrix(keys, seconds, metres, source="euclidean")
+    horizon = int(inst.due[0] * SCALE)
+    jobs = [
+        vrptw.Job(
+            key=keys[i],
+            place=keys[i],
+            windows=((int(inst.ready[i] * SCALE), int(inst.due[i] * SCALE)),),
+            service_s=int(inst.service[i] * SCALE),
+            demand=int(inst.demand[i]),
+        )
+        for i in range(1, len(keys))
+    ]
+    vehicles = [
+        vrptw.Vehicle(key=f"v{k}", start="depot", end="depot", earliest_s=0, latest_s=horizon, capacity=inst.capacity)
+        for k in range(min(inst.vehicles, 25))
+    ]
+    problem = vrptw.Problem(jobs=jobs, vehicles=vehicles, matrix=matrix, cost="metres")
+    stores = {j.key: StoreRule(((j.windows[0][0], j.windows[0][1] + j.service_s),), j.service_s, j.demand) for j in jobs}
+    reps = {v.key: RepRule("depot", "depot", 0, horizon, capacity=inst.capacity) for v in vehicles}
+    return problem, {"stores": stores, "reps": reps}
+
+
+def solve_instance(path: Path, time_limit: float, seed: int = 0, search: vrptw.Search | None = None) -> dict:
+    inst = read_instance(path)
+    problem, rules = build(inst)
+    started = time.perf_counter()
+    solution = vrptw.solve(problem, time_limit_s=time_limit, seed=seed, search=search or vrptw.Search())
+    seconds = time.perf_counter() - started
+    service = {j.key: j.service_s for j in problem.jobs}
+    routes = [build_route(vr, lunch=None, date="solomon", service=service, travel=problem.matrix) for vr in solution.routes]
+    violations = check_routes(routes, [], rules["stores"], rules["reps"], problem.matrix, requested=list(service))
+    dist = euclid(inst)
+    index = {k: i for i, k in enumerate(problem.matrix.keys)}
+    distance = 0.0
+    for vr in solution.routes:
+        path_nodes = [0] + [index[k] for k in vr.jobs] + [0]
+        distance += sum(dist[a, b] for a, b in zip(path_nodes, path_nodes[1:]))
+    return {
+        "instance": inst.name,
+        "distance": round(distance, 2),
+        "vehicles": len(solution.routes),
+        "feasible": not violations and not solution.dropped,
+        "violations": [str(v) for v in violations[:5]],
+        "seconds": round(seconds, 2),
+        "time_limit_s": time_limit,
+        "seed": seed,
+    }
+
+
+def best_known(data: Path) -> dict[str, float]:
+    with open(data / "bks_distance_only.csv", newline="") as f:
+        return {row["instance"]: float(row["distance"]) for row in csv.DictReader(f)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--instances", help="comma-separated names (default: all 56)")
+    parser.add_argument("--time-limit", type=float, default=10.0, help="seconds per instance (default 10)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"instance folder (default {DEFAULT_DATA})")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1, help="instances solved at once (each solve is single-threaded)")
+    args = parser.parse_args(argv)
+
+    bks = best_known(args.data)
+    names = args.instances.split(",") if args.instances else sorted(bks)
+    paths = [args.data / f"{n}.txt" for n in names]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        parser.error(f"no such instance file: {', '.join(missing)}")
+
+    print(f"{'instance':<9} {'limit_s':>7} {'distance':>9} {'veh':>4} {'bks':>9} {'gap_%':>7} {'seconds':>7}  check")
+    results = []
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(solve_instance, p, args.time_limit, args.seed) for p in paths]
+        for fut in futures:
+            r = fut.result()
+            r["bks"] = bks.get(r["instance"])
+            r["gap_pct"] = round(100 * (r["distance"] - r["bks"]) / r["bks"], 2) if r["bks"] else None
+            results.append(r)
+            ok = "ok" if r["feasible"] else "INFEASIBLE " + "; ".join(r["violations"])
+            print(
+                f"{r['instance']:<9} {r['time_limit_s']:>7g} {r['distance']:>9.2f} {r['vehicles']:>4} "
+                f"{r['bks']:>9.2f} {r['gap_pct']:>7.2f} {r['seconds']:>7.2f}  {ok}",
+                flush=True,
+            )
+    gaps = [r["gap_pct"] for r in results if r["gap_pct"] is not None]
+    feasible = sum(r["feasible"] for r in results)
+    mean_gap = round(statistics.fmean(gaps), 2) if gaps else math.nan
+    print(f"\nfeasible {feasible}/{len(results)}  mean gap {mean_gap:.2f} %  median gap {statistics.median(gaps):.2f} %")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"instances": results, "mean_gap_pct": mean_gap, "feasible": feasible, "n": len(results)}, indent=2))
+    return 0 if feasible == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Folium map of a day plan: one colour per rep, numbered stops, unassigned stores apart."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import folium
+
+from routing.model import DayPlan, Rep, Store
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f"]
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+
+
+def _clock(plan: DayPlan, seconds: int) -> str:
+    moment = dt.datetime.combine(dt.date.fromisoformat(plan.date), dt.time(), tzinfo=ZoneInfo(plan.time_zone))
+    return (moment + dt.timedelta(seconds=seconds)).strftime("%H:%M")
+
+
+def _numbered_icon(number: int, colour: str) -> folium.DivIcon:
+    return folium.DivIcon(
+        icon_size=(24, 24),
+        icon_anchor=(12, 12),
+        html=(
+            f'<div style="background:{colour};color:#fff;border:2px solid #fff;border-radius:12px;width:24px;'
+            f'height:24px;line-height:20px;text-align:center;font:bold 12px sans-serif;box-shadow:0 0 3px #000">'
+            f"{number}</div>"
+        ),
+    )
+
+
+def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep]) -> folium.Map:
+    """Build the map: legs as straight lines between stops (road geometry comes with the road model)."""
+    by_store = {s.id: s for s in stores}
+    by_rep = {r.id: r for r in reps}
+    points = [(s.lat, s.lon) for s in stores] + [(r.start_lat, r.start_lon) for r in reps]
+    fmap = folium.Map(tiles=None, control_scale=True)
+    folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap").add_to(fmap)
+    if points:
+        fmap.fit_bounds([[min(p[0] for p in points), min(p[1] for p in points)], [max(p[0] for p in points), max(p[1] for p in points)]])
+    legend = []
+    for n, route in enumerate(plan.routes):
+        colour = PALETTE[n % len(PALETTE)]
+        rep = by_rep[route.rep_id]
+        summary = route.summary
+        layer = folium.FeatureGroup(name=f"{rep.name} ({summary.visits} visits)")
+        path = [(rep.start_lat, rep.start_lon)]
+        number = 0
+        for stop in route.stops:
+            if stop.type != "visit":
+                continue
+            number += 1
+            store = by_store[stop.store_id]
+            path.append((store.lat, store.lon))
+            popup = (
+                f"<b>{number}. {html.escape(store.name)}</b> ({html.escape(store.id)})<br>"
+                f"class {html.escape(store.store_class)} · rep {html.escape(rep.name)}<br>"
+                f"ETA {_clock(plan, stop.arrival_s)} · visit {_clock(plan, stop.start_s)}-{_clock(plan, stop.end_s)}<br>"
+                f"opening hours: {html.escape(store.opening_hours or 'always open')}"
+            )
+            folium.Marker(
+                (store.lat, store.lon),
+                icon=_numbered_icon(number, colour),
+                tooltip=f"{number}. {store.name} ({_clock(plan, stop.start_s)})",
+                popup=folium.Popup(popup, max_width=320),
+            ).add_to(layer)
+        path.append((rep.end_lat, rep.end_lon))
+        folium.PolyLine(path, color=colour, weight=4, opacity=0.8).add_to(layer)
+        start, end = route.stops[0], route.stops[-1]
+        folium.Marker(
+            (rep.start_lat, rep.start_lon),
+            icon=folium.Icon(color="green", icon="home"),
+            tooltip=f"{rep.name}: start {_clock(plan, start.start_s)}",
+        ).add_to(layer)
+        if (rep.end_lat, rep.end_lon) != (rep.start_lat, rep.start_lon):
+            folium.Marker(
+                (rep.end_lat, rep.end_lon),
+                icon=folium.Icon(color="black", icon="flag"),
+                tooltip=f"{rep.name}: end {_clock(plan, end.arrival_s)}",
+            ).add_to(layer)
+        layer.add_to(fmap)
+        hours = summary.span_s / 3600
+        legend.append(f'<span style="color:{colour}">&#9632;</span> {html.escape(rep.name)}: {summary.visits} visits, {hours:.1f} h')
+    if plan.unassigned:
+        layer = folium.FeatureGroup(name=f"Unassigned ({len(plan.unassigned)})")
+        for u in plan.unassigned:
+            store = by_store.get(u.store_id)
+            if store is None:
+                continue
+            folium.CircleMarker(
+                (store.lat, store.lon),
+                radius=7,
+                color="#000",
+                weight=2,
+                fill=True,
+                fill_color="#fff",
+                fill_opacity=0.9,
+                dash_array="3",
+                tooltip=f"not visited: {store.name} ({u.reason})",
+                popup=folium.Popup(f"<b>{html.escape(store.name)}</b><br>{html.escape(u.reason)}: {html.escape(u.detail)}", max_width=320),
+            ).add_to(layer)
+        layer.add_to(fmap)
+        legend.append(f"&#9675; unassigned: {len(plan.unassigned)}")
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    box = (
+        '<div id="fieldroute-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;background:#fff;'
+        'padding:8px 10px;border:1px solid #888;border-radius:4px;font:13px sans-serif">'
+        f"<b>Routes {html.escape(plan.date)}</b><br>" + "<br>".join(legend) + f"<br><small>Map data {OSM_ATTRIBUTION}</small></div>"
+    )
+    fmap.get_root().html.add_child(folium.Element(box))
+    return fmap
+
+
+def save_route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], path: Path) -> Path:
+    """Write the map as one HTML file and return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    route_map(plan, stores, reps).save(str(path))
+    return path

@@ -1,0 +1,363 @@
+"""Read and validate stores, reps and policy files; write and read plans as JSON.
+
+A file is accepted whole or rejected whole: every problem in it is collected and raised in
+one ``InputError`` that names the file, the row (CSV line or GeoJSON feature) and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+import tomllib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import InputError, InputProblem
+from .hours import HoursError, validate
+from .model import Break, ClassPolicy, DayPlan, Policy, Rep, Route, Stop, Store, Unassigned
+
+STORE_REQUIRED = ("id", "name", "lat", "lon", "class", "opening_hours")
+REP_REQUIRED = ("id", "name", "start_lat", "start_lon")
+
+
+class _Row:
+    """One input row, with helpers that parse a field or record a problem about it."""
+
+    def __init__(self, source: str, where: str, values: Mapping[str, Any], problems: list[InputProblem]):
+        self.source, self.where, self.values, self.problems = source, where, values, problems
+
+    def fail(self, field: str | None, message: str) -> None:
+        self.problems.append(InputProblem(self.source, self.where, field, message))
+
+    def text(self, field: str) -> str:
+        value = self.values.get(field)
+        return "" if value is None else str(value).strip()
+
+    def required(self, field: str) -> str | None:
+        value = self.text(field)
+        if not value:
+            self.fail(field, "required, got an empty value")
+            return None
+        return value
+
+    def number(self, field: str, *, lo=None, hi=None, default=None, integer=False, required=False):
+        raw = self.text(field)
+        if not raw:
+            if required:
+                self.fail(field, "required, got an empty value")
+            return default
+        try:
+            value = int(raw) if integer else float(raw)
+        except ValueError:
+            kind = "a whole number" if integer else "a number"
+            self.fail(field, f"expected {kind}, got {raw!r}")
+            return None
+        if isinstance(value, float) and not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
+            self.fail(field, f"expected a value in [{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}], got {raw!r}")
+            return None
+        return value
+
+    def clock(self, field: str, default: int | None) -> int | None:
+        raw = self.text(field)
+        if not raw:
+            return default
+        try:
+            h, m = raw.split(":")
+            seconds = int(h) * 3600 + int(m) * 60
+            if not (0 <= int(m) < 60 and 0 <= seconds <= 24 * 3600):
+                raise ValueError
+            return seconds
+        except ValueError:
+            self.fail(field, f"expected a time HH:MM between 00:00 and 24:00, got {raw!r}")
+            return None
+
+    def hours(self, field: str, default: str = "") -> str:
+        raw = self.text(field) or default
+        try:
+            validate(raw)
+        except HoursError as exc:
+            self.fail(field, f"expected OpenStreetMap opening_hours syntax such as 'Mo-Fr 08:00-18:00', got {raw!r}: {exc}")
+        return raw
+
+
+def _csv_rows(path: Path, required: tuple[str, ...], problems: list[InputProblem]) -> Iterator[_Row]:
+    source = path.name
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problems.append(InputProblem(source, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+        return
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in required if c not in header]
+    if missing:
+        problems.append(InputProblem(source, "line 1", None, f"missing required column(s): {', '.join(missing)}; the header is {','.join(header) or '(empty)'}"))
+        return
+    reader.fieldnames = header
+    for record in reader:
+        if None in record:
+            problems.append(InputProblem(source, f"line {reader.line_num}", None, f"more fields than the header's {len(header)}"))
+            continue
+        yield _Row(source, f"line {reader.line_num}", record, problems)
+
+
+def _geojson_rows(path: Path, required: tuple[str, ...], problems: list[InputProblem]) -> Iterator[_Row]:
+    source = path.name
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        problems.append(InputProblem(source, None, None, f"not valid JSON: {exc}"))
+        return
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
+        problems.append(InputProblem(source, None, None, "expected a GeoJSON FeatureCollection"))
+        return
+    for n, feature in enumerate(data["features"], start=1):
+        where = f"feature {n}"
+        geometry = (feature or {}).get("geometry") or {}
+        props = dict((feature or {}).get("properties") or {})
+        coords = geometry.get("coordinates")
+        if geometry.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
+            problems.append(InputProblem(source, where, "geometry", "expected a Point with [lon, lat] coordinates"))
+            continue
+        props.setdefault("lon", coords[0])
+        props.setdefault("lat", coords[1])
+        missing = [c for c in required if c not in props]
+        for column in missing:
+            problems.append(InputProblem(source, where, column, "required property is missing"))
+        if not missing:
+            yield _Row(source, where, props, problems)
+
+
+def _unique(row: _Row, value: str | None, seen: dict[str, str]) -> None:
+    if value is None:
+        return
+    if value in seen:
+        row.fail("id", f"duplicate id {value!r} (first at {seen[value]})")
+    else:
+        seen[value] = row.where
+
+
+def _stores(path: Path, policy: Policy | None, rep_ids: set[str] | None, problems: list[InputProblem]) -> list[Store]:
+    reader = _geojson_rows if path.suffix.lower() in (".geojson", ".json") else _csv_rows
+    stores, seen = [], {}
+    for row in reader(path, STORE_REQUIRED, problems):
+        before = len(problems)
+        store_id, name = row.required("id"), row.required("name")
+        _unique(row, store_id, seen)
+        lat = row.number("lat", lo=-90, hi=90, required=True)
+        lon = row.number("lon", lo=-180, hi=180, required=True)
+        store_class = row.required("class")
+        if store_class and policy is not None and store_class not in policy.classes:
+            row.fail("class", f"expected one of the policy's classes ({', '.join(policy.classes)}), got {store_class!r}")
+        hours = row.hours("opening_hours")
+        service = row.number("service_min", lo=0)
+        demand = row.number("demand", lo=0, default=0, integer=True)
+        owner = row.text("rep_id") or None
+        if owner is not None and rep_ids is not None and owner not in rep_ids:
+            row.fail("rep_id", f"no rep with id {owner!r} in the reps file")
+        if len(problems) == before:
+            stores.append(Store(store_id, name, lat, lon, store_class, hours, service, owner, demand))
+    return stores
+
+
+def _reps(path: Path, problems: list[InputProblem]) -> list[Rep]:
+    reps, seen = [], {}
+    for row in _csv_rows(path, REP_REQUIRED, problems):
+        before = len(problems)
+        rep_id, name = row.required("id"), row.required("name")
+        _unique(row, rep_id, seen)
+        lat = row.number("start_lat", lo=-90, hi=90, required=True)
+        lon = row.number("start_lon", lo=-180, hi=180, required=True)
+        end_lat = row.number("end_lat", lo=-90, hi=90, default=lat)
+        end_lon = row.number("end_lon", lo=-180, hi=180, default=lon)
+        if bool(row.text("end_lat")) != bool(row.text("end_lon")):
+            row.fail("end_lat" if not row.text("end_lat") else "end_lon", "give both end_lat and end_lon, or neither")
+        shift_start, shift_end = row.clock("shift_start", 8 * 3600), row.clock("shift_end", 18 * 3600)
+        if shift_start is not None and shift_end is not None and shift_start >= shift_end:
+            row.fail("shift_end", f"expected a time after shift_start ({row.text('shift_start') or '08:00'})")
+        lunch = _lunch(row, shift_start, shift_end)
+        working_days = row.hours("working_days", "Mo-Fr")
+        max_visits = row.number("max_visits", lo=1, integer=True)
+        capacity = row.number("capacity", lo=0, integer=True)
+        if len(problems) == before:
+            reps.append(Rep(rep_id, name, lat, lon, end_lat, end_lon, shift_start, shift_end, lunch, working_days, max_visits, capacity))
+    return reps
+
+
+def _lunch(row: _Row, shift_start: int | None, shift_end: int | None) -> Break | None:
+    fields = ("break_start", "break_end", "break_min")
+    given = [f for f in fields if row.text(f)]
+    if not given:
+        return None
+    if len(given) != 3:
+        for f in fields:
+            if f not in given:
+                row.fail(f, "a lunch break needs break_start, break_end and break_min together")
+        return None
+    start, end = row.clock("break_start", None), row.clock("break_end", None)
+    minutes = row.number("break_min", lo=1, integer=True)
+    if None in (start, end, minutes):
+        return None
+    if end - start < minutes * 60:
+        row.fail("break_end", f"the break window {row.text('break_start')}-{row.text('break_end')} is shorter than break_min ({minutes} min)")
+        return None
+    if shift_start is not None and shift_end is not None and (start < shift_start or end > shift_end):
+        row.fail("break_start", "the break window must lie inside the shift")
+        return None
+    return Break(start, end, minutes * 60)
+
+
+def _policy(path: Path, problems: list[InputProblem]) -> Policy | None:
+    source = path.name
+    try:
+        raw = path.read_text(encoding="utf-8")
+        data = json.loads(raw) if path.suffix.lower() == ".json" else tomllib.loads(raw)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problems.append(InputProblem(source, None, None, f"cannot parse: {exc}"))
+        return None
+    before = len(problems)
+    top = _Row(source, None, data, problems)
+    time_zone = top.required("time_zone")
+    if time_zone:
+        try:
+            ZoneInfo(time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            top.fail("time_zone", f"expected an IANA time zone such as 'Europe/Helsinki', got {time_zone!r}")
+    speed = top.number("speed_kmh", lo=0.1, default=30.0)
+    circuity = top.number("circuity", lo=1.0, default=1.3)
+    classes = data.get("classes")
+    parsed: dict[str, ClassPolicy] = {}
+    if not isinstance(classes, dict) or not classes:
+        top.fail("classes", "expected a table of store classes, e.g. [classes.A] visits_per_week = 2")
+        classes = {}
+    for name, spec in classes.items():
+        row = _Row(source, f"classes.{name}", spec if isinstance(spec, dict) else {}, problems)
+        if not isinstance(spec, dict):
+            row.fail(None, "expected a table with visits_per_week, service_min, priority")
+            continue
+        for field in ("visits_per_week", "service_min", "priority"):
+            if field not in spec:
+                row.fail(field, "required")
+        per_week = row.number("visits_per_week", lo=0.01)
+        service = row.number("service_min", lo=0)
+        priority = row.number("priority", integer=True)
+        gap = row.number("min_gap_days", lo=0, integer=True)
+        if None not in (per_week, service, priority):
+            parsed[str(name)] = ClassPolicy(str(name), per_week, service, priority, gap)
+    if len(problems) > before:
+        return None
+    return Policy(time_zone, parsed, speed, circuity)
+
+
+def load_inputs(stores: Path, reps: Path, policy: Path) -> tuple[list[Store], list[Rep], Policy]:
+    """Read and validate all three inputs together; raise one ``InputError`` listing every problem."""
+    problems: list[InputProblem] = []
+    for path in (stores, reps, policy):
+        if not Path(path).is_file():
+            problems.append(InputProblem(str(path), None, None, "no such file"))
+    if problems:
+        raise InputError(problems)
+    parsed_policy = _policy(Path(policy), problems)
+    before = len(problems)
+    parsed_reps = _reps(Path(reps), problems)
+    rep_ids = {r.id for r in parsed_reps} if len(problems) == before else None
+    parsed_stores = _stores(Path(stores), parsed_policy, rep_ids, problems)
+    if problems:
+        raise InputError(problems)
+    return parsed_stores, parsed_reps, parsed_policy
+
+
+def load_policy(path: Path) -> Policy:
+    """Read and validate a policy file (TOML or JSON)."""
+    problems: list[InputProblem] = []
+    policy = _policy(Path(path), problems)
+    if problems:
+        raise InputError(problems)
+    return policy
+
+
+# --- plans ------------------------------------------------------------------------------
+
+
+def _iso(date: dt.date, seconds: int, zone: ZoneInfo) -> str:
+    return (dt.datetime.combine(date, dt.time(), tzinfo=zone) + dt.timedelta(seconds=seconds)).isoformat()
+
+
+def _seconds(date: dt.date, value: str, zone: ZoneInfo) -> int:
+    moment = dt.datetime.fromisoformat(value)
+    midnight = dt.datetime.combine(date, dt.time(), tzinfo=zone)
+    return int(round((moment - midnight).total_seconds()))
+
+
+def plan_to_dict(plan: DayPlan) -> dict:
+    """The plan as JSON-ready data: ISO 8601 local times with offset, VROOM-style summaries."""
+    zone, date = ZoneInfo(plan.time_zone), dt.date.fromisoformat(plan.date)
+
+    def stop(s: Stop) -> dict:
+        out = {"type": s.type}
+        if s.store_id is not None:
+            out["store_id"] = s.store_id
+        out |= {
+            "arrival": _iso(date, s.arrival_s, zone),
+            "start": _iso(date, s.start_s, zone),
+            "end": _iso(date, s.end_s, zone),
+            "travel_s": s.travel_s,
+            "distance_m": s.distance_m,
+            "wait_s": s.wait_s,
+        }
+        return out
+
+    return {
+        "date": plan.date,
+        "time_zone": plan.time_zone,
+        "params": plan.params,
+        "summary": plan.summary.as_dict() | {"unassigned": len(plan.unassigned)},
+        "routes": [
+            {"rep_id": r.rep_id, "date": r.date, "stops": [stop(s) for s in r.stops], "summary": r.summary.as_dict()}
+            for r in plan.routes
+        ],
+        "unassigned": [
+            {"store_id": u.store_id, "reason": u.reason, "detail": u.detail} | ({"date": u.date} if u.date else {})
+            for u in plan.unassigned
+        ],
+    }
+
+
+def plan_from_dict(data: dict) -> DayPlan:
+    """Inverse of ``plan_to_dict`` (summaries are derived again, not read)."""
+    zone, date = ZoneInfo(data["time_zone"]), dt.date.fromisoformat(data["date"])
+    routes = []
+    for r in data["routes"]:
+        route_date = dt.date.fromisoformat(r["date"])
+        stops = tuple(
+            Stop(
+                type=s["type"],
+                arrival_s=_seconds(route_date, s["arrival"], zone),
+                start_s=_seconds(route_date, s["start"], zone),
+                end_s=_seconds(route_date, s["end"], zone),
+                store_id=s.get("store_id"),
+                travel_s=int(s.get("travel_s", 0)),
+                distance_m=int(s.get("distance_m", 0)),
+                wait_s=int(s.get("wait_s", 0)),
+            )
+            for s in r["stops"]
+        )
+        routes.append(Route(r["rep_id"], r["date"], stops))
+    unassigned = tuple(Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in data.get("unassigned", []))
+    return DayPlan(date.isoformat(), data["time_zone"], tuple(routes), unassigned, dict(data.get("params", {})))
+
+
+def write_plan(plan: DayPlan, path: Path) -> None:
+    """Write a plan as indented JSON (UTF-8)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def read_plan(path: Path) -> tuple[DayPlan, dict]:
+    """Read a plan JSON file; returns the plan and the raw data (for checking stored summaries)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return plan_from_dict(data), data

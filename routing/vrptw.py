@@ -1,0 +1,274 @@
+"""The OR-Tools vehicle-routing core: jobs with time windows on vehicles with shifts.
+
+This is the only module that speaks OR-Tools. It takes plain jobs and vehicles keyed by
+strings and returns, per vehicle, the ordered job keys with their service start times.
+Nodes, routing indices and dimensions never leave this module.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from .model import Break
+from .travel import TravelMatrix
+
+Window = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Job:
+    """Something to do at a place: service of ``service_s`` starting inside one of ``windows``.
+
+    ``penalty`` is the cost of leaving the job out (``None``: it must be done).
+    ``vehicles`` restricts which vehicles may do it (``None``: any).
+    """
+
+    key: str
+    place: str
+    windows: tuple[Window, ...]
+    service_s: int
+    penalty: int | None = None
+    demand: int = 0
+    vehicles: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    """A vehicle (a rep's day): leaves ``start`` no earlier than ``earliest_s``, reaches
+    ``end`` no later than ``latest_s``, optionally takes a break on the way."""
+
+    key: str
+    start: str
+    end: str
+    earliest_s: int
+    latest_s: int
+    lunch: Break | None = None
+    max_jobs: int | None = None
+    capacity: int | None = None
+
+
+@dataclass(frozen=True)
+class Search:
+    """How OR-Tools searches. The defaults are what the benchmarks support best."""
+
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    gls_lambda: float = 0.1
+    operators: Mapping[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Jobs, vehicles and a travel matrix.
+
+    ``cost`` picks what the arcs cost: ``"seconds"`` or ``"metres"`` of the matrix.
+    ``span_weight`` adds each route's duration (so waiting costs too, and starts are late
+    rather than early); ``balance_weight`` adds the spread between the earliest start and
+    the latest end over all vehicles (so work is shared out).
+    """
+
+    jobs: Sequence[Job]
+    vehicles: Sequence[Vehicle]
+    matrix: TravelMatrix
+    cost: str = "seconds"
+    span_weight: int = 0
+    balance_weight: int = 0
+
+
+@dataclass(frozen=True)
+class VehicleRoute:
+    """A solved vehicle: job keys in order with their service start times."""
+
+    vehicle: str
+    start: str
+    end: str
+    jobs: tuple[str, ...]
+    starts_s: tuple[int, ...]
+    depart_s: int
+    arrive_s: int
+    break_start_s: int | None
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Routes of the vehicles that do at least one job, the jobs left out, and search facts."""
+
+    routes: tuple[VehicleRoute, ...]
+    dropped: tuple[str, ...]
+    objective: int | None
+    status: str
+    wall_s: float
+
+
+def solve(
+    problem: Problem,
+    *,
+    time_limit_s: float,
+    solution_limit: int | None = None,
+    seed: int = 0,
+    search: Search = Search(),
+) -> Solution:
+    """Solve ``problem`` within the limits. ``seed`` shuffles the job order, which changes
+    how ties are broken; the same problem, seed and solution limit give the same result."""
+    started = time.perf_counter()
+    model = _Model(problem, seed)
+    params = _search_parameters(search, time_limit_s, solution_limit)
+    assignment = model.routing.SolveWithParameters(params)
+    status = _STATUS.get(model.routing.status(), str(model.routing.status()))
+    if assignment is None:
+        return Solution((), tuple(j.key for j in problem.jobs), None, status, time.perf_counter() - started)
+    routes, dropped = model.read(assignment)
+    return Solution(routes, dropped, assignment.ObjectiveValue(), status, time.perf_counter() - started)
+
+
+_STATUS = {
+    0: "not_solved",
+    1: "success",
+    2: "partial_success_time_limit",
+    3: "fail",
+    4: "fail_timeout",
+    5: "invalid",
+    6: "infeasible",
+    7: "optimal",
+}
+
+
+def _search_parameters(search: Search, time_limit_s: float, solution_limit: int | None):
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, search.first_solution)
+    params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, search.metaheuristic)
+    params.guided_local_search_lambda_coefficient = search.gls_lambda
+    for name, on in search.operators.items():
+        setattr(params.local_search_operators, name, 1 if on else 2)  # BOOL_TRUE / BOOL_FALSE
+    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    if solution_limit is not None:
+        params.solution_limit = solution_limit
+    return params
+
+
+class _Model:
+    """The OR-Tools model of one problem, and the mapping back from its indices."""
+
+    def __init__(self, problem: Problem, seed: int):
+        self.problem = problem
+        jobs = list(problem.jobs)
+        if seed:
+            order = np.random.default_rng(seed).permutation(len(jobs))
+            jobs = [jobs[i] for i in order]
+        self.jobs = jobs
+        depots = list(dict.fromkeys([v.start for v in problem.vehicles] + [v.end for v in problem.vehicles]))
+        places = [j.place for j in jobs] + depots
+        n_jobs = len(jobs)
+        depot_node = {p: n_jobs + i for i, p in enumerate(depots)}
+        vehicles = problem.vehicles
+        self.manager = pywrapcp.RoutingIndexManager(
+            len(places),
+            len(vehicles),
+            [depot_node[v.start] for v in vehicles],
+            [depot_node[v.end] for v in vehicles],
+        )
+        self.routing = routing = pywrapcp.RoutingModel(self.manager)
+        seconds, metres = problem.matrix.sub(places)
+        service = np.array([j.service_s for j in jobs] + [0] * len(depots), dtype=np.int64)
+
+        cost = metres if problem.cost == "metres" else seconds
+        routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(cost.tolist()))
+
+        transit = seconds + service[:, None]
+        horizon = int(max(v.latest_s for v in vehicles))
+        time_cb = routing.RegisterTransitMatrix(transit.tolist())
+        routing.AddDimension(time_cb, horizon, horizon, False, "time")
+        self.time = time_dim = routing.GetDimensionOrDie("time")
+
+        index = self.manager.NodeToIndex
+        for node, job in enumerate(jobs):
+            cumul = time_dim.CumulVar(index(node))
+            cumul.SetRange(job.windows[0][0], job.windows[-1][1])
+            for (_, close), (reopen, _) in zip(job.windows, job.windows[1:]):
+                if reopen > close + 1:
+                    cumul.RemoveInterval(close + 1, reopen - 1)
+            if job.penalty is not None:
+                routing.AddDisjunction([index(node)], int(job.penalty))
+            if job.vehicles is not None:
+                allowed = [v for v, veh in enumerate(vehicles) if veh.key in job.vehicles]
+                # SetAllowedVehiclesForIndex's Python binding rejects lists in 9.15; -1 = not performed.
+                routing.VehicleVar(index(node)).SetValues(allowed + ([-1] if job.penalty is not None else []))
+
+        for v, veh in enumerate(vehicles):
+            time_dim.CumulVar(routing.Start(v)).SetRange(veh.earliest_s, veh.latest_s)
+            time_dim.CumulVar(routing.End(v)).SetRange(veh.earliest_s, veh.latest_s)
+            routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
+            routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
+        if problem.span_weight:
+            time_dim.SetSpanCostCoefficientForAllVehicles(problem.span_weight)
+        if problem.balance_weight:
+            time_dim.SetGlobalSpanCostCoefficient(problem.balance_weight)
+
+        self._add_breaks(service)
+        big = len(jobs) + 1
+        if any(v.max_jobs is not None for v in vehicles):
+            ones = routing.RegisterUnaryTransitVector([1] * n_jobs + [0] * len(depots))
+            caps = [v.max_jobs if v.max_jobs is not None else big for v in vehicles]
+            routing.AddDimensionWithVehicleCapacity(ones, 0, caps, True, "visits")
+        if any(v.capacity is not None for v in vehicles):
+            demand = routing.RegisterUnaryTransitVector([j.demand for j in jobs] + [0] * len(depots))
+            total = sum(j.demand for j in jobs) + 1
+            caps = [v.capacity if v.capacity is not None else total for v in vehicles]
+            routing.AddDimensionWithVehicleCapacity(demand, 0, caps, True, "load")
+
+    def _add_breaks(self, service: np.ndarray) -> None:
+        routing, solver = self.routing, self.routing.solver()
+        self.breaks: dict[int, object] = {}
+        visit_transit = [0] * routing.Size()
+        for i in range(routing.Size()):
+            visit_transit[i] = int(service[self.manager.IndexToNode(i)])
+        for v, veh in enumerate(self.problem.vehicles):
+            if veh.lunch is None:
+                continue
+            b = veh.lunch
+            interval = solver.FixedDurationIntervalVar(
+                b.earliest_s, b.latest_s - b.duration_s, b.duration_s, False, f"break:{v}"
+            )
+            self.breaks[v] = interval
+            self.time.SetBreakIntervalsOfVehicle([interval], v, visit_transit)
+
+    def read(self, assignment) -> tuple[tuple[VehicleRoute, ...], tuple[str, ...]]:
+        routing, time_dim = self.routing, self.time
+        break_starts = {}
+        intervals = assignment.IntervalVarContainer()
+        for i in range(intervals.Size()):
+            element = intervals.Element(i)
+            name = element.Var().Name()
+            if name.startswith("break:") and element.PerformedValue():
+                break_starts[int(name.split(":")[1])] = element.StartValue()
+        routes = []
+        performed: set[str] = set()
+        for v, veh in enumerate(self.problem.vehicles):
+            index = assignment.Value(routing.NextVar(routing.Start(v)))
+            keys, starts = [], []
+            while not routing.IsEnd(index):
+                node = self.manager.IndexToNode(index)
+                keys.append(self.jobs[node].key)
+                starts.append(assignment.Value(time_dim.CumulVar(index)))
+                index = assignment.Value(routing.NextVar(index))
+            performed.update(keys)
+            if keys:
+                routes.append(
+                    VehicleRoute(
+                        vehicle=veh.key,
+                        start=veh.start,
+                        end=veh.end,
+                        jobs=tuple(keys),
+                        starts_s=tuple(starts),
+                        depart_s=assignment.Value(time_dim.CumulVar(routing.Start(v))),
+                        arrive_s=assignment.Value(time_dim.CumulVar(routing.End(v))),
+                        break_start_s=break_starts.get(v),
+                    )
+                )
+        dropped = tuple(j.key for j in self.problem.jobs if j.key not in performed)
+        return tuple(routes), dropped
