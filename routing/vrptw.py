@@ -67,9 +67,10 @@ class Problem:
     """Jobs, vehicles and a travel matrix.
 
     ``cost`` picks what the arcs cost: ``"seconds"`` or ``"metres"`` of the matrix.
-    ``span_weight`` adds each route's duration (so waiting costs too, and starts are late
-    rather than early); ``balance_weight`` adds the spread between the earliest start and
-    the latest end over all vehicles (so work is shared out).
+    ``span_weight`` adds each route's duration (so waiting costs too) and, at half that
+    weight, leaving later than the earliest start (a day starts late only to save waiting).
+    ``balance_weight`` adds the spread between the earliest start and the latest end over
+    all vehicles (so work is shared out).
     """
 
     jobs: Sequence[Job]
@@ -203,9 +204,13 @@ class _Model:
             time_dim.CumulVar(routing.Start(v)).SetRange(veh.earliest_s, veh.latest_s)
             time_dim.CumulVar(routing.End(v)).SetRange(veh.earliest_s, veh.latest_s)
             routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
-            routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
+            if problem.span_weight:
+                # Leave later only to avoid waiting: a late start costs half what waiting costs.
+                time_dim.SetCumulVarSoftUpperBound(routing.Start(v), veh.earliest_s, problem.span_weight)
+            else:
+                routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
         if problem.span_weight:
-            time_dim.SetSpanCostCoefficientForAllVehicles(problem.span_weight)
+            time_dim.SetSpanCostCoefficientForAllVehicles(2 * problem.span_weight)
         if problem.balance_weight:
             time_dim.SetGlobalSpanCostCoefficient(problem.balance_weight)
 

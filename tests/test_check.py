@@ -1,0 +1,112 @@
+"""The checker catches broken plans: it does not take the solver's word."""
+
+import dataclasses
+
+import pytest
+
+from routing.check import check_plan
+from routing.daily import day_matrix, solve_day
+from routing.model import SolveParams, Unassigned
+
+from .conftest import POLICY, THURSDAY, rep, store
+
+
+@pytest.fixture
+def solved(ok_small):
+    stores, reps, policy = ok_small
+    plan = solve_day(THURSDAY, stores, reps, policy, params=SolveParams(solution_limit=20, time_limit_s=5))
+    travel = day_matrix(stores, reps, policy)
+    assert check_plan(plan, stores, reps, policy, travel) == []
+    return plan, stores, reps, policy, travel
+
+
+def _codes(plan, stores, reps, policy, travel):
+    return {v.code for v in check_plan(plan, stores, reps, policy, travel)}
+
+
+def _with_stops(plan, stops):
+    route = dataclasses.replace(plan.routes[0], stops=tuple(stops))
+    return dataclasses.replace(plan, routes=(route,))
+
+
+def _shift_visit(plan, n, seconds):
+    stops = list(plan.routes[0].stops)
+    i = [k for k, s in enumerate(stops) if s.type == "visit"][n]
+    s = stops[i]
+    stops[i] = dataclasses.replace(s, start_s=s.start_s + seconds, end_s=s.end_s + seconds)
+    return _with_stops(plan, stops)
+
+
+def test_lost_visit(solved):
+    """A store dropped from a route without an unassigned entry is caught."""
+    plan, *inputs = solved
+    stops = list(plan.routes[0].stops)
+    i = next(k for k, s in enumerate(stops) if s.type == "visit")
+    assert "lost_visit" in _codes(_with_stops(plan, stops[:i] + stops[i + 1 :]), *inputs)
+
+
+def test_visit_outside_opening_hours(solved):
+    """S1 opens at 09:00: moving its visit to 07:00 breaks opening hours and the shift chain."""
+    plan, *inputs = solved
+    stops = list(plan.routes[0].stops)
+    i = next(k for k, s in enumerate(stops) if s.store_id == "S1")
+    s = stops[i]
+    stops[i] = dataclasses.replace(s, start_s=7 * 3600, end_s=7 * 3600 + 1800)
+    assert "opening_hours" in _codes(_with_stops(plan, stops), *inputs)
+
+
+def test_wrong_travel_and_arrival(solved):
+    """A leg whose travel or arrival disagrees with the matrix is caught."""
+    plan, *inputs = solved
+    stops = list(plan.routes[0].stops)
+    stops[1] = dataclasses.replace(stops[1], travel_s=stops[1].travel_s - 60, arrival_s=stops[1].arrival_s - 60)
+    assert {"travel", "time"} <= _codes(_with_stops(plan, stops), *inputs)
+
+
+def test_short_service(solved):
+    """A visit shorter than its class's service time is caught."""
+    plan, *inputs = solved
+    stops = list(plan.routes[0].stops)
+    i = next(k for k, s in enumerate(stops) if s.type == "visit")
+    stops[i] = dataclasses.replace(stops[i], end_s=stops[i].end_s - 60)
+    assert "service" in _codes(_with_stops(plan, stops), *inputs)
+
+
+def test_shift_end(solved):
+    """Arriving home after the shift is caught."""
+    plan, *inputs = solved
+    stops = list(plan.routes[0].stops)
+    stops[-1] = dataclasses.replace(stops[-1], arrival_s=18 * 3600, start_s=18 * 3600, end_s=18 * 3600)
+    assert "shift" in _codes(_with_stops(plan, stops), *inputs)
+
+
+def test_break_outside_window_or_missing():
+    """A lunch break outside its window, or none when the day runs through lunch, is caught."""
+    stores = [store(f"S{i}", 0.003 * (i % 5), 0.004 * (i // 5), cls="A") for i in range(12)]
+    reps = [rep(lunch=(12, 13, 30))]
+    plan = solve_day(THURSDAY, stores, reps, POLICY, params=SolveParams(solution_limit=30, time_limit_s=5))
+    travel = day_matrix(stores, reps, POLICY)
+    inputs = (stores, reps, POLICY, travel)
+    assert _codes(plan, *inputs) == set()
+    stops = list(plan.routes[0].stops)
+    i = next(k for k, s in enumerate(stops) if s.type == "break")
+    assert "break" in _codes(_with_stops(plan, stops[:i] + stops[i + 1 :]), *inputs)
+    early = dataclasses.replace(stops[i], start_s=stops[i].start_s - 3600, end_s=stops[i].end_s - 3600)
+    assert "break" in _codes(_with_stops(plan, stops[:i] + [early] + stops[i + 1 :]), *inputs)
+    short = dataclasses.replace(stops[i], end_s=stops[i].end_s - 60)
+    assert "break" in _codes(_with_stops(plan, stops[:i] + [short] + stops[i + 1 :]), *inputs)
+
+
+def test_duplicate_and_double_reporting(solved):
+    """A store both routed and unassigned, or unassigned with an unknown reason, is caught."""
+    plan, *inputs = solved
+    visited = plan.routes[0].visits[0].store_id
+    bad = dataclasses.replace(plan, unassigned=(Unassigned(visited, "no_idea", "x"),))
+    codes = _codes(bad, *inputs)
+    assert {"both_routed_and_unassigned", "unknown_reason"} <= codes
+
+
+def test_moved_visit_breaks_the_chain(solved):
+    """Starting a visit earlier than the rep can arrive is caught."""
+    plan, *inputs = solved
+    assert "time" in _codes(_shift_visit(plan, 1, -3600), *inputs)

@@ -1,0 +1,138 @@
+"""The day solver: routes that hold, and a reason for every visit not made."""
+
+import dataclasses
+
+from routing.check import check_plan
+from routing.daily import day_matrix, solve_day
+from routing.model import SolveParams
+
+from .conftest import POLICY, SUNDAY, THURSDAY, rep, store
+
+FAST = SolveParams(solution_limit=30, time_limit_s=5)  # tiny days may run out of new solutions
+
+
+def _solve(stores, reps, policy=POLICY, date=THURSDAY, params=FAST):
+    plan = solve_day(date, stores, reps, policy, params=params)
+    assert check_plan(plan, stores, reps, policy, day_matrix(stores, reps, policy)) == []
+    return plan
+
+
+def _reasons(plan):
+    return {u.store_id: u.reason for u in plan.unassigned}
+
+
+def test_ok_small_everything_fits(ok_small):
+    """All four stores are visited, the lunch break is inside its window."""
+    stores, reps, policy = ok_small
+    plan = _solve(stores, reps, policy)
+    assert plan.unassigned == ()
+    (route,) = plan.routes
+    assert sorted(s.store_id for s in route.visits) == ["S1", "S2", "S3", "S4"]
+    breaks = [s for s in route.stops if s.type == "break"]
+    if breaks:
+        assert 11.5 * 3600 <= breaks[0].start_s and breaks[0].end_s <= 13.5 * 3600
+    assert route.stops[0].start_s >= 8 * 3600 and route.stops[-1].arrival_s <= 17 * 3600
+
+
+def test_params_are_recorded(ok_small):
+    """Time limit, solution limit and seed are in the plan."""
+    stores, reps, policy = ok_small
+    plan = _solve(stores, reps, policy, params=SolveParams(time_limit_s=7, solution_limit=5, seed=3))
+    assert plan.params["time_limit_s"] == 7 and plan.params["solution_limit"] == 5 and plan.params["seed"] == 3
+
+
+def test_screening_reasons():
+    """Closed that day, outside the shift, too short a window, unreachable, owner off: each named."""
+    stores = [
+        store("open", 0.001),
+        store("weekend", 0.002, hours="Sa-Su 10:00-16:00"),
+        store("night", 0.003, hours="Mo-Su 19:00-23:00"),
+        store("short", 0.004, hours="Mo-Fr 10:00-10:10"),
+        store("far", 1.5, 0.0, hours="Mo-Fr 08:00-09:00"),
+        store("owned", 0.005, rep_id="R2"),
+    ]
+    team = [rep("R1"), rep("R2", working_days="Mo-We")]
+    plan = _solve(stores, team)
+    assert _reasons(plan) == {
+        "weekend": "closed_on_date",
+        "night": "outside_shift",
+        "short": "window_too_short",
+        "far": "unreachable_in_shift",
+        "owned": "rep_not_working",
+    }
+    assert [s.store_id for r in plan.routes for s in r.visits] == ["open"]
+    assert all(u.detail for u in plan.unassigned)
+
+
+def test_lower_priority_dropped_first():
+    """A 3-hour shift cannot take every visit: the class C (lowest priority) visits go first."""
+    stores = [store(f"A{i}", 0.002 * i, cls="A") for i in range(3)] + [store(f"C{i}", -0.002 * i, cls="C") for i in range(4)]
+    plan = _solve(stores, [rep(shift=(9, 11.5))])
+    dropped = _reasons(plan)
+    assert dropped, "the shift is too short for every visit"
+    assert all(s.startswith("C") for s in dropped)
+    assert set(dropped.values()) == {"not_enough_time"}
+
+
+def test_max_visits():
+    """A rep with max_visits 2 takes two; the rest are reported as max_visits_reached."""
+    stores = [store(f"S{i}", 0.001 * i) for i in range(4)]
+    plan = _solve(stores, [rep(max_visits=2)])
+    assert len(plan.routes[0].visits) == 2
+    assert sorted(_reasons(plan).values()) == ["max_visits_reached"] * 2
+
+
+def test_owner_rep_is_respected():
+    """A store with an owner is visited by that owner only."""
+    stores = [store("S1", 0.001, rep_id="R2"), store("S2", 0.002, rep_id="R1"), store("S3", 0.003)]
+    plan = _solve(stores, [rep("R1", 60.17, 24.94), rep("R2", 60.20, 24.90)])
+    owner = {s.store_id: r.rep_id for r in plan.routes for s in r.visits}
+    assert owner["S1"] == "R2" and owner["S2"] == "R1" and "S3" in owner
+
+
+def test_lunch_in_the_middle_of_a_full_day():
+    """A day that runs through lunch has a break inside the window between two stops."""
+    stores = [store(f"S{i}", 0.003 * (i % 5), 0.004 * (i // 5), cls="A") for i in range(12)]
+    plan = _solve(stores, [rep(lunch=(12, 13, 30))])
+    (route,) = plan.routes
+    kinds = [s.type for s in route.stops]
+    assert kinds.count("break") == 1
+    b = route.stops[kinds.index("break")]
+    assert 12 * 3600 <= b.start_s and b.end_s <= 13 * 3600 and b.end_s - b.start_s == 1800
+
+
+def test_no_rep_working():
+    """On a day nobody works, every visit is unassigned with a reason, nothing crashes."""
+    stores = [store("S1"), store("S2", rep_id="R1")]
+    plan = _solve(stores, [rep("R1")], date=SUNDAY)
+    assert plan.routes == ()
+    assert _reasons(plan) == {"S1": "rep_not_working", "S2": "rep_not_working"}
+
+
+def test_same_seed_same_plan():
+    """With a solution limit, the same input and seed give the same plan."""
+    stores = [store(f"S{i}", 0.003 * (i % 4) - 0.005, 0.004 * (i // 4) - 0.005, cls="ABC"[i % 3]) for i in range(16)]
+    team = [rep("R1", 60.165, 24.93, lunch=(11.5, 13.5, 45)), rep("R2", 60.175, 24.95)]
+    params = SolveParams(solution_limit=40, time_limit_s=60, seed=7)
+    first = _solve(stores, team, params=params)
+    second = _solve(stores, team, params=params)
+    assert first.routes == second.routes and first.unassigned == second.unassigned
+
+
+def test_balance_weight_evens_out_the_day():
+    """Turning balance up shortens the longest day (here: one rep would otherwise do it all)."""
+    stores = [store(f"S{i}", 0.001 * i, 0.0005 * i) for i in range(10)]
+    team = [rep("R1", 60.17, 24.94), rep("R2", 60.171, 24.941)]
+    params = SolveParams(solution_limit=200, time_limit_s=60)
+    plain = _solve(stores, team, params=params)
+    balanced = _solve(stores, team, params=dataclasses.replace(params, balance_weight=5))
+
+    def longest(plan):
+        return max(r.summary.span_s for r in plan.routes)
+
+    def spread(plan):
+        counts = [len(r.visits) for r in plan.routes] + [0] * (2 - len(plan.routes))
+        return max(counts) - min(counts)
+
+    assert longest(balanced) < longest(plain)
+    assert spread(balanced) <= 2 < spread(plain)
