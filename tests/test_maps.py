@@ -1,0 +1,26 @@
+"""The route map: one colour per rep, numbered stops, start/end, unassigned apart, attribution."""
+
+import re
+
+from maps.routes import PALETTE, route_map
+from routing.daily import solve_day
+from routing.model import SolveParams
+
+from .conftest import POLICY, THURSDAY, rep, store
+
+
+def test_route_map_contents(tmp_path):
+    stores = [store(f"S{i}", 0.002 * i, 0.001 * i) for i in range(6)] + [store("closed", 0.01, hours="Sa 10:00-12:00")]
+    reps = [rep("R1", 60.17, 24.94, max_visits=3), rep("R2", 60.18, 24.95, max_visits=3)]
+    plan = solve_day(THURSDAY, stores, reps, POLICY, params=SolveParams(solution_limit=20, time_limit_s=5))
+    path = tmp_path / "map.html"
+    route_map(plan, stores, reps).save(str(path))
+    html = path.read_text()
+    assert len(plan.routes) == 2
+    for n in range(len(plan.routes)):
+        assert html.count(f'"color": "{PALETTE[n]}"') >= 1  # each route's line has its own colour
+    numbers = re.findall(r'box-shadow:0 0 3px #000\\"\\u003e(\d+)\\u003c/div', html)  # JSON-escaped in the page
+    assert sorted(map(int, numbers)) == sorted(k for r in plan.routes for k in range(1, len(r.visits) + 1))
+    assert "not visited: Store closed (closed_on_date)" in html
+    assert "OpenStreetMap</a> contributors" in html
+    assert "Rep R1" in html and "fieldroute-legend" in html
