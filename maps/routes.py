@@ -13,12 +13,36 @@ import folium
 from routing.model import DayPlan, Rep, Store
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f"]
+LEAFLET = Path(__file__).parent / "static" / "leaflet-1.9.4"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 
 
 def _clock(plan: DayPlan, seconds: int) -> str:
     moment = dt.datetime.combine(dt.date.fromisoformat(plan.date), dt.time(), tzinfo=ZoneInfo(plan.time_zone))
     return (moment + dt.timedelta(seconds=seconds)).strftime("%H:%M")
+
+
+def _self_contained_map() -> folium.Map:
+    """A map whose page carries Leaflet inline and loads no other script or style sheet.
+
+    Folium links Leaflet, jQuery, Bootstrap and icon fonts from CDNs; our maps use plain
+    Leaflet only (div icons, no font icons), so the file works offline except for the tiles.
+    """
+    fmap = folium.Map(tiles=None, control_scale=True)
+    fmap.default_js, fmap.default_css = [], []
+    header = fmap.get_root().header
+    header.add_child(folium.Element(f"<style>{(LEAFLET / 'leaflet.css').read_text()}</style>"), name="leaflet_css")
+    header.add_child(folium.Element(f"<script>{(LEAFLET / 'leaflet.js').read_text()}</script>"), name="leaflet_js")
+    return fmap
+
+
+def _place_icon(symbol: str, colour: str) -> folium.DivIcon:
+    return folium.DivIcon(
+        icon_size=(26, 26),
+        icon_anchor=(13, 13),
+        html=f'<div style="background:#fff;border:3px solid {colour};border-radius:4px;width:26px;height:26px;'
+        f'line-height:20px;text-align:center;font:16px sans-serif">{symbol}</div>',
+    )
 
 
 def _numbered_icon(number: int, colour: str) -> folium.DivIcon:
@@ -38,7 +62,7 @@ def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep]) -> fo
     by_store = {s.id: s for s in stores}
     by_rep = {r.id: r for r in reps}
     points = [(s.lat, s.lon) for s in stores] + [(r.start_lat, r.start_lon) for r in reps]
-    fmap = folium.Map(tiles=None, control_scale=True)
+    fmap = _self_contained_map()
     folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap").add_to(fmap)
     if points:
         fmap.fit_bounds([[min(p[0] for p in points), min(p[1] for p in points)], [max(p[0] for p in points), max(p[1] for p in points)]])
@@ -73,13 +97,13 @@ def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep]) -> fo
         start, end = route.stops[0], route.stops[-1]
         folium.Marker(
             (rep.start_lat, rep.start_lon),
-            icon=folium.Icon(color="green", icon="home"),
+            icon=_place_icon("&#8962;", colour),
             tooltip=f"{rep.name}: start {_clock(plan, start.start_s)}",
         ).add_to(layer)
         if (rep.end_lat, rep.end_lon) != (rep.start_lat, rep.start_lon):
             folium.Marker(
                 (rep.end_lat, rep.end_lon),
-                icon=folium.Icon(color="black", icon="flag"),
+                icon=_place_icon("&#9873;", colour),
                 tooltip=f"{rep.name}: end {_clock(plan, end.arrival_s)}",
             ).add_to(layer)
         layer.add_to(fmap)

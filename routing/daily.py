@@ -56,7 +56,7 @@ def solve_day(
     """
     travel = travel or day_matrix(stores, reps, policy)
     working = [r for r in reps if works_on(r.working_days, date)]
-    screened = _screen(date, stores, reps, working, policy, travel)
+    screened = _screen(date, stores, reps, working, policy, travel, int(params.balance_weight))
     routes: list[Route] = []
     unassigned = list(screened.unassigned)
     extra: dict = {"travel": travel.source}
@@ -104,10 +104,11 @@ def _vehicle(rep: Rep) -> vrptw.Vehicle:
     )
 
 
-def _penalties(stores: Sequence[Store], policy: Policy, reps: Sequence[Rep]) -> dict[int, int]:
+def _penalties(stores: Sequence[Store], policy: Policy, reps: Sequence[Rep], balance_weight: int) -> dict[int, int]:
     """Drop penalty per priority: each level outweighs every visit of the levels below."""
     longest_day = max((r.shift_end_s - r.shift_start_s for r in reps), default=24 * 3600)
-    base = 4 * longest_day  # more than any one visit can add in travel and span
+    # More than one visit can add: travel, twice the span, a late start, the balance term.
+    base = (5 + balance_weight) * longest_day
     factor = len(stores) + 1
     levels = sorted({c.priority for c in policy.classes.values()})
     penalties, penalty = {}, base
@@ -117,11 +118,11 @@ def _penalties(stores: Sequence[Store], policy: Policy, reps: Sequence[Rep]) -> 
     return penalties
 
 
-def _screen(date, stores, reps, working, policy, travel) -> _Screened:
+def _screen(date, stores, reps, working, policy, travel, balance_weight: int) -> _Screened:
     """Give each store either a job for the solver or a reason it cannot be visited."""
     known = {r.id for r in reps}
     working_ids = {r.id for r in working}
-    penalties = _penalties(stores, policy, working)
+    penalties = _penalties(stores, policy, working, balance_weight)
     jobs, unassigned = [], []
 
     def out(store: Store, reason: str, detail: str) -> None:

@@ -93,7 +93,7 @@ class SolveParams:
     time_limit_s: float = 10.0
     solution_limit: int | None = None
     seed: int = 0
-    balance_weight: float = 0.0
+    balance_weight: int = 0
 
     def as_dict(self) -> dict:
         return {

@@ -24,3 +24,6 @@ def test_route_map_contents(tmp_path):
     assert "not visited: Store closed (closed_on_date)" in html
     assert "OpenStreetMap</a> contributors" in html
     assert "Rep R1" in html and "fieldroute-legend" in html
+    # One self-contained file: Leaflet inline, no script or style sheet fetched from elsewhere.
+    assert "<script src=" not in html and '<link rel="stylesheet"' not in html
+    assert "L.map(" in html and "Leaflet" in html
