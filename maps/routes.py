@@ -22,6 +22,13 @@ def _clock(plan: DayPlan, seconds: int) -> str:
     return (moment + dt.timedelta(seconds=seconds)).strftime("%H:%M")
 
 
+# Folium's popups build their content with jQuery as `$(html)[0]`; this is all of it they use.
+_JQUERY_STANDIN = (
+    "window.$ = window.$ || function (html) {"
+    " var t = document.createElement('template'); t.innerHTML = html.trim(); return [t.content.firstChild]; };"
+)
+
+
 def _self_contained_map() -> folium.Map:
     """A map whose page carries Leaflet inline and loads no other script or style sheet.
 
@@ -33,6 +40,7 @@ def _self_contained_map() -> folium.Map:
     header = fmap.get_root().header
     header.add_child(folium.Element(f"<style>{(LEAFLET / 'leaflet.css').read_text()}</style>"), name="leaflet_css")
     header.add_child(folium.Element(f"<script>{(LEAFLET / 'leaflet.js').read_text()}</script>"), name="leaflet_js")
+    header.add_child(folium.Element(f"<script>{_JQUERY_STANDIN}</script>"), name="jquery_standin")
     return fmap
 
 
