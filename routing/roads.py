@@ -1,0 +1,179 @@
+"""Road-network travel: a drivable OpenStreetMap graph, places snapped to it, shortest paths.
+
+The graph comes from an OSM file (``.osm`` XML through osmnx, ``.osm.pbf`` through pyrosm),
+gets speeds and travel times from osmnx, and keeps its largest strongly connected part, so
+every snapped place can reach every other. Matrices are many-to-many Dijkstra runs with
+``scipy.sparse.csgraph`` on the directed graph: one-way streets make them asymmetric.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from .travel import EARTH_RADIUS_M, Point, TravelMatrix, haversine_m
+
+#: km/h by OSM highway type, used where an edge has no usable ``maxspeed`` tag.
+DEFAULT_SPEEDS_KMH = {
+    "motorway": 100, "motorway_link": 60, "trunk": 80, "trunk_link": 50, "primary": 60, "primary_link": 40,
+    "secondary": 50, "secondary_link": 40, "tertiary": 40, "tertiary_link": 30, "unclassified": 30,
+    "residential": 30, "living_street": 10, "service": 15, "road": 30,
+}
+FALLBACK_SPEED_KMH = 30
+SNAP_WARN_M = 250.0
+_SPLIT = float(2**24)  # combined weight = decisecond travel time x 2^24 + decimetres (exact in float64)
+
+
+class RoadNetworkError(ValueError):
+    """The OSM source cannot be turned into a usable drivable graph."""
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Where a place joins the road network and how far it had to move to get there."""
+
+    key: str
+    node: int
+    distance_m: float
+
+
+class RoadNetwork:
+    """A directed drivable graph as arrays: node positions and edge time/length (min over parallels)."""
+
+    def __init__(self, node_ids: np.ndarray, lat: np.ndarray, lon: np.ndarray, tail: np.ndarray, head: np.ndarray,
+                 time_s: np.ndarray, length_m: np.ndarray, *, source: str):
+        self.node_ids, self.lat, self.lon, self.source = node_ids, lat, lon, source
+        n = len(node_ids)
+        weight = np.maximum(np.rint(time_s * 10), 1) * _SPLIT + np.rint(length_m * 10)
+        order = np.lexsort((weight, head, tail))  # keep the cheapest of parallel edges
+        tail, head, weight = tail[order], head[order], weight[order]
+        first = np.ones(len(tail), dtype=bool)
+        first[1:] = (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])
+        self.graph = csr_matrix((weight[first], (tail[first], head[first])), shape=(n, n))
+        self._tree = cKDTree(_unit_vectors(lat, lon))
+        self.edge_geometry: dict[tuple[int, int], list[tuple[float, float]]] = {}
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(nodes, directed edges)."""
+        return len(self.node_ids), self.graph.nnz
+
+    def snap(self, points: Mapping[str, Point]) -> list[Snap]:
+        """Nearest graph node of each point, with the straight-line distance to it."""
+        keys = list(points)
+        lat = np.array([points[k].lat for k in keys])
+        lon = np.array([points[k].lon for k in keys])
+        _, nearest = self._tree.query(_unit_vectors(lat, lon))
+        return [
+            Snap(k, int(i), haversine_m(points[k], Point(float(self.lat[i]), float(self.lon[i]))))
+            for k, i in zip(keys, nearest)
+        ]
+
+    def matrix(self, points: Mapping[str, Point]) -> TravelMatrix:
+        """Travel seconds and metres along the fastest road path between every pair of points.
+
+        Points snapped to the same node are zero apart. The way from a point to its node is
+        not counted (see ``snap`` for how far that is).
+        """
+        snaps = self.snap(points)
+        nodes = np.array([s.node for s in snaps], dtype=np.int64)
+        unique, inverse = np.unique(nodes, return_inverse=True)
+        combined = dijkstra(self.graph, directed=True, indices=unique)[:, unique]
+        if not np.isfinite(combined).all():
+            raise RoadNetworkError("some places cannot reach each other on the road graph")
+        combined = combined[np.ix_(inverse, inverse)]
+        seconds = np.ceil(np.floor(combined / _SPLIT) / 10).astype(np.int64)
+        metres = np.rint(np.mod(combined, _SPLIT) / 10).astype(np.int64)
+        return TravelMatrix([s.key for s in snaps], seconds, metres, source=self.source)
+
+    def path(self, a: Point, b: Point) -> list[tuple[float, float]]:
+        """The fastest road path from ``a`` to ``b`` as (lat, lon) pairs, for drawing."""
+        (sa, sb) = self.snap({"a": a, "b": b})
+        _, pred = dijkstra(self.graph, directed=True, indices=sa.node, return_predecessors=True)
+        nodes, node = [], sb.node
+        while node >= 0 and node != sa.node:
+            nodes.append(node)
+            node = pred[node]
+        nodes.append(sa.node)
+        nodes.reverse()
+        line = [(a.lat, a.lon), (float(self.lat[nodes[0]]), float(self.lon[nodes[0]]))]
+        for u, v in zip(nodes, nodes[1:]):
+            line += self.edge_geometry.get((u, v), [])
+            line.append((float(self.lat[v]), float(self.lon[v])))
+        line.append((b.lat, b.lon))
+        return line
+
+
+def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]) * EARTH_RADIUS_M
+
+
+def _drive_graph(path: Path):
+    """An osmnx MultiDiGraph with speeds and travel times, largest strongly connected part."""
+    import osmnx as ox
+
+    name = path.name.lower()
+    if name.endswith(".pbf"):
+        import pyrosm
+
+        osm = pyrosm.OSM(str(path))
+        nodes, edges = osm.get_network(network_type="driving", nodes=True)
+        if edges is None or len(edges) == 0:
+            raise RoadNetworkError(f"{path.name}: no drivable roads")
+        graph = osm.to_graph(nodes, edges, graph_type="networkx", osmnx_compatible=True, simplify=False)
+    elif name.endswith((".osm", ".xml")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = ox.graph_from_xml(path, bidirectional=False, simplify=False, retain_all=True)
+    else:
+        raise RoadNetworkError(f"{path.name}: expected an .osm, .xml or .osm.pbf file")
+    graph = ox.truncate.largest_component(graph, strongly=True)
+    graph = ox.routing.add_edge_speeds(graph, hwy_speeds=DEFAULT_SPEEDS_KMH, fallback=FALLBACK_SPEED_KMH)
+    return ox.routing.add_edge_travel_times(graph)
+
+
+def build_road_network(path: Path, *, cache_dir: Path | None = None) -> RoadNetwork:
+    """Build (or load from ``cache_dir``) the road network of an OSM file.
+
+    The cache key is the file's SHA-256, so an edited file is rebuilt.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RoadNetworkError(f"{path}: no such file")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    cached = Path(cache_dir) / f"roads-{digest}.pickle" if cache_dir else None
+    if cached is not None and cached.exists():
+        with open(cached, "rb") as f:
+            return pickle.load(f)
+    graph = _drive_graph(path)
+    ids = np.array(list(graph.nodes), dtype=np.int64)
+    index = {n: i for i, n in enumerate(ids.tolist())}
+    lat = np.array([graph.nodes[n]["y"] for n in ids.tolist()], dtype=float)
+    lon = np.array([graph.nodes[n]["x"] for n in ids.tolist()], dtype=float)
+    tail, head, time_s, length_m, geometry = [], [], [], [], {}
+    for u, v, data in graph.edges(data=True):
+        tail.append(index[u])
+        head.append(index[v])
+        time_s.append(float(data["travel_time"]))
+        length_m.append(float(data["length"]))
+        if "geometry" in data:
+            coords = [(y, x) for x, y in data["geometry"].coords][1:-1]
+            geometry.setdefault((index[u], index[v]), coords)
+    network = RoadNetwork(ids, lat, lon, np.array(tail), np.array(head), np.array(time_s), np.array(length_m),
+                          source=f"roads {path.name} ({len(ids)} nodes)")
+    network.edge_geometry = geometry
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with open(cached, "wb") as f:
+            pickle.dump(network, f)
+    return network

@@ -1,0 +1,86 @@
+"""Road-network travel on a tiny OSM file written here: one-way streets, snapping, cache."""
+
+import numpy as np
+import pytest
+
+from routing.roads import RoadNetworkError, build_road_network
+from routing.travel import Point
+
+# A 200 m square: 1 (SW) - 2 (SE) - 3 (NE) - 4 (NW), all residential, two-way except
+# the east side 2 -> 3, which is one-way northbound. A stub 3-5 leads north.
+NODES = {1: (60.1700, 24.9400), 2: (60.1700, 24.9436), 3: (60.1718, 24.9436), 4: (60.1718, 24.9400), 5: (60.1736, 24.9436)}
+WAYS = [([1, 2], {}), ([2, 3], {"oneway": "yes"}), ([3, 4], {}), ([4, 1], {}), ([3, 5], {})]
+
+
+def _osm_xml() -> str:
+    nodes = "\n".join(f'  <node id="{i}" lat="{lat}" lon="{lon}" version="1"/>' for i, (lat, lon) in NODES.items())
+    ways = []
+    for n, (refs, tags) in enumerate(WAYS, start=100):
+        nds = "".join(f'<nd ref="{r}"/>' for r in refs)
+        extra = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+        ways.append(f'  <way id="{n}" version="1">{nds}<tag k="highway" v="residential"/>{extra}</way>')
+    return '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n' + nodes + "\n" + "\n".join(ways) + "\n</osm>\n"
+
+
+@pytest.fixture
+def osm_file(tmp_path):
+    path = tmp_path / "square.osm"
+    path.write_text(_osm_xml())
+    return path
+
+
+def _at(node):
+    return Point(*NODES[node])
+
+
+def test_one_way_street_makes_the_matrix_asymmetric(osm_file):
+    """2 -> 3 is one block; 3 -> 2 has to go round the square (three blocks)."""
+    roads = build_road_network(osm_file)
+    m = roads.matrix({"se": _at(2), "ne": _at(3)})
+    assert m.metres("se", "ne") == pytest.approx(200, abs=5)
+    assert m.metres("ne", "se") == pytest.approx(200 + 200 + 200, abs=15)
+    assert m.seconds("ne", "se") > 2.5 * m.seconds("se", "ne")
+    # 30 km/h on residential streets: 200 m in about 24 s
+    assert m.seconds("se", "ne") == pytest.approx(24, abs=2)
+
+
+def test_snapping_reports_the_distance(osm_file):
+    """A point 50 m off the network snaps to the nearest node and says how far it moved."""
+    roads = build_road_network(osm_file)
+    off = Point(60.1700 - 50 / 111_320, 24.9400)  # 50 m south of node 1
+    (snap,) = roads.snap({"store": off})
+    assert roads.node_ids[snap.node] == 1
+    assert snap.distance_m == pytest.approx(50, abs=1)
+
+
+def test_cache_hit_on_second_build(osm_file, tmp_path, monkeypatch):
+    """The second build of the same file comes from the cache and does not parse the file."""
+    cache = tmp_path / "cache"
+    first = build_road_network(osm_file, cache_dir=cache)
+    assert len(list(cache.iterdir())) == 1
+
+    import routing.roads as roads_module
+
+    def fail(_path):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(roads_module, "_drive_graph", fail)
+    second = build_road_network(osm_file, cache_dir=cache)
+    pts = {"a": _at(1), "b": _at(3)}
+    assert np.array_equal(first.matrix(pts).seconds_array, second.matrix(pts).seconds_array)
+
+
+def test_path_follows_the_roads(osm_file):
+    """3 -> 2 goes 3, 4, 1, 2 round the square, not along the one-way street."""
+    roads = build_road_network(osm_file)
+    line = roads.path(_at(3), _at(2))
+    corners = [p for p in line[1:-1]]
+    assert corners == [NODES[3], NODES[4], NODES[1], NODES[2]]
+
+
+def test_not_an_osm_file(tmp_path):
+    """A file of the wrong kind is refused with its name."""
+    bad = tmp_path / "roads.csv"
+    bad.write_text("a,b\n")
+    with pytest.raises(RoadNetworkError, match="roads.csv"):
+        build_road_network(bad)
