@@ -65,8 +65,9 @@ def _numbered_icon(number: int, colour: str) -> folium.DivIcon:
     )
 
 
-def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep]) -> folium.Map:
-    """Build the map: legs as straight lines between stops (road geometry comes with the road model)."""
+def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], *, roads=None) -> folium.Map:
+    """Build the map. With ``roads`` (a ``routing.roads.RoadNetwork``) each leg follows the
+    fastest road path; without, legs are straight lines between stops."""
     by_store = {s.id: s for s in stores}
     by_rep = {r.id: r for r in reps}
     points = [(s.lat, s.lon) for s in stores] + [(r.start_lat, r.start_lon) for r in reps]
@@ -101,6 +102,8 @@ def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep]) -> fo
                 popup=folium.Popup(popup, max_width=320),
             ).add_to(layer)
         path.append((rep.end_lat, rep.end_lon))
+        if roads is not None:
+            path = _along_roads(roads, path)
         folium.PolyLine(path, color=colour, weight=4, opacity=0.8).add_to(layer)
         start, end = route.stops[0], route.stops[-1]
         folium.Marker(
@@ -147,9 +150,19 @@ def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep]) -> fo
     return fmap
 
 
-def save_route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], path: Path) -> Path:
+def _along_roads(roads, stops: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The polyline through ``stops`` along the fastest road path of each leg."""
+    from routing.travel import Point
+
+    line: list[tuple[float, float]] = []
+    for a, b in zip(stops, stops[1:]):
+        line += roads.path(Point(*a), Point(*b))
+    return line
+
+
+def save_route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], path: Path, *, roads=None) -> Path:
     """Write the map as one HTML file and return its path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    route_map(plan, stores, reps).save(str(path))
+    route_map(plan, stores, reps, roads=roads).save(str(path))
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -12,9 +13,18 @@ from .daily import day_matrix, solve_day
 from .errors import InputError
 from .io import load_inputs, plan_to_dict, read_plan, write_plan
 from .model import SUMMARY_KEYS, DayPlan, SolveParams
+from .travel import places_of
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DEMO_DIR = DATA_DIR / "demo"
+DEMO_PBF = DATA_DIR / "osm" / "monaco.osm.pbf"
 DEMO_DATE = "2026-12-03"
+DEMO_CLASSES = "A,B"  # the classes due on the demo day, until the cycle planner picks the day's stores
+
+
+def cache_dir() -> Path:
+    """Where road graphs and matrices are cached: $FIELDROUTE_CACHE or ~/.cache/fieldroute."""
+    return Path(os.environ.get("FIELDROUTE_CACHE") or Path.home() / ".cache" / "fieldroute")
 
 
 def _date(text: str) -> dt.date:
@@ -24,10 +34,20 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
-def _inputs(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    parser.add_argument("--stores", type=Path, required=required, help="stores CSV or GeoJSON")
-    parser.add_argument("--reps", type=Path, required=required, help="reps CSV")
-    parser.add_argument("--policy", type=Path, required=required, help="policy TOML or JSON")
+def _inputs(parser: argparse.ArgumentParser, *, network: str = "straight") -> None:
+    parser.add_argument("--stores", type=Path, required=True, help="stores CSV or GeoJSON")
+    parser.add_argument("--reps", type=Path, required=True, help="reps CSV")
+    parser.add_argument("--policy", type=Path, required=True, help="policy TOML or JSON")
+    _network_options(parser, network)
+
+
+def _network_options(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--network", default=default,
+        help=f"travel model: 'straight' (the policy's straight-line model), 'demo' (the bundled Monaco "
+        f"OpenStreetMap roads) or the path of an .osm/.osm.pbf file (default {default})",
+    )
+    parser.add_argument("--place", help="download the roads of a place through osmnx instead, e.g. 'Monaco' (needs internet)")
 
 
 def _solve_options(parser: argparse.ArgumentParser, time_limit: float) -> None:
@@ -44,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve-day", help="plan one date for a team")
     _inputs(p)
     p.add_argument("--date", type=_date, required=True, help="YYYY-MM-DD")
+    p.add_argument("--classes", help="plan only the stores of these classes, e.g. A,B (default: all)")
     _solve_options(p, 10.0)
     p.add_argument("--out", type=Path, help="write the plan JSON here")
     p.add_argument("--map", type=Path, help="write the HTML route map here")
@@ -51,10 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check a plan against its inputs (exit 1 on violations)")
     _inputs(p)
     p.add_argument("--plan", type=Path, required=True, help="plan JSON")
+    p.add_argument("--classes", help="the --classes the plan was made with (default: all)")
 
     p = sub.add_parser("demo", help="plan a day for the built-in demo team")
     p.add_argument("--date", type=_date, default=_date(DEMO_DATE), help=f"YYYY-MM-DD (default {DEMO_DATE})")
     p.add_argument("--out-dir", type=Path, default=Path("out/demo"), help="where to write (default out/demo)")
+    p.add_argument("--classes", default=DEMO_CLASSES, help=f"classes to visit (default {DEMO_CLASSES})")
+    _network_options(p, "demo")
     _solve_options(p, 5.0)
     return parser
 
@@ -80,11 +104,39 @@ def _h(seconds: int) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}"
 
 
-def _solve_and_write(stores_path, reps_path, policy_path, date, params, out, map_path) -> int:
+def _travel(args, stores, reps, policy):
+    """The travel matrix the options ask for, and the road network behind it (if any)."""
+    from . import roads
+
+    if not args.place and args.network == "straight":
+        return day_matrix(stores, reps, policy), None
+    print("Loading the road network ...", file=sys.stderr, flush=True)
+    if args.place:
+        network = roads.road_network_from_place(args.place, cache_dir=cache_dir())
+    else:
+        network = roads.build_road_network(DEMO_PBF if args.network == "demo" else Path(args.network), cache_dir=cache_dir())
+    points = places_of(stores, reps)
+    far = [s for s in network.snap(points) if s.distance_m > roads.SNAP_WARN_M]
+    for snap in far:
+        print(f"warning: {snap.key} is {snap.distance_m:.0f} m from the nearest road node", file=sys.stderr)
+    return roads.road_matrix(network, points, cache_dir=cache_dir()), network
+
+
+def _select(stores, classes: str | None):
+    if not classes:
+        return stores
+    wanted = {c.strip() for c in classes.split(",") if c.strip()}
+    return [s for s in stores if s.store_class in wanted]
+
+
+def _solve_and_write(args, stores_path, reps_path, policy_path, out, map_path) -> int:
     stores, reps, policy = load_inputs(stores_path, reps_path, policy_path)
-    print(f"Solving {date}: {len(stores)} stores, {len(reps)} reps, time limit {params.time_limit_s:g} s ...", file=sys.stderr, flush=True)
-    travel = day_matrix(stores, reps, policy)
-    plan = solve_day(date, stores, reps, policy, travel=travel, params=params)
+    stores = _select(stores, args.classes)
+    params = _params(args)
+    travel, network = _travel(args, stores, reps, policy)
+    print(f"Solving {args.date}: {len(stores)} stores, {len(reps)} reps, {travel.source}, time limit {params.time_limit_s:g} s ...",
+          file=sys.stderr, flush=True)
+    plan = solve_day(args.date, stores, reps, policy, travel=travel, params=params)
     violations = check_plan(plan, stores, reps, policy, travel)
     _print_plan(plan)
     if out:
@@ -93,7 +145,7 @@ def _solve_and_write(stores_path, reps_path, policy_path, date, params, out, map
     if map_path:
         from maps.routes import save_route_map
 
-        save_route_map(plan, stores, reps, map_path)
+        save_route_map(plan, stores, reps, map_path, roads=network)
         print(f"Route map: {map_path}")
     if violations:
         print("The independent checker found violations (a bug; please report it):", file=sys.stderr)
@@ -107,7 +159,9 @@ def _solve_and_write(stores_path, reps_path, policy_path, date, params, out, map
 def _check(args) -> int:
     stores, reps, policy = load_inputs(args.stores, args.reps, args.policy)
     plan, raw = read_plan(args.plan)
-    violations = [str(v) for v in check_plan(plan, stores, reps, policy, day_matrix(stores, reps, policy))]
+    stores = _select(stores, args.classes)
+    travel, _ = _travel(args, stores, reps, policy)
+    violations = [str(v) for v in check_plan(plan, stores, reps, policy, travel)]
     derived = plan_to_dict(plan)
     for stored, fresh in zip(raw.get("routes", []), derived["routes"]):
         for key in SUMMARY_KEYS:
@@ -124,19 +178,23 @@ def _check(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .roads import RoadNetworkError
+
     try:
         if args.command == "solve-day":
-            return _solve_and_write(args.stores, args.reps, args.policy, args.date, _params(args), args.out, args.map)
+            return _solve_and_write(args, args.stores, args.reps, args.policy, args.out, args.map)
         if args.command == "check":
             return _check(args)
         out = args.out_dir
-        return _solve_and_write(
-            DEMO_DIR / "stores.csv", DEMO_DIR / "reps.csv", DEMO_DIR / "policy.toml", args.date, _params(args), out / "plan.json", out / "plan.html"
-        )
+        return _solve_and_write(args, DEMO_DIR / "stores.csv", DEMO_DIR / "reps.csv", DEMO_DIR / "policy.toml",
+                                out / "plan.json", out / "plan.html")
     except InputError as exc:
         print(f"Input rejected ({len(exc.problems)} problem(s)); nothing was planned:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        return 2
+    except RoadNetworkError as exc:
+        print(f"Road network rejected: {exc}", file=sys.stderr)
         return 2
 
 

@@ -61,6 +61,7 @@ class RoadNetwork:
         self.graph = csr_matrix((weight[first], (tail[first], head[first])), shape=(n, n))
         self._tree = cKDTree(_unit_vectors(lat, lon))
         self.edge_geometry: dict[tuple[int, int], list[tuple[float, float]]] = {}
+        self.digest = ""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -142,20 +143,8 @@ def _drive_graph(path: Path):
     return ox.routing.add_edge_travel_times(graph)
 
 
-def build_road_network(path: Path, *, cache_dir: Path | None = None) -> RoadNetwork:
-    """Build (or load from ``cache_dir``) the road network of an OSM file.
-
-    The cache key is the file's SHA-256, so an edited file is rebuilt.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise RoadNetworkError(f"{path}: no such file")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    cached = Path(cache_dir) / f"roads-{digest}.pickle" if cache_dir else None
-    if cached is not None and cached.exists():
-        with open(cached, "rb") as f:
-            return pickle.load(f)
-    graph = _drive_graph(path)
+def network_from_graph(graph, *, source: str, digest: str = "") -> RoadNetwork:
+    """Arrays of an osmnx graph that has ``travel_time`` and ``length`` on its edges."""
     ids = np.array(list(graph.nodes), dtype=np.int64)
     index = {n: i for i, n in enumerate(ids.tolist())}
     lat = np.array([graph.nodes[n]["y"] for n in ids.tolist()], dtype=float)
@@ -167,13 +156,64 @@ def build_road_network(path: Path, *, cache_dir: Path | None = None) -> RoadNetw
         time_s.append(float(data["travel_time"]))
         length_m.append(float(data["length"]))
         if "geometry" in data:
-            coords = [(y, x) for x, y in data["geometry"].coords][1:-1]
-            geometry.setdefault((index[u], index[v]), coords)
+            geometry.setdefault((index[u], index[v]), [(y, x) for x, y in data["geometry"].coords][1:-1])
     network = RoadNetwork(ids, lat, lon, np.array(tail), np.array(head), np.array(time_s), np.array(length_m),
-                          source=f"roads {path.name} ({len(ids)} nodes)")
+                          source=f"{source} ({len(ids)} nodes)")
     network.edge_geometry = geometry
-    if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        with open(cached, "wb") as f:
-            pickle.dump(network, f)
+    network.digest = digest
     return network
+
+
+def _cached(cache_dir: Path | None, name: str, build):
+    """Load ``name`` from ``cache_dir`` or build it and store it there."""
+    if cache_dir is None:
+        return build()
+    path = Path(cache_dir) / name
+    if path.exists():
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    value = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(value, f)
+    tmp.replace(path)
+    return value
+
+
+def build_road_network(path: Path, *, cache_dir: Path | None = None) -> RoadNetwork:
+    """Build (or load from ``cache_dir``) the road network of an OSM file.
+
+    The cache key is the file's SHA-256, so an edited file is rebuilt.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RoadNetworkError(f"{path}: no such file")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return _cached(
+        cache_dir,
+        f"roads-{digest}.pickle",
+        lambda: network_from_graph(_drive_graph(path), source=f"roads {path.name}", digest=digest),
+    )
+
+
+def road_network_from_place(place: str, *, cache_dir: Path | None = None) -> RoadNetwork:
+    """Download the drivable network of a place name through osmnx (needs internet)."""
+    import osmnx as ox
+
+    def build():
+        graph = ox.graph_from_place(place, network_type="drive", simplify=False)
+        graph = ox.truncate.largest_component(graph, strongly=True)
+        graph = ox.routing.add_edge_speeds(graph, hwy_speeds=DEFAULT_SPEEDS_KMH, fallback=FALLBACK_SPEED_KMH)
+        return network_from_graph(ox.routing.add_edge_travel_times(graph), source=f"roads of {place}", digest=place)
+
+    key = hashlib.sha256(place.encode()).hexdigest()[:16]
+    return _cached(cache_dir, f"place-{key}.pickle", build)
+
+
+def road_matrix(network: RoadNetwork, points: Mapping[str, Point], *, cache_dir: Path | None = None) -> TravelMatrix:
+    """``network.matrix(points)``, cached on disk by network and points."""
+    h = hashlib.sha256(network.digest.encode())
+    for key, p in points.items():
+        h.update(f"{key}|{p.lat:.7f}|{p.lon:.7f}\n".encode())
+    return _cached(cache_dir, f"matrix-{h.hexdigest()[:24]}.pickle", lambda: network.matrix(points))

@@ -1,6 +1,7 @@
 """The fieldroute command as other tools use it: solve-day, check, demo."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -9,14 +10,15 @@ from .conftest import DEMO
 INPUTS = ["--stores", str(DEMO / "stores.csv"), "--reps", str(DEMO / "reps.csv"), "--policy", str(DEMO / "policy.toml")]
 
 
-def _run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "routing.cli", *args], capture_output=True, text=True, cwd=cwd)
+def _run(*args, cwd=None, cache=None):
+    env = dict(os.environ, **({"FIELDROUTE_CACHE": str(cache)} if cache else {}))
+    return subprocess.run([sys.executable, "-m", "routing.cli", *args], capture_output=True, text=True, cwd=cwd, env=env)
 
 
 def test_solve_day_then_check(tmp_path):
     """solve-day writes a plan and a map; check accepts the plan (exit 0, 'ok')."""
     plan, html = tmp_path / "plan.json", tmp_path / "plan.html"
-    r = _run("solve-day", *INPUTS, "--date", "2026-12-03", "--solution-limit", "50", "--seed", "1",
+    r = _run("solve-day", *INPUTS, "--date", "2026-12-03", "--classes", "A,B", "--solution-limit", "50", "--seed", "1",
              "--out", str(plan), "--map", str(html))
     assert r.returncode == 0, r.stderr
     data = json.loads(plan.read_text())
@@ -24,28 +26,40 @@ def test_solve_day_then_check(tmp_path):
     assert {"date", "params", "summary", "routes", "unassigned"} <= set(data)
     assert set(data["summary"]) >= {"visits", "travel_s", "service_s", "wait_s", "distance_m", "span_s"}
     assert html.stat().st_size > 1000
-    c = _run("check", *INPUTS, "--plan", str(plan))
-    assert c.returncode == 0 and c.stdout.strip() == "ok"
+    c = _run("check", *INPUTS, "--classes", "A,B", "--plan", str(plan))
+    assert c.returncode == 0 and c.stdout.strip() == "ok", c.stdout
+    every = _run("check", *INPUTS, "--plan", str(plan))  # without --classes the C and D stores are missing
+    assert every.returncode == 1 and "lost_visit" in every.stdout
 
 
 def test_check_lists_violations_of_an_edited_plan(tmp_path):
     """Editing a visit time by hand makes check exit 1 and name the violation."""
     plan = tmp_path / "plan.json"
-    assert _run("solve-day", *INPUTS, "--date", "2026-12-03", "--solution-limit", "20", "--out", str(plan)).returncode == 0
+    assert _run("solve-day", *INPUTS, "--date", "2026-12-03", "--classes", "A", "--solution-limit", "20", "--out", str(plan)).returncode == 0
     data = json.loads(plan.read_text())
-    visit = data["routes"][0]["stops"][1]
-    visit["start"] = visit["start"].replace("T", "T0").replace("T0", "T", 1)  # unchanged: keep format
-    data["routes"][0]["stops"][1]["travel_s"] += 100
-    dropped = data["routes"][0]["stops"].pop(2)
+    route = max(data["routes"], key=lambda r: len(r["stops"]))
+    route["stops"][1]["travel_s"] += 100
+    dropped = route["stops"].pop(2)
+    assert dropped["type"] == "visit"
     plan.write_text(json.dumps(data))
-    c = _run("check", *INPUTS, "--plan", str(plan))
+    c = _run("check", *INPUTS, "--classes", "A", "--plan", str(plan))
     assert c.returncode == 1
     assert "travel:" in c.stdout and f"lost_visit: store {dropped['store_id']}" in c.stdout
 
 
-def test_demo_writes_plan_and_map(tmp_path):
-    """`fieldroute demo` plans the demo team and says where the files are."""
-    r = _run("demo", "--out-dir", str(tmp_path), "--solution-limit", "30")
+def test_demo_on_roads_writes_plan_and_map_and_checks(tmp_path):
+    """`fieldroute demo` plans the demo day on the bundled road network; the plan passes
+    `check --network demo`, and a second run takes the graph and matrix from the cache."""
+    cache = tmp_path / "cache"
+    r = _run("demo", "--out-dir", str(tmp_path), "--solution-limit", "30", cache=cache)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "plan.json").exists() and (tmp_path / "plan.html").exists()
     assert str(tmp_path / "plan.json") in r.stdout and "Checked:" in r.stdout
+    data = json.loads((tmp_path / "plan.json").read_text())
+    assert data["params"]["travel"].startswith("roads monaco.osm.pbf")
+    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["matrix", "roads"]
+    c = _run("check", *INPUTS, "--network", "demo", "--classes", "A,B", "--plan", str(tmp_path / "plan.json"), cache=cache)
+    assert c.returncode == 0 and c.stdout.strip() == "ok", c.stdout
+    # the same plan checked against straight-line travel does not hold: the checker really uses the matrix
+    s = _run("check", *INPUTS, "--network", "straight", "--classes", "A,B", "--plan", str(tmp_path / "plan.json"))
+    assert s.returncode == 1 and "travel:" in s.stdout

@@ -22,8 +22,8 @@ def _problems(stores=DEMO / "stores.csv", reps=DEMO / "reps.csv", policy=DEMO / 
 def test_demo_inputs_load():
     """The built-in demo team is valid."""
     stores, reps, policy = load_inputs(DEMO / "stores.csv", DEMO / "reps.csv", DEMO / "policy.toml")
-    assert len(stores) == 60 and len(reps) == 3
-    assert set(policy.classes) == {"A", "B", "C", "D"}
+    assert len(stores) == 179 and len(reps) == 4
+    assert set(policy.classes) == {"A", "B", "C", "D"} and {s.store_class for s in stores} == {"A", "B", "C", "D"}
     assert reps[0].lunch is not None and reps[0].lunch.duration_s == 45 * 60
 
 
