@@ -30,6 +30,7 @@ DEFAULT_SPEEDS_KMH = {
 }
 FALLBACK_SPEED_KMH = 30
 SNAP_WARN_M = 250.0
+_CHUNK = 256  # sources per Dijkstra call: bounds memory at 256 x nodes distances
 _SPLIT = float(2**24)  # combined weight = decisecond travel time x 2^24 + decimetres (exact in float64)
 
 
@@ -88,7 +89,10 @@ class RoadNetwork:
         snaps = self.snap(points)
         nodes = np.array([s.node for s in snaps], dtype=np.int64)
         unique, inverse = np.unique(nodes, return_inverse=True)
-        combined = dijkstra(self.graph, directed=True, indices=unique)[:, unique]
+        combined = np.vstack([
+            dijkstra(self.graph, directed=True, indices=unique[i : i + _CHUNK])[:, unique]
+            for i in range(0, len(unique), _CHUNK)
+        ])
         if not np.isfinite(combined).all():
             raise RoadNetworkError("some places cannot reach each other on the road graph")
         combined = combined[np.ix_(inverse, inverse)]
