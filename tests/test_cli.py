@@ -63,3 +63,21 @@ def test_demo_on_roads_writes_plan_and_map_and_checks(tmp_path):
     # the same plan checked against straight-line travel does not hold: the checker really uses the matrix
     s = _run("check", *INPUTS, "--network", "straight", "--classes", "A,B", "--plan", str(tmp_path / "plan.json"))
     assert s.returncode == 1 and "travel:" in s.stdout
+
+
+def test_far_from_roads_is_warned(tmp_path):
+    """A rep living 1 km out at sea is snapped to the shore road with a warning naming the point."""
+    reps = tmp_path / "reps.csv"
+    reps.write_text("id,name,start_lat,start_lon\nR9,Boat,43.7300,7.4400\n")
+    r = _run("solve-day", "--stores", str(DEMO / "stores.csv"), "--reps", str(reps), "--policy", str(DEMO / "policy.toml"),
+             "--date", "2026-12-03", "--classes", "A", "--network", "demo", "--solution-limit", "5", cache=tmp_path / "cache")
+    assert r.returncode == 0, r.stderr
+    assert "warning: rep:R9:start is" in r.stderr and "m from the nearest road node" in r.stderr
+
+
+def test_bad_network_file_is_refused(tmp_path):
+    """A --network path that is not an OSM file exits 2 with its name."""
+    bad = tmp_path / "roads.txt"
+    bad.write_text("nothing")
+    r = _run("solve-day", *INPUTS, "--date", "2026-12-03", "--network", str(bad))
+    assert r.returncode == 2 and "roads.txt" in r.stderr
