@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from .check import check_plan
 from .daily import day_matrix, solve_day
@@ -105,21 +108,28 @@ def _h(seconds: int) -> str:
 
 
 def _travel(args, stores, reps, policy):
-    """The travel matrix the options ask for, and the road network behind it (if any)."""
+    """The travel matrix the options ask for, the road network behind it and how far places
+    were snapped to it (both None for straight-line travel)."""
     from . import roads
 
     if not args.place and args.network == "straight":
-        return day_matrix(stores, reps, policy), None
+        return day_matrix(stores, reps, policy), None, None
     print("Loading the road network ...", file=sys.stderr, flush=True)
     if args.place:
         network = roads.road_network_from_place(args.place, cache_dir=cache_dir())
     else:
         network = roads.build_road_network(DEMO_PBF if args.network == "demo" else Path(args.network), cache_dir=cache_dir())
     points = places_of(stores, reps)
-    far = [s for s in network.snap(points) if s.distance_m > roads.SNAP_WARN_M]
+    snaps = network.snap(points)
+    far = [s for s in snaps if s.distance_m > roads.SNAP_WARN_M]
     for snap in far:
         print(f"warning: {snap.key} is {snap.distance_m:.0f} m from the nearest road node", file=sys.stderr)
-    return roads.road_matrix(network, points, cache_dir=cache_dir()), network
+    snapping = {
+        "max_m": round(max((s.distance_m for s in snaps), default=0.0), 1),
+        "median_m": round(float(np.median([s.distance_m for s in snaps])) if snaps else 0.0, 1),
+        f"over_{roads.SNAP_WARN_M:.0f}_m": [s.key for s in far],
+    }
+    return roads.road_matrix(network, points, cache_dir=cache_dir()), network, snapping
 
 
 def _select(stores, classes: str | None):
@@ -133,10 +143,12 @@ def _solve_and_write(args, stores_path, reps_path, policy_path, out, map_path) -
     stores, reps, policy = load_inputs(stores_path, reps_path, policy_path)
     stores = _select(stores, args.classes)
     params = _params(args)
-    travel, network = _travel(args, stores, reps, policy)
+    travel, network, snapping = _travel(args, stores, reps, policy)
     print(f"Solving {args.date}: {len(stores)} stores, {len(reps)} reps, {travel.source}, time limit {params.time_limit_s:g} s ...",
           file=sys.stderr, flush=True)
     plan = solve_day(args.date, stores, reps, policy, travel=travel, params=params)
+    if network is not None:
+        plan = dataclasses.replace(plan, params=plan.params | {"snapping": snapping})
     violations = check_plan(plan, stores, reps, policy, travel)
     _print_plan(plan)
     if out:
@@ -160,7 +172,7 @@ def _check(args) -> int:
     stores, reps, policy = load_inputs(args.stores, args.reps, args.policy)
     plan, raw = read_plan(args.plan)
     stores = _select(stores, args.classes)
-    travel, _ = _travel(args, stores, reps, policy)
+    travel, _, _ = _travel(args, stores, reps, policy)
     violations = [str(v) for v in check_plan(plan, stores, reps, policy, travel)]
     derived = plan_to_dict(plan)
     for stored, fresh in zip(raw.get("routes", []), derived["routes"]):

@@ -57,6 +57,7 @@ def test_demo_on_roads_writes_plan_and_map_and_checks(tmp_path):
     assert str(tmp_path / "plan.json") in r.stdout and "Checked:" in r.stdout
     data = json.loads((tmp_path / "plan.json").read_text())
     assert data["params"]["travel"].startswith("roads monaco.osm.pbf")
+    assert 0 < data["params"]["snapping"]["median_m"] <= data["params"]["snapping"]["max_m"]
     assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["matrix", "roads"]
     c = _run("check", *INPUTS, "--network", "demo", "--classes", "A,B", "--plan", str(tmp_path / "plan.json"), cache=cache)
     assert c.returncode == 0 and c.stdout.strip() == "ok", c.stdout
