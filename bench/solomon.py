@@ -116,6 +116,7 @@ def solve_instance(path: Path, time_limit: float, seed: int = 0, search: vrptw.S
         "seconds": round(seconds, 2),
         "time_limit_s": time_limit,
         "seed": seed,
+        "workers": (search or vrptw.Search()).workers,
     }
 
 
@@ -132,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=1, help="instances solved at once (each solve is single-threaded)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="multi-start: searches per instance run at once in separate processes, best kept "
+        "(vrptw.Search.workers; needs jobs x workers free cores, default 1)",
+    )
     args = parser.parse_args(argv)
 
     bks = best_known(args.data)
@@ -143,8 +151,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{'instance':<9} {'limit_s':>7} {'distance':>9} {'veh':>4} {'bks':>9} {'gap_%':>7} {'seconds':>7}  check")
     results = []
+    search = vrptw.Search(workers=args.workers)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(solve_instance, p, args.time_limit, args.seed) for p in paths]
+        futures = [pool.submit(solve_instance, p, args.time_limit, args.seed, search) for p in paths]
         for fut in futures:
             r = fut.result()
             r["bks"] = bks.get(r["instance"])
