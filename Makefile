@@ -17,8 +17,9 @@ demo: $(STAMP)  ## plan a day for the demo team, write out/demo/plan.json and pl
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)  ## Solomon benchmark, 56 instances at 10 s (about 10 minutes)
-	$(BIN)/python bench/solomon.py --time-limit 10 --json out/solomon.json
+bench: $(STAMP)  ## Solomon (56 instances at 10 s, about 5 minutes) and road-matrix benchmarks
+	$(BIN)/python bench/solomon.py --time-limit 10 --jobs 2 --json out/solomon.json
+	$(BIN)/python bench/matrix.py --sizes 100,500,2000 --repeat 3 --json out/matrix.json
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis
