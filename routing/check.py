@@ -18,6 +18,7 @@ opening windows and visit length and each rep's shift and lunch, then walks ever
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -235,3 +236,59 @@ def _check_break(stop, rep: RepRule, leave: int, bad) -> None:
 
 def _hm(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def check_cycle(
+    routes: Sequence[Route],
+    unassigned: Sequence[Unassigned],
+    stores: Sequence[Store],
+    reps: Sequence[Rep],
+    policy: Policy,
+    cycle,
+    travel: TravelMatrix,
+) -> list[Violation]:
+    """Check a cycle plan: every day's routes as in ``check_plan``, plus frequencies (each
+    required visit routed or unassigned with its date), spacing, and dates in the cycle."""
+    from .calendar import required_visits
+
+    problems: list[Violation] = []
+    dates = set(cycle.dates)
+    by_date: dict[str, list[Route]] = {}
+    for route in routes:
+        by_date.setdefault(route.date, []).append(route)
+    missing_by_date: dict[str | None, list[Unassigned]] = {}
+    for u in unassigned:
+        missing_by_date.setdefault(u.date, []).append(u)
+        if u.date is None:
+            problems.append(Violation("no_date", "a missing cycle visit must say which date it should have had", store_id=u.store_id))
+    for date_text in sorted(set(by_date) | {d for d in missing_by_date if d}):
+        date = dt.date.fromisoformat(date_text)
+        if date not in dates:
+            problems.append(Violation("outside_cycle", f"{date_text} is not a day of the cycle"))
+            continue
+        if date in cycle.holidays and by_date.get(date_text):
+            problems.append(Violation("holiday", f"routes on the holiday {date_text}"))
+        day = DayPlan(date_text, policy.time_zone, tuple(by_date.get(date_text, ())), tuple(missing_by_date.get(date_text, ())))
+        day_stores = {s.store_id for r in day.routes for s in r.visits} | {u.store_id for u in day.unassigned}
+        problems += [
+            dataclasses.replace(v, message=f"{date_text}: {v.message}")
+            for v in check_plan(day, [s for s in stores if s.id in day_stores], reps, policy, travel)
+        ]
+    visits: dict[str, list[dt.date]] = {}
+    for route in routes:
+        for stop in route.visits:
+            visits.setdefault(stop.store_id, []).append(dt.date.fromisoformat(route.date))
+    missing = {}
+    for u in unassigned:
+        missing[u.store_id] = missing.get(u.store_id, 0) + 1
+    for store in stores:
+        cls = policy.classes[store.store_class]
+        need = required_visits(cls, cycle.weeks)
+        done = sorted(visits.get(store.id, []))
+        if len(done) + missing.get(store.id, 0) != need:
+            problems.append(Violation("frequency", f"{len(done)} visits + {missing.get(store.id, 0)} reported missing, class {cls.name} needs {need}", store_id=store.id))
+        gap = cls.min_gap_days
+        for a, b in zip(done, done[1:]):
+            if gap is not None and (b - a).days < gap:
+                problems.append(Violation("spacing", f"visits on {a} and {b} are closer than {gap} days", store_id=store.id))
+    return problems

@@ -14,7 +14,7 @@ import numpy as np
 from .check import check_plan
 from .daily import day_matrix, solve_day
 from .errors import InputError
-from .io import load_inputs, plan_to_dict, read_plan, write_plan
+from .io import load_inputs, read_plan, write_plan
 from .model import SUMMARY_KEYS, DayPlan, SolveParams
 from .travel import places_of
 
@@ -22,6 +22,7 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEMO_DIR = DATA_DIR / "demo"
 DEMO_PBF = DATA_DIR / "osm" / "monaco.osm.pbf"
 DEMO_DATE = "2026-12-03"
+DEMO_CYCLE_START = "2026-11-30"
 DEMO_CLASSES = "A,B"  # the classes due on the demo day, until the cycle planner picks the day's stores
 
 
@@ -72,17 +73,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="write the plan JSON here")
     p.add_argument("--map", type=Path, help="write the HTML route map here")
 
-    p = sub.add_parser("check", help="check a plan against its inputs (exit 1 on violations)")
+    p = sub.add_parser("plan-cycle", help="plan a multi-week visit cycle: which store on which day, and each day's route")
+    _inputs(p)
+    p.add_argument("--start", type=_date, required=True, help="first day of the cycle, YYYY-MM-DD")
+    p.add_argument("--weeks", type=int, default=4, help="cycle length in weeks (default 4)")
+    p.add_argument("--holidays", default="", help="comma-separated dates nobody works")
+    _solve_options(p, 30.0)
+    p.add_argument("--out", type=Path, help="write the cycle plan JSON here")
+    p.add_argument("--maps", type=Path, help="write one HTML route map per date into this folder")
+
+    p = sub.add_parser("check", help="check a day or cycle plan against its inputs (exit 1 on violations)")
     _inputs(p)
     p.add_argument("--plan", type=Path, required=True, help="plan JSON")
     p.add_argument("--classes", help="the --classes the plan was made with (default: all)")
 
-    p = sub.add_parser("demo", help="plan a day for the built-in demo team")
+    p = sub.add_parser("demo", help="plan a day and a 4-week cycle for the built-in demo team")
     p.add_argument("--date", type=_date, default=_date(DEMO_DATE), help=f"YYYY-MM-DD (default {DEMO_DATE})")
     p.add_argument("--out-dir", type=Path, default=Path("out/demo"), help="where to write (default out/demo)")
     p.add_argument("--classes", default=DEMO_CLASSES, help=f"classes to visit (default {DEMO_CLASSES})")
     _network_options(p, "demo")
     _solve_options(p, 5.0)
+    p.add_argument("--cycle-time-limit", type=float, default=20.0, help="routing budget of the 4-week cycle (default 20 s)")
+    p.add_argument("--day-only", action="store_true", help="plan the demo day only, not the 4-week cycle")
     return parser
 
 
@@ -168,17 +180,81 @@ def _solve_and_write(args, stores_path, reps_path, policy_path, out, map_path) -
     return 0
 
 
+def _cycle_of(args):
+    from .calendar import Cycle
+
+    holidays = frozenset(_date(d.strip()) for d in args.holidays.split(",") if d.strip())
+    return Cycle(args.start, args.weeks, holidays)
+
+
+def _plan_cycle(args, stores_path, reps_path, policy_path, out, maps_dir) -> int:
+    from .check import check_cycle
+    from .cycle import plan_cycle
+    from .io import cycle_to_dict, write_json
+
+    stores, reps, policy = load_inputs(stores_path, reps_path, policy_path)
+    cycle = _cycle_of(args)
+    travel, network, _ = _travel(args, stores, reps, policy)
+    print(f"Planning a {cycle.weeks}-week cycle from {cycle.start}: {len(stores)} stores, {len(reps)} reps, "
+          f"routing budget {args.time_limit:g} s ...", file=sys.stderr, flush=True)
+    plan = plan_cycle(stores, reps, policy, cycle, travel=travel, params=_params(args))
+    violations = check_cycle(plan.routes, plan.unassigned, stores, reps, policy, cycle, travel)
+    _print_cycle(plan)
+    if out:
+        write_json(cycle_to_dict(plan), out)
+        print(f"Cycle plan JSON: {out}")
+    if maps_dir:
+        from maps.routes import save_route_map
+
+        for date in sorted({r.date for r in plan.routes}):
+            day = DayPlan(date, plan.time_zone, tuple(r for r in plan.routes if r.date == date),
+                          tuple(u for u in plan.unassigned if u.date == date))
+            save_route_map(day, stores, reps, Path(maps_dir) / f"{date}.html", roads=network)
+        print(f"Route maps: {maps_dir}/<date>.html")
+    if violations:
+        print("The independent checker found violations (a bug; please report it):", file=sys.stderr)
+        for v in violations[:50]:
+            print(f"  {v}", file=sys.stderr)
+        return 3
+    print("Checked: every required visit is on a route or reported missing with its date; frequencies, spacing and times hold.")
+    return 0
+
+
+def _print_cycle(plan) -> None:
+    k = plan.kpis
+    print(f"Cycle {plan.start} + {plan.weeks} weeks ({plan.time_zone}): {len(plan.routes)} rep-days, "
+          f"{plan.summary.visits} visits, {len(plan.unassigned)} missing")
+    print("Frequency compliance: " + ", ".join(f"{c} {v['planned']}/{v['required']}" for c, v in k["frequency_compliance"].items()))
+    print(f"Coverage {k['coverage']:.1%}, travel share of working time {k['travel_share']:.1%}, "
+          f"workload spread between rep-days {k['workload_spread_h']:.1f} h")
+    print(f"{'rep':<6} {'days':>4} {'visits/day (min-mean-max)':>26} {'required h':>11} {'available h':>12}")
+    for c in plan.capacity:
+        v = k["visits_per_day"][c.rep_id]
+        print(f"{c.rep_id:<6} {v['days']:>4} {v['min']:>12}-{v['mean']}-{v['max']:<8} {c.required_h:>11.1f} {c.available_h:>12.1f}")
+    for s in plan.suggestions:
+        print(f"Suggestion: {s}")
+
+
 def _check(args) -> int:
+    from .check import check_cycle
+    from .io import cycle_from_dict, read_json
+
     stores, reps, policy = load_inputs(args.stores, args.reps, args.policy)
-    plan, raw = read_plan(args.plan)
     stores = _select(stores, args.classes)
+    raw = read_json(args.plan)
     travel, _, _ = _travel(args, stores, reps, policy)
-    violations = [str(v) for v in check_plan(plan, stores, reps, policy, travel)]
-    derived = plan_to_dict(plan)
-    for stored, fresh in zip(raw.get("routes", []), derived["routes"]):
+    if "cycle" in raw:
+        cycle, routes, unassigned = cycle_from_dict(raw)
+        violations = [str(v) for v in check_cycle(routes, unassigned, stores, reps, policy, cycle, travel)]
+    else:
+        plan, _ = read_plan(args.plan)
+        violations = [str(v) for v in check_plan(plan, stores, reps, policy, travel)]
+    derived = {(r.rep_id, r.date): r.summary.as_dict() for r in _routes_of(raw)}
+    for stored in raw.get("routes", []):
+        fresh = derived.get((stored["rep_id"], stored["date"]), {})
         for key in SUMMARY_KEYS:
-            if key in stored.get("summary", {}) and stored["summary"][key] != fresh["summary"][key]:
-                violations.append(f"summary: rep {fresh['rep_id']}: {key} is {stored['summary'][key]}, the stops give {fresh['summary'][key]}")
+            if key in stored.get("summary", {}) and key in fresh and stored["summary"][key] != fresh[key]:
+                violations.append(f"summary: rep {stored['rep_id']} {stored['date']}: {key} is {stored['summary'][key]}, the stops give {fresh[key]}")
     if violations:
         print(f"{len(violations)} violation(s):")
         for v in violations:
@@ -186,6 +262,15 @@ def _check(args) -> int:
         return 1
     print("ok")
     return 0
+
+
+def _routes_of(raw: dict):
+    from zoneinfo import ZoneInfo
+
+    from .io import route_from_dict
+
+    zone = ZoneInfo(raw["time_zone"])
+    return [route_from_dict(r, zone) for r in raw.get("routes", [])]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,9 +282,17 @@ def main(argv: list[str] | None = None) -> int:
             return _solve_and_write(args, args.stores, args.reps, args.policy, args.out, args.map)
         if args.command == "check":
             return _check(args)
+        if args.command == "plan-cycle":
+            return _plan_cycle(args, args.stores, args.reps, args.policy, args.out, args.maps)
         out = args.out_dir
-        return _solve_and_write(args, DEMO_DIR / "stores.csv", DEMO_DIR / "reps.csv", DEMO_DIR / "policy.toml",
-                                out / "plan.json", out / "plan.html")
+        inputs = (DEMO_DIR / "stores.csv", DEMO_DIR / "reps.csv", DEMO_DIR / "policy.toml")
+        day = _solve_and_write(args, *inputs, out / "plan.json", out / "plan.html")
+        if day or args.day_only:
+            return day
+        print()
+        args.start, args.weeks, args.holidays = _date(DEMO_CYCLE_START), 4, ""
+        args.time_limit = args.cycle_time_limit
+        return _plan_cycle(args, *inputs, out / "cycle.json", out / "cycle")
     except InputError as exc:
         print(f"Input rejected ({len(exc.problems)} problem(s)); nothing was planned:", file=sys.stderr)
         for problem in exc.problems:

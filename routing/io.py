@@ -293,15 +293,13 @@ def _seconds(date: dt.date, value: str, zone: ZoneInfo) -> int:
     return int(round((moment - midnight).total_seconds()))
 
 
-def plan_to_dict(plan: DayPlan) -> dict:
-    """The plan as JSON-ready data: ISO 8601 local times with offset, VROOM-style summaries."""
-    zone, date = ZoneInfo(plan.time_zone), dt.date.fromisoformat(plan.date)
+def route_to_dict(route: Route, zone: ZoneInfo) -> dict:
+    """A route as JSON-ready data; times are ISO 8601 local times with offset on its date."""
+    date = dt.date.fromisoformat(route.date)
 
     def stop(s: Stop) -> dict:
-        out = {"type": s.type}
-        if s.store_id is not None:
-            out["store_id"] = s.store_id
-        out |= {
+        out = {"type": s.type} | ({"store_id": s.store_id} if s.store_id is not None else {})
+        return out | {
             "arrival": _iso(date, s.arrival_s, zone),
             "start": _iso(date, s.start_s, zone),
             "end": _iso(date, s.end_s, zone),
@@ -309,55 +307,106 @@ def plan_to_dict(plan: DayPlan) -> dict:
             "distance_m": s.distance_m,
             "wait_s": s.wait_s,
         }
-        return out
 
+    return {"rep_id": route.rep_id, "date": route.date, "stops": [stop(s) for s in route.stops], "summary": route.summary.as_dict()}
+
+
+def route_from_dict(data: dict, zone: ZoneInfo) -> Route:
+    """Inverse of ``route_to_dict`` (the summary is derived again, not read)."""
+    date = dt.date.fromisoformat(data["date"])
+    stops = tuple(
+        Stop(
+            type=s["type"],
+            arrival_s=_seconds(date, s["arrival"], zone),
+            start_s=_seconds(date, s["start"], zone),
+            end_s=_seconds(date, s["end"], zone),
+            store_id=s.get("store_id"),
+            travel_s=int(s.get("travel_s", 0)),
+            distance_m=int(s.get("distance_m", 0)),
+            wait_s=int(s.get("wait_s", 0)),
+        )
+        for s in data["stops"]
+    )
+    return Route(data["rep_id"], data["date"], stops)
+
+
+def _unassigned_to_dict(u: Unassigned) -> dict:
+    return {"store_id": u.store_id, "reason": u.reason, "detail": u.detail} | ({"date": u.date} if u.date else {})
+
+
+def _unassigned_from_dict(data: dict) -> Unassigned:
+    return Unassigned(data["store_id"], data["reason"], data.get("detail", ""), data.get("date"))
+
+
+def plan_to_dict(plan: DayPlan) -> dict:
+    """The plan as JSON-ready data: ISO 8601 local times with offset, VROOM-style summaries."""
+    zone = ZoneInfo(plan.time_zone)
     return {
         "date": plan.date,
         "time_zone": plan.time_zone,
         "params": plan.params,
         "summary": plan.summary.as_dict() | {"unassigned": len(plan.unassigned)},
-        "routes": [
-            {"rep_id": r.rep_id, "date": r.date, "stops": [stop(s) for s in r.stops], "summary": r.summary.as_dict()}
-            for r in plan.routes
-        ],
-        "unassigned": [
-            {"store_id": u.store_id, "reason": u.reason, "detail": u.detail} | ({"date": u.date} if u.date else {})
-            for u in plan.unassigned
-        ],
+        "routes": [route_to_dict(r, zone) for r in plan.routes],
+        "unassigned": [_unassigned_to_dict(u) for u in plan.unassigned],
     }
 
 
 def plan_from_dict(data: dict) -> DayPlan:
     """Inverse of ``plan_to_dict`` (summaries are derived again, not read)."""
-    zone, date = ZoneInfo(data["time_zone"]), dt.date.fromisoformat(data["date"])
-    routes = []
-    for r in data["routes"]:
-        route_date = dt.date.fromisoformat(r["date"])
-        stops = tuple(
-            Stop(
-                type=s["type"],
-                arrival_s=_seconds(route_date, s["arrival"], zone),
-                start_s=_seconds(route_date, s["start"], zone),
-                end_s=_seconds(route_date, s["end"], zone),
-                store_id=s.get("store_id"),
-                travel_s=int(s.get("travel_s", 0)),
-                distance_m=int(s.get("distance_m", 0)),
-                wait_s=int(s.get("wait_s", 0)),
-            )
-            for s in r["stops"]
-        )
-        routes.append(Route(r["rep_id"], r["date"], stops))
-    unassigned = tuple(Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in data.get("unassigned", []))
-    return DayPlan(date.isoformat(), data["time_zone"], tuple(routes), unassigned, dict(data.get("params", {})))
+    zone = ZoneInfo(data["time_zone"])
+    routes = tuple(route_from_dict(r, zone) for r in data["routes"])
+    unassigned = tuple(_unassigned_from_dict(u) for u in data.get("unassigned", []))
+    return DayPlan(data["date"], data["time_zone"], routes, unassigned, dict(data.get("params", {})))
+
+
+def cycle_to_dict(plan) -> dict:
+    """A ``CyclePlan`` as JSON: the same route objects as a day plan, one per rep and date."""
+    zone = ZoneInfo(plan.time_zone)
+    return {
+        "cycle": {"start": plan.start, "weeks": plan.weeks, "holidays": list(plan.holidays)},
+        "time_zone": plan.time_zone,
+        "params": plan.params,
+        "summary": plan.summary.as_dict() | {"unassigned": len(plan.unassigned)} | plan.kpis,
+        "capacity": [
+            {"rep_id": c.rep_id, "required_h": c.required_h, "available_h": c.available_h,
+             "working_days": c.working_days, "utilisation": round(c.utilisation, 3)}
+            for c in plan.capacity
+        ],
+        "suggestions": list(plan.suggestions),
+        "routes": [route_to_dict(r, zone) for r in plan.routes],
+        "unassigned": [_unassigned_to_dict(u) for u in plan.unassigned],
+    }
+
+
+def cycle_from_dict(data: dict):
+    """The parts of a cycle plan JSON a check needs: (Cycle, routes, unassigned)."""
+    from .calendar import Cycle
+
+    zone = ZoneInfo(data["time_zone"])
+    spec = data["cycle"]
+    cycle = Cycle(dt.date.fromisoformat(spec["start"]), int(spec["weeks"]),
+                  frozenset(dt.date.fromisoformat(d) for d in spec.get("holidays", [])))
+    routes = [route_from_dict(r, zone) for r in data["routes"]]
+    return cycle, routes, [_unassigned_from_dict(u) for u in data.get("unassigned", [])]
+
+
+def read_json(path: Path) -> dict:
+    """Read a plan or cycle plan JSON file."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_json(data: dict, path: Path) -> None:
+    """Write indented UTF-8 JSON, creating the folder."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def write_plan(plan: DayPlan, path: Path) -> None:
-    """Write a plan as indented JSON (UTF-8)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    """Write a day plan as indented JSON (UTF-8)."""
+    write_json(plan_to_dict(plan), path)
 
 
 def read_plan(path: Path) -> tuple[DayPlan, dict]:
-    """Read a plan JSON file; returns the plan and the raw data (for checking stored summaries)."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    """Read a day plan JSON file; returns the plan and the raw data (for checking stored summaries)."""
+    data = read_json(path)
     return plan_from_dict(data), data

@@ -178,6 +178,7 @@ REASONS = {
     "over_capacity": "the visit's demand exceeds every eligible rep's capacity",
     "max_visits_reached": "every eligible rep already has the maximum number of visits",
     "not_enough_time": "the eligible reps' days are full; lower-priority visits are dropped first",
+    "no_usable_day": "no day of the cycle has the store open while an eligible rep works",
 }
 
 

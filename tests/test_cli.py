@@ -51,7 +51,7 @@ def test_demo_on_roads_writes_plan_and_map_and_checks(tmp_path):
     """`fieldroute demo` plans the demo day on the bundled road network; the plan passes
     `check --network demo`, and a second run takes the graph and matrix from the cache."""
     cache = tmp_path / "cache"
-    r = _run("demo", "--out-dir", str(tmp_path), "--solution-limit", "30", cache=cache)
+    r = _run("demo", "--day-only", "--out-dir", str(tmp_path), "--solution-limit", "30", cache=cache)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "plan.json").exists() and (tmp_path / "plan.html").exists()
     assert str(tmp_path / "plan.json") in r.stdout and "Checked:" in r.stdout
@@ -82,3 +82,25 @@ def test_bad_network_file_is_refused(tmp_path):
     bad.write_text("nothing")
     r = _run("solve-day", *INPUTS, "--date", "2026-12-03", "--network", str(bad))
     assert r.returncode == 2 and "roads.txt" in r.stderr
+
+
+def test_plan_cycle_then_check(tmp_path):
+    """plan-cycle writes a cycle plan (same route objects, dated missing visits, KPIs,
+    capacity) and per-date maps; check verifies it, frequencies included."""
+    out, maps = tmp_path / "cycle.json", tmp_path / "maps"
+    r = _run("plan-cycle", *INPUTS, "--start", "2026-11-30", "--weeks", "2", "--holidays", "2026-12-08",
+             "--time-limit", "4", "--solution-limit", "10", "--out", str(out), "--maps", str(maps))
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    assert data["cycle"] == {"start": "2026-11-30", "weeks": 2, "holidays": ["2026-12-08"]}
+    assert "2026-12-08" not in {route["date"] for route in data["routes"]}
+    assert {"frequency_compliance", "coverage", "visits_per_day", "travel_share", "workload_spread_h"} <= set(data["summary"])
+    assert all(u["date"] and u["reason"] for u in data["unassigned"])
+    assert len(list(maps.glob("2026-*.html"))) == len({route["date"] for route in data["routes"]})
+    c = _run("check", *INPUTS, "--plan", str(out))
+    assert c.returncode == 0 and c.stdout.strip() == "ok", c.stdout
+    first = data["routes"][0]
+    first["stops"] = [s for s in first["stops"] if s["type"] != "visit"][:1] + first["stops"][-1:]
+    out.write_text(json.dumps(data))
+    c = _run("check", *INPUTS, "--plan", str(out))
+    assert c.returncode == 1 and "frequency:" in c.stdout

@@ -1,0 +1,282 @@
+"""Plan a whole visit cycle: which store on which (rep, date), then each day's route.
+
+Decomposition, as in the periodic-VRP literature: (1) choose for every store a rep and a day
+pattern (``routing.calendar``) that keeps each rep's days compact and balanced, greedily,
+hardest stores first, then improved by moving single stores; (2) route each (rep, date) with
+the day solver. Every required visit ends on a route or in ``unassigned`` with its date.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .calendar import Cycle, Pattern, day_patterns, required_visits
+from .daily import service_seconds, solve_day, start_windows
+from .hours import open_windows, works_on
+from .model import Policy, Rep, Route, SolveParams, Store, Summary, Unassigned
+from .travel import TravelMatrix
+
+_OVERLOAD = 50  # cost per second of planned work beyond a day's capacity
+
+
+@dataclass(frozen=True)
+class RepCapacity:
+    """Work a rep's share of the cycle needs, against the working time the rep has."""
+
+    rep_id: str
+    required_h: float
+    available_h: float
+    working_days: int
+
+    @property
+    def utilisation(self) -> float:
+        return self.required_h / self.available_h if self.available_h else math.inf
+
+
+@dataclass(frozen=True)
+class CyclePlan:
+    """Routes for every (rep, date) with visits, what is missing, capacity and KPIs."""
+
+    start: str
+    weeks: int
+    holidays: tuple[str, ...]
+    time_zone: str
+    routes: tuple[Route, ...]
+    unassigned: tuple[Unassigned, ...]
+    capacity: tuple[RepCapacity, ...]
+    kpis: dict
+    suggestions: tuple[str, ...]
+    params: dict = field(default_factory=dict)
+
+    @property
+    def summary(self) -> Summary:
+        total = Summary()
+        for route in self.routes:
+            total = total + route.summary
+        return total
+
+
+def _day_capacity_s(rep: Rep) -> int:
+    return rep.shift_end_s - rep.shift_start_s - (rep.lunch.duration_s if rep.lunch else 0)
+
+
+def plan_cycle(
+    stores: Sequence[Store],
+    reps: Sequence[Rep],
+    policy: Policy,
+    cycle: Cycle,
+    *,
+    travel: TravelMatrix,
+    params: SolveParams = SolveParams(),
+) -> CyclePlan:
+    """Plan ``cycle`` for the team. ``params.time_limit_s`` is the routing budget of the
+    whole cycle, shared out over the (rep, date) days in proportion to their visits."""
+    assignment, unassigned = _assign(stores, reps, policy, cycle, travel)
+    by_rep = {r.id: r for r in reps}
+    by_store = {s.id: s for s in stores}
+    days = sorted(assignment.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    total_visits = sum(len(v) for _, v in days) or 1
+    routes: list[Route] = []
+    for (rep_id, date), store_ids in days:
+        day_stores = [dataclasses.replace(by_store[s], rep_id=rep_id) for s in store_ids]
+        budget = max(0.2, params.time_limit_s * len(store_ids) / total_visits)
+        day = solve_day(date, day_stores, [by_rep[rep_id]], policy, travel=travel,
+                        params=dataclasses.replace(params, time_limit_s=budget))
+        routes += day.routes
+        unassigned += day.unassigned
+    routes.sort(key=lambda r: (r.date, r.rep_id))
+    unassigned.sort(key=lambda u: (u.date or "", u.store_id))
+    capacity = _capacity(stores, reps, policy, cycle, assignment, travel)
+    kpis = _kpis(stores, reps, policy, cycle, routes)
+    return CyclePlan(
+        start=cycle.start.isoformat(), weeks=cycle.weeks, holidays=tuple(sorted(d.isoformat() for d in cycle.holidays)),
+        time_zone=policy.time_zone,
+        routes=tuple(routes), unassigned=tuple(unassigned), capacity=tuple(capacity), kpis=kpis,
+        suggestions=tuple(_suggestions(capacity, unassigned, stores, policy)),
+        params=params.as_dict() | {"travel": travel.source},
+    )
+
+
+# --- (1) stores to (rep, pattern) -------------------------------------------------------
+
+
+@dataclass
+class _Option:
+    rep: Rep
+    pattern: Pattern
+
+
+def _options(store: Store, reps: Sequence[Rep], policy: Policy, cycle: Cycle, n: int) -> list[_Option]:
+    cls = policy.classes[store.store_class]
+    service = service_seconds(store, policy)
+    out = []
+    for rep in reps:
+        if store.rep_id not in (None, rep.id):
+            continue
+
+        def usable(d: dt.date, rep=rep) -> bool:
+            if not works_on(rep.working_days, d):
+                return False
+            windows = start_windows(open_windows(store.opening_hours, d), service)
+            return any(max(a, rep.shift_start_s) <= min(b, rep.shift_end_s - service) for a, b in windows)
+
+        out += [_Option(rep, p) for p in day_patterns(n, cycle, usable, min_gap_days=cls.min_gap_days)]
+    return out
+
+
+def _assign(stores, reps, policy, cycle, travel):
+    """Greedy placement, hardest stores first, then single-store moves that lower the cost."""
+    load: dict[tuple[str, dt.date], int] = defaultdict(int)
+    members: dict[tuple[str, dt.date], list[str]] = defaultdict(list)
+    unassigned: list[Unassigned] = []
+    prepared = []
+    for store in stores:
+        n = required_visits(policy.classes[store.store_class], cycle.weeks)
+        options = _options(store, reps, policy, cycle, n)
+        if not options:
+            why = "owner rep" if store.rep_id else "any rep"
+            for date in _ideal_dates(cycle, n):
+                unassigned.append(Unassigned(store.id, "no_usable_day", f"never open when {why} works in the cycle", date.isoformat()))
+            continue
+        prepared.append((store, n, options))
+    prepared.sort(key=lambda t: (len(t[2]), -t[1], t[0].id))
+    service = {s.id: service_seconds(s, policy) for s, _, _ in prepared}
+    chosen: dict[str, _Option] = {}
+
+    def cost(store_id: str, option: _Option) -> float:
+        total = 0.0
+        cap = _day_capacity_s(option.rep)
+        for date in option.pattern:
+            key = (option.rep.id, date)
+            anchors = members[key] or [option.rep.start_key]
+            detour = 2 * min(travel.seconds(a, store_id) for a in anchors)
+            after = load[key] + service[store_id] + detour
+            total += detour + _OVERLOAD * max(0, after - cap) + after * after / cap / 4
+        return total
+
+    def place(store_id: str, option: _Option, sign: int) -> None:
+        for date in option.pattern:
+            key = (option.rep.id, date)
+            if sign > 0:
+                anchors = members[key] or [option.rep.start_key]
+                load[key] += service[store_id] + 2 * min(travel.seconds(a, store_id) for a in anchors)
+                members[key].append(store_id)
+            else:
+                members[key].remove(store_id)
+                load[key] = _estimate(members[key], option.rep, service, travel)
+
+    for store, _, options in prepared:
+        best = min(options, key=lambda o: cost(store.id, o))
+        chosen[store.id] = best
+        place(store.id, best, +1)
+    for _ in range(2):  # improvement: move one store to its cheapest option given the rest
+        moved = 0
+        for store, _, options in prepared:
+            current = chosen[store.id]
+            place(store.id, current, -1)
+            best = min(options, key=lambda o: (cost(store.id, o), o is not current))
+            place(store.id, best, +1)
+            if best is not current:
+                chosen[store.id], moved = best, moved + 1
+        if not moved:
+            break
+    for store, n, _ in prepared:
+        pattern = chosen[store.id].pattern
+        if len(pattern) < n:
+            for date in _missing_dates(pattern, n, cycle):
+                unassigned.append(Unassigned(store.id, "no_usable_day",
+                                             "a holiday or closure falls on its visit day and no other day fits", date.isoformat()))
+    return {k: v for k, v in members.items() if v}, unassigned
+
+
+def _estimate(store_ids: list[str], rep: Rep, service: dict[str, int], travel: TravelMatrix) -> int:
+    """Planned work of a day: visits plus a nearest-neighbour tour from the rep's start."""
+    total, here, left = 0, rep.start_key, list(store_ids)
+    while left:
+        nxt = min(left, key=lambda s: travel.seconds(here, s))
+        total += travel.seconds(here, nxt) + service[nxt]
+        left.remove(nxt)
+        here = nxt
+    return total + (travel.seconds(here, rep.end_key) if store_ids else 0)
+
+
+def _ideal_dates(cycle: Cycle, n: int) -> list[dt.date]:
+    step = 7 * cycle.weeks / n
+    return [cycle.start + dt.timedelta(days=int(i * step)) for i in range(n)]
+
+
+def _missing_dates(pattern: Pattern, n: int, cycle: Cycle) -> list[dt.date]:
+    """The dates a short pattern should also have had: its weekdays (and, for every-k-weeks
+    visits, its weeks) on the days it lost to a holiday or closure."""
+    weekdays = {d.weekday() for d in pattern}
+    candidates = [d for d in cycle.dates if d.weekday() in weekdays and d not in pattern]
+    if n < cycle.weeks and cycle.weeks % n == 0:
+        k = cycle.weeks // n
+        phase = cycle.week_of(pattern[0]) % k
+        candidates = [d for d in candidates if cycle.week_of(d) % k == phase]
+    short = n - len(pattern)
+    return (candidates + [d for d in _ideal_dates(cycle, n) if d not in candidates])[:short]
+
+
+# --- reports ---------------------------------------------------------------------------
+
+
+def _capacity(stores, reps, policy, cycle, assignment, travel) -> list[RepCapacity]:
+    service = {s.id: service_seconds(s, policy) for s in stores}
+    out = []
+    for rep in reps:
+        days = [d for d in cycle.dates if d not in cycle.holidays and works_on(rep.working_days, d)]
+        required = sum(_estimate(ids, rep, service, travel) for (rid, _), ids in assignment.items() if rid == rep.id)
+        out.append(RepCapacity(rep.id, round(required / 3600, 2), round(len(days) * _day_capacity_s(rep) / 3600, 2), len(days)))
+    return out
+
+
+def _kpis(stores, reps, policy, cycle, routes) -> dict:
+    visited: dict[str, int] = defaultdict(int)
+    for route in routes:
+        for stop in route.visits:
+            visited[stop.store_id] += 1
+    compliance = {}
+    for name, cls in sorted(policy.classes.items()):
+        members = [s for s in stores if s.store_class == name]
+        required = sum(required_visits(cls, cycle.weeks) for _ in members)
+        planned = sum(min(visited[s.id], required_visits(cls, cycle.weeks)) for s in members)
+        compliance[name] = {"required": required, "planned": planned, "share": round(planned / required, 3) if required else None}
+    per_rep = {}
+    for rep in reps:
+        counts = [len(r.visits) for r in routes if r.rep_id == rep.id]
+        per_rep[rep.id] = {"days": len(counts), "mean": round(sum(counts) / len(counts), 1) if counts else 0,
+                           "min": min(counts, default=0), "max": max(counts, default=0)}
+    spans = [r.summary.span_s for r in routes]
+    total = Summary()
+    for r in routes:
+        total = total + r.summary
+    return {
+        "frequency_compliance": compliance,
+        "coverage": round(sum(1 for s in stores if visited[s.id]) / len(stores), 3) if stores else None,
+        "visits_per_day": per_rep,
+        "travel_share": round(total.travel_s / total.span_s, 3) if total.span_s else 0,
+        "workload_spread_h": round((max(spans) - min(spans)) / 3600, 2) if spans else 0,
+    }
+
+
+def _suggestions(capacity, unassigned, stores, policy) -> list[str]:
+    out = []
+    missing = [u for u in unassigned if u.reason in ("not_enough_time", "max_visits_reached")]
+    if not missing:
+        return out
+    by_store = {s.id: s for s in stores}
+    over = [c for c in capacity if c.required_h > c.available_h]
+    for c in over:
+        days = math.ceil(c.required_h - c.available_h) / max(1e-9, c.available_h / max(1, c.working_days))
+        out.append(f"rep {c.rep_id} needs {c.required_h:.1f} h for {c.available_h:.1f} h available: about {math.ceil(days)} more rep-day(s)")
+    lowest = min(policy.classes.values(), key=lambda c: c.priority)
+    n_low = sum(1 for u in missing if by_store[u.store_id].store_class == lowest.name)
+    out.append(f"{len(missing)} visit(s) did not fit; {n_low} of them are class {lowest.name} (lowest priority): "
+               f"lowering class {lowest.name} from {lowest.visits_per_week:g} to {lowest.visits_per_week / 2:g} visits a week frees their time")
+    return out
