@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
+from html import escape as html_escape
 from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +15,11 @@ from routing.model import DayPlan, Rep, Store
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f"]
 LEAFLET = Path(__file__).parent / "static" / "leaflet-1.9.4"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+
+
+def _safe(text: str) -> str:
+    """Text for a tooltip or popup: folium puts it in HTML inside a JavaScript template string."""
+    return html_escape(text).replace("`", "&#96;").replace("${", "&#36;{")
 
 
 def _clock(plan: DayPlan, seconds: int) -> str:
@@ -80,7 +85,7 @@ def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], *, ro
         colour = PALETTE[n % len(PALETTE)]
         rep = by_rep[route.rep_id]
         summary = route.summary
-        layer = folium.FeatureGroup(name=f"{rep.name} ({summary.visits} visits)")
+        layer = folium.FeatureGroup(name=_safe(f"{rep.name} ({summary.visits} visits)"))
         path = [(rep.start_lat, rep.start_lon)]
         number = 0
         for stop in route.stops:
@@ -90,15 +95,15 @@ def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], *, ro
             store = by_store[stop.store_id]
             path.append((store.lat, store.lon))
             popup = (
-                f"<b>{number}. {html.escape(store.name)}</b> ({html.escape(store.id)})<br>"
-                f"class {html.escape(store.store_class)} · rep {html.escape(rep.name)}<br>"
+                f"<b>{number}. {_safe(store.name)}</b> ({_safe(store.id)})<br>"
+                f"class {_safe(store.store_class)} · rep {_safe(rep.name)}<br>"
                 f"ETA {_clock(plan, stop.arrival_s)} · visit {_clock(plan, stop.start_s)}-{_clock(plan, stop.end_s)}<br>"
-                f"opening hours: {html.escape(store.opening_hours or 'always open')}"
+                f"opening hours: {_safe(store.opening_hours or 'always open')}"
             )
             folium.Marker(
                 (store.lat, store.lon),
                 icon=_numbered_icon(number, colour),
-                tooltip=f"{number}. {store.name} ({_clock(plan, stop.start_s)})",
+                tooltip=_safe(f"{number}. {store.name} ({_clock(plan, stop.start_s)})"),
                 popup=folium.Popup(popup, max_width=320),
             ).add_to(layer)
         path.append((rep.end_lat, rep.end_lon))
@@ -109,17 +114,17 @@ def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], *, ro
         folium.Marker(
             (rep.start_lat, rep.start_lon),
             icon=_place_icon("&#8962;", colour),
-            tooltip=f"{rep.name}: start {_clock(plan, start.start_s)}",
+            tooltip=_safe(f"{rep.name}: start {_clock(plan, start.start_s)}"),
         ).add_to(layer)
         if (rep.end_lat, rep.end_lon) != (rep.start_lat, rep.start_lon):
             folium.Marker(
                 (rep.end_lat, rep.end_lon),
                 icon=_place_icon("&#9873;", colour),
-                tooltip=f"{rep.name}: end {_clock(plan, end.arrival_s)}",
+                tooltip=_safe(f"{rep.name}: end {_clock(plan, end.arrival_s)}"),
             ).add_to(layer)
         layer.add_to(fmap)
         hours = summary.span_s / 3600
-        legend.append(f'<span style="color:{colour}">&#9632;</span> {html.escape(rep.name)}: {summary.visits} visits, {hours:.1f} h')
+        legend.append(f'<span style="color:{colour}">&#9632;</span> {_safe(rep.name)}: {summary.visits} visits, {hours:.1f} h')
     if plan.unassigned:
         layer = folium.FeatureGroup(name=f"Unassigned ({len(plan.unassigned)})")
         for u in plan.unassigned:
@@ -135,8 +140,8 @@ def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], *, ro
                 fill_color="#fff",
                 fill_opacity=0.9,
                 dash_array="3",
-                tooltip=f"not visited: {store.name} ({u.reason})",
-                popup=folium.Popup(f"<b>{html.escape(store.name)}</b><br>{html.escape(u.reason)}: {html.escape(u.detail)}", max_width=320),
+                tooltip=_safe(f"not visited: {store.name} ({u.reason})"),
+                popup=folium.Popup(f"<b>{_safe(store.name)}</b><br>{_safe(u.reason)}: {_safe(u.detail)}", max_width=320),
             ).add_to(layer)
         layer.add_to(fmap)
         legend.append(f"&#9675; unassigned: {len(plan.unassigned)}")
@@ -144,7 +149,7 @@ def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], *, ro
     box = (
         '<div id="fieldroute-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;background:#fff;'
         'padding:8px 10px;border:1px solid #888;border-radius:4px;font:13px sans-serif">'
-        f"<b>Routes {html.escape(plan.date)}</b><br>" + "<br>".join(legend) + f"<br><small>Map data {OSM_ATTRIBUTION}</small></div>"
+        f"<b>Routes {_safe(plan.date)}</b><br>" + "<br>".join(legend) + f"<br><small>Map data {OSM_ATTRIBUTION}</small></div>"
     )
     fmap.get_root().html.add_child(folium.Element(box))
     return fmap

@@ -1,5 +1,5 @@
 """The visit cycle: its dates, how many visits each store needs, and the day patterns that
-can hold them (first part of the cycle planner; choosing patterns and reps comes next).
+can hold them (``routing.cycle`` chooses among them).
 
 A pattern is the tuple of dates on which a store is visited in one cycle. Patterns repeat
 weekly ("same weekday every week") wherever the frequency allows it, respect the class's
@@ -56,15 +56,19 @@ def day_patterns(
 
     ``usable(date)`` says whether the store can be visited that day (open, rep working, not
     a holiday). A pattern may hold fewer than ``n_visits`` dates when a holiday or closure
-    falls on a fixed weekday; the planner reports the missing ones.
+    falls on a fixed weekday, or when the store is open on too few weekdays for its
+    frequency; the planner reports the missing ones.
     """
     gap = _default_gap(n_visits, cycle.weeks) if min_gap_days is None else min_gap_days
     days = [d for d in cycle.dates if d not in cycle.holidays and usable(d)]
     if not days:
         return []
     if n_visits % cycle.weeks == 0:
-        per_week = n_visits // cycle.weeks
-        candidates = _weekly(per_week, cycle, days, gap)
+        candidates = []
+        for per_week in range(n_visits // cycle.weeks, 0, -1):  # fewer a week if the store allows no more
+            candidates = _weekly(per_week, cycle, days, gap)
+            if candidates:
+                break
     elif cycle.weeks % n_visits == 0:
         candidates = _every_k_weeks(cycle.weeks // n_visits, cycle, days)
     else:

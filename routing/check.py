@@ -150,6 +150,12 @@ def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, tr
     first, last = stops[0], stops[-1]
     if not first.arrival_s == first.start_s == first.end_s:
         bad("time", "the start stop must have one time (departure)")
+    for stop in (first, *breaks):
+        if stop.travel_s or stop.distance_m or stop.wait_s:
+            bad("time", f"a {stop.type} stop has no leg: travel_s, distance_m and wait_s must be 0")
+    for stop in breaks:
+        if stop.arrival_s != stop.start_s:
+            bad("break", "a break's arrival must equal its start")
     if first.start_s < rep.shift_start_s:
         bad("shift", f"leaves at {_hm(first.start_s)}, before the shift starts at {_hm(rep.shift_start_s)}")
     if last.arrival_s > rep.shift_end_s:

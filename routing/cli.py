@@ -13,8 +13,8 @@ import numpy as np
 
 from .check import check_plan
 from .daily import day_matrix, solve_day
-from .errors import InputError
-from .io import load_inputs, read_plan, write_plan
+from .errors import InputError, InputProblem
+from .io import load_inputs, plan_from_dict, write_plan
 from .model import SUMMARY_KEYS, DayPlan, SolveParams
 from .travel import places_of
 
@@ -36,6 +36,16 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _weeks(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of weeks >= 1, got {text!r}")
+    return int(text)
+
+
+def _dates(text: str) -> frozenset[dt.date]:
+    return frozenset(_date(d.strip()) for d in text.split(",") if d.strip())
 
 
 def _inputs(parser: argparse.ArgumentParser, *, network: str = "straight") -> None:
@@ -76,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan-cycle", help="plan a multi-week visit cycle: which store on which day, and each day's route")
     _inputs(p)
     p.add_argument("--start", type=_date, required=True, help="first day of the cycle, YYYY-MM-DD")
-    p.add_argument("--weeks", type=int, default=4, help="cycle length in weeks (default 4)")
-    p.add_argument("--holidays", default="", help="comma-separated dates nobody works")
+    p.add_argument("--weeks", type=_weeks, default=4, help="cycle length in weeks (default 4)")
+    p.add_argument("--holidays", type=_dates, default=frozenset(), help="comma-separated dates nobody works")
     _solve_options(p, 30.0)
     p.add_argument("--out", type=Path, help="write the cycle plan JSON here")
     p.add_argument("--maps", type=Path, help="write one HTML route map per date into this folder")
@@ -183,8 +193,7 @@ def _solve_and_write(args, stores_path, reps_path, policy_path, out, map_path) -
 def _cycle_of(args):
     from .calendar import Cycle
 
-    holidays = frozenset(_date(d.strip()) for d in args.holidays.split(",") if d.strip())
-    return Cycle(args.start, args.weeks, holidays)
+    return Cycle(args.start, args.weeks, args.holidays)
 
 
 def _plan_cycle(args, stores_path, reps_path, policy_path, out, maps_dir) -> int:
@@ -241,14 +250,17 @@ def _check(args) -> int:
 
     stores, reps, policy = load_inputs(args.stores, args.reps, args.policy)
     stores = _select(stores, args.classes)
-    raw = read_json(args.plan)
+    try:
+        raw = read_json(args.plan)
+        parsed = cycle_from_dict(raw) if "cycle" in raw else plan_from_dict(raw)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError([InputProblem(str(args.plan), None, None, f"not a readable plan: {type(exc).__name__}: {exc}")]) from None
     travel, _, _ = _travel(args, stores, reps, policy)
     if "cycle" in raw:
-        cycle, routes, unassigned = cycle_from_dict(raw)
+        cycle, routes, unassigned = parsed
         violations = [str(v) for v in check_cycle(routes, unassigned, stores, reps, policy, cycle, travel)]
     else:
-        plan, _ = read_plan(args.plan)
-        violations = [str(v) for v in check_plan(plan, stores, reps, policy, travel)]
+        violations = [str(v) for v in check_plan(parsed, stores, reps, policy, travel)]
     derived = {(r.rep_id, r.date): r.summary.as_dict() for r in _routes_of(raw)}
     for stored in raw.get("routes", []):
         fresh = derived.get((stored["rep_id"], stored["date"]), {})
@@ -290,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         if day or args.day_only:
             return day
         print()
-        args.start, args.weeks, args.holidays = _date(DEMO_CYCLE_START), 4, ""
+        args.start, args.weeks, args.holidays = _date(DEMO_CYCLE_START), 4, frozenset()
         args.time_limit = args.cycle_time_limit
         return _plan_cycle(args, *inputs, out / "cycle.json", out / "cycle")
     except InputError as exc:

@@ -196,7 +196,7 @@ def _assign(stores, reps, policy, cycle, travel, load_weight: float):
         if len(pattern) < n:
             for date in _missing_dates(pattern, n, cycle):
                 unassigned.append(Unassigned(store.id, "no_usable_day",
-                                             "a holiday or closure falls on its visit day and no other day fits", date.isoformat()))
+                                             "not enough days with the store open during a shift (closures, holidays)", date.isoformat()))
     return {k: v for k, v in members.items() if v}, unassigned
 
 
@@ -279,8 +279,8 @@ def _suggestions(capacity, unassigned, stores, policy) -> list[str]:
     by_store = {s.id: s for s in stores}
     over = [c for c in capacity if c.required_h > c.available_h]
     for c in over:
-        days = math.ceil(c.required_h - c.available_h) / max(1e-9, c.available_h / max(1, c.working_days))
-        out.append(f"rep {c.rep_id} needs {c.required_h:.1f} h for {c.available_h:.1f} h available: about {math.ceil(days)} more rep-day(s)")
+        days = math.ceil((c.required_h - c.available_h) / max(1e-9, c.available_h / max(1, c.working_days)))
+        out.append(f"rep {c.rep_id} needs {c.required_h:.1f} h for {c.available_h:.1f} h available: about {days} more rep-day(s)")
     lowest = min(policy.classes.values(), key=lambda c: c.priority)
     n_low = sum(1 for u in missing if by_store[u.store_id].store_class == lowest.name)
     out.append(f"{len(missing)} visit(s) did not fit; {n_low} of them are class {lowest.name} (lowest priority): "

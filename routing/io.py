@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import math
 import tomllib
+from io import StringIO
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,7 @@ def _csv_rows(path: Path, required: tuple[str, ...], problems: list[InputProblem
     except UnicodeDecodeError as exc:
         problems.append(InputProblem(source, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
         return
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(StringIO(text, newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in header]
     if missing:
@@ -117,14 +118,19 @@ def _geojson_rows(path: Path, required: tuple[str, ...], problems: list[InputPro
         return
     for n, feature in enumerate(data["features"], start=1):
         where = f"feature {n}"
-        geometry = (feature or {}).get("geometry") or {}
-        props = dict((feature or {}).get("properties") or {})
+        if not isinstance(feature, dict):
+            problems.append(InputProblem(source, where, None, "expected a GeoJSON Feature object"))
+            continue
+        geometry = feature.get("geometry") if isinstance(feature.get("geometry"), dict) else {}
+        props = dict(feature.get("properties") or {}) if isinstance(feature.get("properties") or {}, dict) else {}
         coords = geometry.get("coordinates")
         if geometry.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
             problems.append(InputProblem(source, where, "geometry", "expected a Point with [lon, lat] coordinates"))
             continue
-        props.setdefault("lon", coords[0])
-        props.setdefault("lat", coords[1])
+        for axis, value in (("lon", coords[0]), ("lat", coords[1])):
+            if axis in props and str(props[axis]) != str(value):
+                problems.append(InputProblem(source, where, axis, f"property {axis}={props[axis]!r} disagrees with the geometry ({value!r})"))
+            props[axis] = value
         missing = [c for c in required if c not in props]
         for column in missing:
             problems.append(InputProblem(source, where, column, "required property is missing"))
@@ -219,6 +225,9 @@ def _policy(path: Path, problems: list[InputProblem]) -> Policy | None:
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         problems.append(InputProblem(source, None, None, f"cannot parse: {exc}"))
         return None
+    if not isinstance(data, dict):
+        problems.append(InputProblem(source, None, None, "expected a table (TOML) or an object (JSON) at the top level"))
+        return None
     before = len(problems)
     top = _Row(source, None, data, problems)
     time_zone = top.required("time_zone")
@@ -288,9 +297,12 @@ def _iso(date: dt.date, seconds: int, zone: ZoneInfo) -> str:
 
 
 def _seconds(date: dt.date, value: str, zone: ZoneInfo) -> int:
+    """Wall-clock seconds from local midnight of ``date`` (the inverse of ``_iso``, DST-safe)."""
     moment = dt.datetime.fromisoformat(value)
-    midnight = dt.datetime.combine(date, dt.time(), tzinfo=zone)
-    return int(round((moment - midnight).total_seconds()))
+    if moment.tzinfo is None:
+        raise ValueError(f"time {value!r} has no UTC offset")
+    local = moment.astimezone(zone).replace(tzinfo=None)
+    return int(round((local - dt.datetime.combine(date, dt.time())).total_seconds()))
 
 
 def route_to_dict(route: Route, zone: ZoneInfo) -> dict:

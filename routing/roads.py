@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,8 +31,14 @@ DEFAULT_SPEEDS_KMH = {
 }
 FALLBACK_SPEED_KMH = 30
 SNAP_WARN_M = 250.0
+CACHE_VERSION = 1  # bump when graph building or the weight encoding changes
 _CHUNK = 256  # sources per Dijkstra call: bounds memory at 256 x nodes distances
 _SPLIT = float(2**24)  # combined weight = decisecond travel time x 2^24 + decimetres (exact in float64)
+# Cached graphs and matrices are only valid for the same speed model and encoding.
+_MODEL_KEY = "v{}-{}".format(
+    CACHE_VERSION,
+    hashlib.sha256(repr((sorted(DEFAULT_SPEEDS_KMH.items()), FALLBACK_SPEED_KMH, _SPLIT)).encode()).hexdigest()[:8],
+)
 
 
 class RoadNetworkError(ValueError):
@@ -123,8 +130,31 @@ def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]) * EARTH_RADIUS_M
 
 
+def _drivable_only(graph):
+    """Drop ways a car may not use (footways, steps, private or no-motor access ...).
+
+    pyrosm's "driving" network is filtered already; osmnx's XML reader keeps every way."""
+    def drivable(data) -> bool:
+        highway = data.get("highway")
+        kinds = highway if isinstance(highway, list) else [highway]
+        blocked = {"no", "private"} & {str(data.get("access")), str(data.get("motor_vehicle")), str(data.get("motorcar"))}
+        return any(k in DEFAULT_SPEEDS_KMH for k in kinds) and not blocked and str(data.get("area")) != "yes"
+
+    graph.remove_edges_from([(u, v, k) for u, v, k, data in graph.edges(keys=True, data=True) if not drivable(data)])
+    return graph
+
+
+def _finish(graph):
+    """Largest strongly connected part, then osmnx speeds and travel times."""
+    import osmnx as ox
+
+    graph = ox.truncate.largest_component(graph, strongly=True)
+    graph = ox.routing.add_edge_speeds(graph, hwy_speeds=DEFAULT_SPEEDS_KMH, fallback=FALLBACK_SPEED_KMH)
+    return ox.routing.add_edge_travel_times(graph)
+
+
 def _drive_graph(path: Path):
-    """An osmnx MultiDiGraph with speeds and travel times, largest strongly connected part."""
+    """An osmnx MultiDiGraph of the drivable roads in an OSM file, with speeds and times."""
     import osmnx as ox
 
     name = path.name.lower()
@@ -139,12 +169,12 @@ def _drive_graph(path: Path):
     elif name.endswith((".osm", ".xml")):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            graph = ox.graph_from_xml(path, bidirectional=False, simplify=False, retain_all=True)
+            graph = _drivable_only(ox.graph_from_xml(path, bidirectional=False, simplify=False, retain_all=True))
+        if graph.number_of_edges() == 0:
+            raise RoadNetworkError(f"{path.name}: no drivable roads")
     else:
         raise RoadNetworkError(f"{path.name}: expected an .osm, .xml or .osm.pbf file")
-    graph = ox.truncate.largest_component(graph, strongly=True)
-    graph = ox.routing.add_edge_speeds(graph, hwy_speeds=DEFAULT_SPEEDS_KMH, fallback=FALLBACK_SPEED_KMH)
-    return ox.routing.add_edge_travel_times(graph)
+    return _finish(graph)
 
 
 def network_from_graph(graph, *, source: str, digest: str = "") -> RoadNetwork:
@@ -172,16 +202,15 @@ def _cached(cache_dir: Path | None, name: str, build):
     """Load ``name`` from ``cache_dir`` or build it and store it there."""
     if cache_dir is None:
         return build()
-    path = Path(cache_dir) / name
+    path = Path(cache_dir) / f"{_MODEL_KEY}-{name}"
     if path.exists():
         with open(path, "rb") as f:
             return pickle.load(f)
     value = build()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
         pickle.dump(value, f)
-    tmp.replace(path)
+    Path(f.name).replace(path)  # atomic: a concurrent reader sees the old file or the new one
     return value
 
 
@@ -206,10 +235,8 @@ def road_network_from_place(place: str, *, cache_dir: Path | None = None) -> Roa
     import osmnx as ox
 
     def build():
-        graph = ox.graph_from_place(place, network_type="drive", simplify=False)
-        graph = ox.truncate.largest_component(graph, strongly=True)
-        graph = ox.routing.add_edge_speeds(graph, hwy_speeds=DEFAULT_SPEEDS_KMH, fallback=FALLBACK_SPEED_KMH)
-        return network_from_graph(ox.routing.add_edge_travel_times(graph), source=f"roads of {place}", digest=place)
+        graph = _finish(ox.graph_from_place(place, network_type="drive", simplify=False))
+        return network_from_graph(graph, source=f"roads of {place}", digest=place)
 
     key = hashlib.sha256(place.encode()).hexdigest()[:16]
     return _cached(cache_dir, f"place-{key}.pickle", build)

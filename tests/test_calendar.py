@@ -74,3 +74,10 @@ def test_uneven_frequency_is_spread_out():
 def test_no_usable_day():
     """A store never open when the rep works has no pattern."""
     assert day_patterns(4, FOUR_WEEKS, _usable("Sa-Su 10:00-12:00")) == []
+
+
+def test_store_open_on_fewer_weekdays_than_its_frequency():
+    """Twice a week but open Mondays only: one visit a week is still planned (the rest is
+    reported missing by the planner), not none at all."""
+    patterns = day_patterns(8, FOUR_WEEKS, _usable("Mo 09:00-17:00"), min_gap_days=2)
+    assert patterns and patterns[0] == tuple(MONDAY + dt.timedelta(days=7 * w) for w in range(4))

@@ -110,3 +110,11 @@ def test_moved_visit_breaks_the_chain(solved):
     """Starting a visit earlier than the rep can arrive is caught."""
     plan, *inputs = solved
     assert "time" in _codes(_shift_visit(plan, 1, -3600), *inputs)
+
+
+def test_made_up_numbers_on_start_or_break_are_caught(solved):
+    """Travel, distance or waiting put on the start stop (which has no leg) is caught."""
+    plan, *inputs = solved
+    stops = list(plan.routes[0].stops)
+    stops[0] = dataclasses.replace(stops[0], travel_s=5000, distance_m=99999, wait_s=777)
+    assert "time" in _codes(_with_stops(plan, stops), *inputs)

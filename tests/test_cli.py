@@ -58,7 +58,8 @@ def test_demo_on_roads_writes_plan_and_map_and_checks(tmp_path):
     data = json.loads((tmp_path / "plan.json").read_text())
     assert data["params"]["travel"].startswith("roads monaco.osm.pbf")
     assert 0 < data["params"]["snapping"]["median_m"] <= data["params"]["snapping"]["max_m"]
-    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["matrix", "roads"]
+    kinds = sorted(kind for p in cache.iterdir() for kind in ("matrix-", "roads-") if kind in p.name)
+    assert kinds == ["matrix-", "roads-"]
     c = _run("check", *INPUTS, "--network", "demo", "--classes", "A,B", "--plan", str(tmp_path / "plan.json"), cache=cache)
     assert c.returncode == 0 and c.stdout.strip() == "ok", c.stdout
     # the same plan checked against straight-line travel does not hold: the checker really uses the matrix
@@ -104,3 +105,16 @@ def test_plan_cycle_then_check(tmp_path):
     out.write_text(json.dumps(data))
     c = _run("check", *INPUTS, "--plan", str(out))
     assert c.returncode == 1 and "frequency:" in c.stdout
+
+
+def test_bad_options_and_plan_files_exit_2(tmp_path):
+    """Bad --weeks/--holidays are argparse errors; a missing or broken plan file exits 2 naming it."""
+    r = _run("plan-cycle", *INPUTS, "--start", "2026-11-30", "--weeks", "0")
+    assert r.returncode == 2 and "weeks" in r.stderr
+    r = _run("plan-cycle", *INPUTS, "--start", "2026-11-30", "--holidays", "2026-13-01")
+    assert r.returncode == 2 and "2026-13-01" in r.stderr
+    broken = tmp_path / "plan.json"
+    broken.write_text('{"date": "2026-12-03"}')
+    for path in (broken, tmp_path / "missing.json"):
+        r = _run("check", *INPUTS, "--plan", str(path))
+        assert r.returncode == 2 and path.name in r.stderr and "Traceback" not in r.stderr

@@ -148,3 +148,18 @@ def test_plan_json_round_trip(ok_small):
     assert set(data["summary"]) >= set(data["routes"][0]["summary"])
     again = plan_from_dict(data)
     assert again.routes == plan.routes and again.unassigned == plan.unassigned
+
+
+def test_times_survive_daylight_saving_days():
+    """Plan times are wall-clock seconds: they read back unchanged on the days clocks change."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from routing.io import _iso, _seconds
+
+    zone = ZoneInfo("Europe/Monaco")
+    for day in (dt.date(2026, 3, 29), dt.date(2026, 10, 25)):
+        for seconds in (3600, 10 * 3600, 22 * 3600):
+            assert _seconds(day, _iso(day, seconds, zone), zone) == seconds
+    with pytest.raises(ValueError, match="no UTC offset"):
+        _seconds(dt.date(2026, 12, 3), "2026-12-03T08:30:00", zone)

@@ -27,3 +27,14 @@ def test_route_map_contents(tmp_path):
     # One self-contained file: Leaflet inline, no script or style sheet fetched from elsewhere.
     assert "<script src=" not in html and '<link rel="stylesheet"' not in html
     assert "L.map(" in html and "Leaflet" in html
+
+
+def test_names_cannot_break_the_page():
+    """A store name with a backtick, ${...} and HTML is escaped in tooltips and popups."""
+    evil = "Bar `Le Zinc` ${alert(1)} <b>x</b>"
+    stores = [store("S1", 0.001)]
+    stores[0] = stores[0].__class__(**{**stores[0].__dict__, "name": evil})
+    reps = [rep("R1")]
+    plan = solve_day(THURSDAY, stores, reps, POLICY, params=SolveParams(solution_limit=5, time_limit_s=2))
+    page = route_map(plan, stores, reps).get_root().render()
+    assert "`Le Zinc`" not in page and "<b>x</b>" not in page and "${alert" not in page

@@ -9,7 +9,8 @@ from routing.travel import Point
 # A 200 m square: 1 (SW) - 2 (SE) - 3 (NE) - 4 (NW), all residential, two-way except
 # the east side 2 -> 3, which is one-way northbound. A stub 3-5 leads north.
 NODES = {1: (60.1700, 24.9400), 2: (60.1700, 24.9436), 3: (60.1718, 24.9436), 4: (60.1718, 24.9400), 5: (60.1736, 24.9436)}
-WAYS = [([1, 2], {}), ([2, 3], {"oneway": "yes"}), ([3, 4], {}), ([4, 1], {}), ([3, 5], {})]
+WAYS = [([1, 2], {}), ([2, 3], {"oneway": "yes"}), ([3, 4], {}), ([4, 1], {}), ([3, 5], {}),
+        ([2, 4], {"highway": "footway"}), ([1, 3], {"access": "private"})]  # diagonals no car may use
 
 
 def _osm_xml() -> str:
@@ -18,7 +19,8 @@ def _osm_xml() -> str:
     for n, (refs, tags) in enumerate(WAYS, start=100):
         nds = "".join(f'<nd ref="{r}"/>' for r in refs)
         extra = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
-        ways.append(f'  <way id="{n}" version="1">{nds}<tag k="highway" v="residential"/>{extra}</way>')
+        highway = "" if "highway" in tags else '<tag k="highway" v="residential"/>'
+        ways.append(f'  <way id="{n}" version="1">{nds}{highway}{extra}</way>')
     return '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n' + nodes + "\n" + "\n".join(ways) + "\n</osm>\n"
 
 
@@ -84,3 +86,11 @@ def test_not_an_osm_file(tmp_path):
     bad.write_text("a,b\n")
     with pytest.raises(RoadNetworkError, match="roads.csv"):
         build_road_network(bad)
+
+
+def test_footways_and_private_roads_are_not_driven(osm_file):
+    """The footway diagonal 2-4 and the private diagonal 1-3 are not used: 2 -> 4 goes by road."""
+    roads = build_road_network(osm_file)
+    m = roads.matrix({"se": _at(2), "nw": _at(4), "sw": _at(1), "ne": _at(3)})
+    assert m.metres("se", "nw") == pytest.approx(400, abs=10)
+    assert m.metres("sw", "ne") == pytest.approx(400, abs=10)
