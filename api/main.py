@@ -1,4 +1,4 @@
-"""The FastAPI application: for now a health route and stateless day planning."""
+"""The FastAPI application: for now a health route (the service issue adds the rest)."""
 
 from __future__ import annotations
 
