@@ -166,15 +166,15 @@ def _assign(stores, reps, policy, cycle, travel, load_weight: float):
         return total
 
     def place(store_id: str, option: _Option, sign: int) -> None:
+        """Add (sign > 0) or take out a store on each day of its pattern; a day's load is
+        always its nearest-neighbour tour estimate, so adding and removing agree."""
         for date in option.pattern:
             key = (option.rep.id, date)
             if sign > 0:
-                anchors = members[key] or [option.rep.start_key]
-                load[key] += service[store_id] + 2 * min(travel.seconds(a, store_id) for a in anchors)
                 members[key].append(store_id)
             else:
                 members[key].remove(store_id)
-                load[key] = _estimate(members[key], option.rep, service, travel)
+            load[key] = _estimate(members[key], option.rep, service, travel)
 
     for store, _, options in prepared:
         best = min(options, key=lambda o: cost(store.id, o))
