@@ -117,6 +117,7 @@ def solve_instance(path: Path, time_limit: float, seed: int = 0, search: vrptw.S
         "time_limit_s": time_limit,
         "seed": seed,
         "workers": (search or vrptw.Search()).workers,
+        "lns": (search or vrptw.Search()).lns,
     }
 
 
@@ -140,6 +141,15 @@ def main(argv: list[str] | None = None) -> int:
         help="multi-start: searches per instance run at once in separate processes, best kept "
         "(vrptw.Search.workers; needs jobs x workers free cores, default 1)",
     )
+    parser.add_argument(
+        "--lns",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="ruin-and-recreate loop around OR-Tools (vrptw.Search.lns; default: Search's default, on)",
+    )
+    parser.add_argument(
+        "--search", type=json.loads, default={}, help='other vrptw.Search fields as JSON, e.g. \'{"lns_inner_s": 0.5}\''
+    )
     args = parser.parse_args(argv)
 
     bks = best_known(args.data)
@@ -151,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{'instance':<9} {'limit_s':>7} {'distance':>9} {'veh':>4} {'bks':>9} {'gap_%':>7} {'seconds':>7}  check")
     results = []
-    search = vrptw.Search(workers=args.workers)
+    search = vrptw.Search(workers=args.workers, **({} if args.lns is None else {"lns": args.lns}), **args.search)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(solve_instance, p, args.time_limit, args.seed, search) for p in paths]
         for fut in futures:

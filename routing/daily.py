@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import vrptw
 from .hours import open_windows, works_on
 from .model import Break, DayPlan, Policy, Rep, Route, SolveParams, Stop, Store, Unassigned
@@ -61,9 +63,10 @@ def solve_day(
     unassigned = list(screened.unassigned)
     extra: dict = {"travel": travel.source}
     if screened.jobs and working:
+        fair = _fair_day_s(screened.jobs, working, travel) if params.balance_weight else None
         problem = vrptw.Problem(
             jobs=screened.jobs,
-            vehicles=[_vehicle(r) for r in working],
+            vehicles=[_vehicle(r, fair) for r in working],
             matrix=travel,
             cost="seconds",
             span_weight=1,
@@ -91,7 +94,17 @@ def solve_day(
     )
 
 
-def _vehicle(rep: Rep) -> vrptw.Vehicle:
+def _fair_day_s(jobs, reps, travel: TravelMatrix) -> int:
+    """An equal share of the day's work: all visit time plus, per visit, the drive from its
+    nearest other place, split over the reps."""
+    places = [j.place for j in jobs] + [r.start_key for r in reps]
+    seconds, _ = travel.sub(places)
+    nearest = np.where(np.eye(len(places), dtype=bool), np.iinfo(np.int64).max, seconds).min(axis=1)
+    work = sum(j.service_s for j in jobs) + int(nearest[: len(jobs)].sum())
+    return work // max(1, len(reps))
+
+
+def _vehicle(rep: Rep, fair_day_s: int | None = None) -> vrptw.Vehicle:
     return vrptw.Vehicle(
         key=rep.id,
         start=rep.start_key,
@@ -101,20 +114,25 @@ def _vehicle(rep: Rep) -> vrptw.Vehicle:
         lunch=rep.lunch,
         max_jobs=rep.max_visits,
         capacity=rep.capacity,
+        fair_work_s=fair_day_s,
     )
 
 
 def _penalties(stores: Sequence[Store], policy: Policy, reps: Sequence[Rep], balance_weight: int) -> dict[int, int]:
-    """Drop penalty per priority: each level outweighs every visit of the levels below."""
+    """Drop penalty per priority: each level outweighs all visits of the levels below it."""
     longest_day = max((r.shift_end_s - r.shift_start_s for r in reps), default=24 * 3600)
     # More than one visit can add: travel, twice the span, a late start, the balance term.
-    base = (5 + balance_weight) * longest_day
-    factor = len(stores) + 1
-    levels = sorted({c.priority for c in policy.classes.values()})
-    penalties, penalty = {}, base
-    for level in levels:
+    penalty = (5 + balance_weight) * longest_day
+    per_level: dict[int, int] = {}
+    for store in stores:
+        level = policy.classes[store.store_class].priority
+        per_level[level] = per_level.get(level, 0) + 1
+    cap = 2**62 // (len(stores) + 1)  # the sum of all penalties must fit the solver's int64
+    penalties, below = {}, 0
+    for level in sorted({c.priority for c in policy.classes.values()}):
         penalties[level] = penalty
-        penalty = min(penalty * factor, 2**52)
+        below += per_level.get(level, 0)
+        penalty = min(penalty * (below + 1), cap)  # at the cap, order between the top levels is lost
     return penalties
 
 
@@ -235,14 +253,18 @@ def _explain_dropped(dropped, stores, working, routes, policy, date) -> list[Una
     """Reasons for the visits the solver left out."""
     by_id = {s.id: s for s in stores}
     load = {r.rep_id: len(r.visits) for r in routes}
+    demand = {r.rep_id: sum(by_id[v.store_id].demand for v in r.visits) for r in routes}
     out = []
     for key in dropped:
         store = by_id[key]
         candidates = [r for r in working if store.rep_id in (None, r.id)]
         full = [r for r in candidates if r.max_visits is not None and load.get(r.id, 0) >= r.max_visits]
         priority = policy.classes[store.store_class].priority
+        loaded = [r for r in candidates if r.capacity is not None and demand.get(r.id, 0) + store.demand > r.capacity]
         if candidates and len(full) == len(candidates):
             reason, detail = "max_visits_reached", f"eligible reps are at their max_visits ({', '.join(r.id for r in full)})"
+        elif candidates and store.demand and len(loaded) == len(candidates):
+            reason, detail = "over_capacity", f"demand {store.demand} does not fit the eligible reps' remaining capacity"
         else:
             reason = "not_enough_time"
             detail = f"class {store.store_class} (priority {priority}) dropped: the eligible reps' days are full"

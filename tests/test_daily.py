@@ -136,3 +136,21 @@ def test_balance_weight_evens_out_the_day():
 
     assert longest(balanced) < longest(plain)
     assert spread(balanced) <= 2 < spread(plain)
+
+
+def test_van_capacity():
+    """Capacity 10 and demands of 6: one store a rep; the other is over_capacity, and a
+    demand no rep can carry is screened out with the same reason."""
+    stores = [store("S1", 0.001, demand=6), store("S2", 0.002, demand=6), store("S3", 0.003, demand=11)]
+    plan = _solve(stores, [rep(capacity=10)])
+    assert len(plan.routes[0].visits) == 1
+    assert sorted(_reasons(plan).values()) == ["over_capacity", "over_capacity"]
+
+
+def test_priority_penalties_are_lexicographic():
+    """Each priority level's penalty outweighs every visit of the levels below it."""
+    from routing.daily import _penalties
+
+    stores = [store(f"{c}{i}", cls=c) for c in "ABC" for i in range(50)]
+    p = _penalties(stores, POLICY, [rep()], 0)
+    assert p[2] > 50 * p[1] and p[3] > 50 * p[2] + 50 * p[1]
