@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from .calendar import Cycle, Pattern, day_patterns, required_visits
 from .daily import service_seconds, solve_day, start_windows
 from .hours import open_windows, works_on
-from .model import Policy, Rep, Route, SolveParams, Store, Summary, Unassigned
+from .model import Policy, Rep, Route, SolveParams, Store, Summary, Unassigned, total_summary
 from .travel import TravelMatrix
 
 _OVERLOAD = 50  # cost per second of planned work beyond a day's capacity
@@ -59,10 +59,7 @@ class CyclePlan:
 
     @property
     def summary(self) -> Summary:
-        total = Summary()
-        for route in self.routes:
-            total = total + route.summary
-        return total
+        return total_summary(self.routes)
 
 
 def _day_capacity_s(rep: Rep) -> int:
@@ -259,9 +256,7 @@ def _kpis(stores, reps, policy, cycle, routes) -> dict:
         per_rep[rep.id] = {"days": len(counts), "mean": round(sum(counts) / len(counts), 1) if counts else 0,
                            "min": min(counts, default=0), "max": max(counts, default=0)}
     spans = [r.summary.span_s for r in routes]
-    total = Summary()
-    for r in routes:
-        total = total + r.summary
+    total = total_summary(routes)
     return {
         "frequency_compliance": compliance,
         "coverage": round(sum(1 for s in stores if visited[s.id]) / len(stores), 3) if stores else None,

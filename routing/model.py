@@ -143,6 +143,11 @@ class Summary:
         return {k: getattr(self, k) for k in SUMMARY_KEYS}
 
 
+def total_summary(routes) -> Summary:
+    """The totals of several routes (the same keys as one route's summary)."""
+    return sum((r.summary for r in routes), Summary())
+
+
 @dataclass(frozen=True)
 class Route:
     """A rep's day: start, visits and break in order, end."""
@@ -204,10 +209,7 @@ class DayPlan:
 
     @property
     def summary(self) -> Summary:
-        total = Summary()
-        for route in self.routes:
-            total = total + route.summary
-        return total
+        return total_summary(self.routes)
 
     def route_of(self, rep_id: str) -> Route | None:
         return next((r for r in self.routes if r.rep_id == rep_id), None)
