@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .calendar import Cycle, Pattern, day_patterns, required_visits
-from .daily import service_seconds, solve_day, start_windows
-from .hours import open_windows, works_on
+from .daily import can_visit_alone, service_seconds, solve_day
+from .hours import works_on
 from .model import Policy, Rep, Route, SolveParams, Store, Summary, Unassigned, total_summary
 from .travel import TravelMatrix
 
@@ -114,19 +114,15 @@ class _Option:
     pattern: Pattern
 
 
-def _options(store: Store, reps: Sequence[Rep], policy: Policy, cycle: Cycle, n: int) -> list[_Option]:
+def _options(store: Store, reps: Sequence[Rep], policy: Policy, cycle: Cycle, n: int, travel: TravelMatrix) -> list[_Option]:
     cls = policy.classes[store.store_class]
-    service = service_seconds(store, policy)
     out = []
     for rep in reps:
         if store.rep_id not in (None, rep.id):
             continue
 
         def usable(d: dt.date, rep=rep) -> bool:
-            if not works_on(rep.working_days, d):
-                return False
-            windows = start_windows(open_windows(store.opening_hours, d), service)
-            return any(max(a, rep.shift_start_s) <= min(b, rep.shift_end_s - service) for a, b in windows)
+            return works_on(rep.working_days, d) and can_visit_alone(rep, store, d, policy, travel)
 
         out += [_Option(rep, p) for p in day_patterns(n, cycle, usable, min_gap_days=cls.min_gap_days)]
     return out
@@ -140,11 +136,11 @@ def _assign(stores, reps, policy, cycle, travel, load_weight: float):
     prepared = []
     for store in stores:
         n = required_visits(policy.classes[store.store_class], cycle.weeks)
-        options = _options(store, reps, policy, cycle, n)
+        options = _options(store, reps, policy, cycle, n, travel)
         if not options:
             why = "owner rep" if store.rep_id else "any rep"
             for date in _ideal_dates(cycle, n):
-                unassigned.append(Unassigned(store.id, "no_usable_day", f"never open when {why} works in the cycle", date.isoformat()))
+                unassigned.append(Unassigned(store.id, "no_usable_day", f"never open and reachable during a shift of {why} in the cycle", date.isoformat()))
             continue
         prepared.append((store, n, options))
     prepared.sort(key=lambda t: (len(t[2]), -t[1], t[0].id))

@@ -194,6 +194,14 @@ def _clip(windows, lo: int, hi: int) -> list[tuple[int, int]]:
     return [(max(a, lo), min(b, hi)) for a, b in windows if max(a, lo) <= min(b, hi)]
 
 
+def can_visit_alone(rep: Rep, store: Store, date: dt.date, policy: Policy, travel: TravelMatrix) -> bool:
+    """Could ``rep`` visit ``store`` on ``date`` on an otherwise empty day (open, in the
+    shift, there and back in time)? The same rule the day solver screens visits with."""
+    service = service_seconds(store, policy)
+    windows = start_windows(open_windows(store.opening_hours, date), service)
+    return _reachable_alone(rep, store.id, windows, service, travel)
+
+
 def _reachable_alone(rep: Rep, place: str, windows, service: int, travel: TravelMatrix) -> bool:
     """Can ``rep`` do this one visit on an otherwise empty day?"""
     earliest = rep.shift_start_s + travel.seconds(rep.start_key, place)

@@ -221,7 +221,7 @@ def _solve_one(problem: Problem, deadline: float, solution_limit: int | None, se
     model = _Model(problem, seed)
     params = _search_parameters(search, deadline - time.perf_counter(), solution_limit)
     assignment = model.routing.SolveWithParameters(params)
-    status = _STATUS.get(model.routing.status(), str(model.routing.status()))
+    status = _status(model.routing)
     if assignment is None:
         return (), tuple(j.key for j in problem.jobs), None, status
     routes, dropped = model.read(assignment)
@@ -236,7 +236,7 @@ def _solve_lns(problem: Problem, deadline: float, solution_limit: int | None, se
     started = time.perf_counter()
     first_limit = (deadline - started) * search.lns_first_share
     first = first_model.routing.SolveWithParameters(_search_parameters(search, first_limit, solution_limit))
-    status = _STATUS.get(first_model.routing.status(), str(first_model.routing.status()))
+    status = _status(first_model.routing)
     if first is None:
         return (), tuple(j.key for j in problem.jobs), None, status
     first_routes = [
@@ -329,6 +329,10 @@ def _solve_lns(problem: Problem, deadline: float, solution_limit: int | None, se
         return first_result
     routes, dropped = model.read(best)
     return routes, dropped, best.ObjectiveValue(), status
+
+
+def _status(routing) -> str:
+    return _STATUS.get(routing.status(), str(routing.status()))
 
 
 def _index_routes(routing, assignment, n_vehicles: int) -> list[list[int]]:
@@ -547,14 +551,10 @@ class _Model:
                 break_starts[int(name.split(":")[1])] = element.StartValue()
         routes = []
         performed: set[str] = set()
-        for v, veh in enumerate(self.problem.vehicles):
-            index = assignment.Value(routing.NextVar(routing.Start(v)))
-            keys, starts = [], []
-            while not routing.IsEnd(index):
-                node = self.manager.IndexToNode(index)
-                keys.append(self.jobs[node].key)
-                starts.append(assignment.Value(time_dim.CumulVar(index)))
-                index = assignment.Value(routing.NextVar(index))
+        vehicles = self.problem.vehicles
+        for v, (veh, indices) in enumerate(zip(vehicles, _index_routes(routing, assignment, len(vehicles)))):
+            keys = [self.jobs[self.manager.IndexToNode(i)].key for i in indices]
+            starts = [assignment.Value(time_dim.CumulVar(i)) for i in indices]
             performed.update(keys)
             if keys:
                 routes.append(
