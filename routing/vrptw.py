@@ -200,27 +200,30 @@ def solve(
     solution_limit: int | None = None,
     seed: int = 0,
     search: Search = Search(),
+    initial: Mapping[str, Sequence[str]] | None = None,
 ) -> Solution:
     """Solve ``problem`` within the limits. ``seed`` shuffles the job order, which changes
-    how ties are broken; the same problem, seed and solution limit give the same result."""
+    how ties are broken; the same problem, seed and solution limit give the same result.
+    ``initial`` (vehicle key -> job keys in order) is a solution to start from instead
+    of building one; when it is feasible the result is never worse than it."""
     started = time.perf_counter()
     deadline = started + time_limit_s
     if search.workers <= 1:
-        result = _solve_one(problem, deadline, solution_limit, seed, search)
+        result = _solve_one(problem, deadline, solution_limit, seed, search, initial)
     else:
-        result = _solve_many(problem, deadline, solution_limit, seed, search)
+        result = _solve_many(problem, deadline, solution_limit, seed, search, initial)
     routes, dropped, objective, status = result
     return Solution(routes, dropped, objective, status, time.perf_counter() - started)
 
 
-def _solve_one(problem: Problem, deadline: float, solution_limit: int | None, seed: int, search: Search):
+def _solve_one(problem: Problem, deadline: float, solution_limit: int | None, seed: int, search: Search, initial=None):
     """One search that stops by ``deadline`` (a ``time.perf_counter`` value): the time
     spent building the model comes out of the search's limit."""
     if search.lns:
-        return _solve_lns(problem, deadline, solution_limit, seed, search)
+        return _solve_lns(problem, deadline, solution_limit, seed, search, initial)
     model = _Model(problem, seed)
     params = _search_parameters(search, deadline - time.perf_counter(), solution_limit)
-    assignment = model.routing.SolveWithParameters(params)
+    assignment = model.first_search(params, initial)
     status = _status(model.routing)
     if assignment is None:
         return (), tuple(j.key for j in problem.jobs), None, status
@@ -228,14 +231,14 @@ def _solve_one(problem: Problem, deadline: float, solution_limit: int | None, se
     return routes, dropped, assignment.ObjectiveValue(), status
 
 
-def _solve_lns(problem: Problem, deadline: float, solution_limit: int | None, seed: int, search: Search):
+def _solve_lns(problem: Problem, deadline: float, solution_limit: int | None, seed: int, search: Search, initial=None):
     """The ruin-and-recreate loop of ``Search.lns`` (see there): a first search on the
     plain model, then the loop on a second model of the same problem whose required
     jobs may be dropped at a large penalty (closed with the inner search's parameters)."""
     first_model = _Model(problem, seed)
     started = time.perf_counter()
     first_limit = (deadline - started) * search.lns_first_share
-    first = first_model.routing.SolveWithParameters(_search_parameters(search, first_limit, solution_limit))
+    first = first_model.first_search(_search_parameters(search, first_limit, solution_limit), initial)
     status = _status(first_model.routing)
     if first is None:
         return (), tuple(j.key for j in problem.jobs), None, status
@@ -353,16 +356,16 @@ def _worker_search(search: Search, k: int) -> Search:
     return replace(search, workers=1)
 
 
-def _child(conn, problem, deadline, solution_limit, seed, search) -> None:
+def _child(conn, problem, deadline, solution_limit, seed, search, initial) -> None:
     try:
-        conn.send(_solve_one(problem, deadline, solution_limit, seed, search))
+        conn.send(_solve_one(problem, deadline, solution_limit, seed, search, initial))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which carries on
         conn.send(exc)
     finally:
         conn.close()
 
 
-def _solve_many(problem: Problem, deadline: float, solution_limit: int | None, seed: int, search: Search):
+def _solve_many(problem: Problem, deadline: float, solution_limit: int | None, seed: int, search: Search, initial=None):
     """Multi-start: worker 0 searches here, the others in forked processes; the best
     objective wins (ties: the lowest worker), so given a solution limit the result is
     as reproducible as a single search."""
@@ -372,13 +375,13 @@ def _solve_many(problem: Problem, deadline: float, solution_limit: int | None, s
         parent_end, child_end = ctx.Pipe(duplex=False)
         proc = ctx.Process(
             target=_child,
-            args=(child_end, problem, deadline, solution_limit, seed + k, _worker_search(search, k)),
+            args=(child_end, problem, deadline, solution_limit, seed + k, _worker_search(search, k), initial),
             daemon=True,
         )
         proc.start()
         child_end.close()
         children.append((proc, parent_end))
-    results = [_solve_one(problem, deadline, solution_limit, seed, _worker_search(search, 0))]
+    results = [_solve_one(problem, deadline, solution_limit, seed, _worker_search(search, 0), initial)]
     for proc, conn in children:
         try:
             got = conn.recv() if conn.poll(max(1.0, deadline - time.perf_counter() + 5.0)) else None
@@ -516,6 +519,24 @@ class _Model:
             total = sum(j.demand for j in jobs) + 1
             caps = [v.capacity if v.capacity is not None else total for v in vehicles]
             routing.AddDimensionWithVehicleCapacity(demand, 0, caps, True, "load")
+
+    def first_search(self, params, initial: Mapping[str, Sequence[str]] | None):
+        """Solve from scratch, or improve ``initial`` (vehicle key -> job keys in order);
+        an initial solution that breaks a constraint is dropped for a fresh start."""
+        if initial is None:
+            return self.routing.SolveWithParameters(params)
+        node = {job.key: n for n, job in enumerate(self.jobs)}
+        unknown = sorted({k for keys in initial.values() for k in keys} - node.keys())
+        unknown += sorted(set(initial) - {v.key for v in self.problem.vehicles})
+        if unknown:
+            raise ValueError(f"initial routes name unknown jobs or vehicles: {', '.join(unknown[:5])}")
+        routes = [[self.manager.NodeToIndex(node[k]) for k in initial.get(v.key, ())] for v in self.problem.vehicles]
+        self.routing.CloseModelWithParameters(params)
+        start = self.routing.solver().Assignment()
+        found = None
+        if self.routing.RoutesToAssignment(routes, True, True, start):
+            found = self.routing.SolveFromAssignmentWithParameters(start, params)
+        return found if found is not None else self.routing.SolveWithParameters(params)
 
     def job_neighbours(self) -> list[list[int]]:
         """Per job node, all job nodes (itself first) by increasing arc cost either way."""
