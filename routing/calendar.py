@@ -1,21 +1,40 @@
 """The visit cycle: its dates, how many visits each store needs, and the day patterns that
 can hold them (``routing.cycle`` chooses among them).
 
-A pattern is the tuple of dates on which a store is visited in one cycle. Patterns repeat
-weekly ("same weekday every week") wherever the frequency allows it, respect the class's
-minimum gap between visits, and use only days on which the store is open and the rep works.
+A pattern is the dates on which a store is visited in one cycle. Patterns repeat weekly
+("same weekday every week") wherever the frequency allows it, use only the class's allowed
+weekday sets when it has them, respect its minimum gap between visits, and use only days on
+which the store is open and the rep works. Classes that only prefer the same weekday also
+get patterns in which a visit lost to a holiday, closure or day off moves to a nearby day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from .model import ClassPolicy
+from .model import ClassPolicy, SameWeekday
 
-Pattern = tuple[dt.date, ...]
+#: How far (in days) a visit lost to a holiday, closure or day off may move in a
+#: "prefer same weekday" class: at most half a week, so it stays near its slot.
+MAX_MOVE_DAYS = 3
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """The dates one store is visited on in one cycle, in order.
+
+    ``lost``: dates on the pattern's weekdays (and, every k weeks, in its weeks) that it
+    cannot hold (holiday, store closed, rep off) and that the planner reports missing.
+    ``moved``: dates in ``dates`` that stand in for such a lost visit, off the pattern's
+    weekdays (only for classes that prefer, not require, the same weekday every week).
+    """
+
+    dates: tuple[dt.date, ...]
+    lost: tuple[dt.date, ...] = ()
+    moved: tuple[dt.date, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,31 +70,48 @@ def day_patterns(
     usable: Callable[[dt.date], bool],
     *,
     min_gap_days: int | None = None,
+    weekday_sets: Sequence[frozenset[int]] | None = None,
+    same_weekday: SameWeekday = "prefer",
 ) -> list[Pattern]:
-    """Candidate visit dates for one store, best first (fewest visits lost to closed days).
+    """Candidate visit patterns for one store, best first (fewest visits lost, fewest moved).
 
     ``usable(date)`` says whether the store can be visited that day (open, rep working, not
-    a holiday). A pattern may hold fewer than ``n_visits`` dates when a holiday or closure
-    falls on a fixed weekday, or when the store is open on too few weekdays for its
-    frequency; the planner reports the missing ones.
+    a day off); holidays are never usable. A pattern may hold fewer than ``n_visits`` dates
+    when a holiday or closure falls on a fixed weekday, or when the store is open on too few
+    weekdays for its frequency; the planner reports the missing ones.
+
+    ``weekday_sets`` (a class's ``day_patterns``) limits the weekdays: each pattern then
+    uses one set's weekdays, every week (every k weeks: one weekday of one set). With
+    ``same_weekday="prefer"`` each pattern that loses visits also comes with a variant in
+    which each lost visit moves to the nearest usable day at most ``MAX_MOVE_DAYS`` away that
+    keeps the gap to the neighbouring visits. Frequencies without a weekly rhythm (3 visits
+    in 4 weeks) are spread evenly: on fixed weekdays, and with "prefer" on any day too.
     """
     gap = _default_gap(n_visits, cycle.weeks) if min_gap_days is None else min_gap_days
     days = [d for d in cycle.dates if d not in cycle.holidays and usable(d)]
     if not days:
         return []
-    if n_visits % cycle.weeks == 0:
-        candidates = []
-        for per_week in range(n_visits // cycle.weeks, 0, -1):  # fewer a week if the store allows no more
-            candidates = _weekly(per_week, cycle, days, gap)
-            if candidates:
-                break
-    elif cycle.weeks % n_visits == 0:
-        candidates = _every_k_weeks(cycle.weeks // n_visits, cycle, days)
-    else:
-        candidates = _evenly_spaced(n_visits, cycle, days)
-    candidates = [p for p in dict.fromkeys(candidates) if p and _gaps_ok(p, gap)]
-    candidates.sort(key=lambda p: (-len(p), _spread(p, n_visits, cycle)))
-    return candidates
+    groups = [days] if weekday_sets is None else [[d for d in days if d.weekday() in s] for s in weekday_sets]
+    candidates: list[Pattern] = []
+    for group in filter(None, groups):
+        if n_visits % cycle.weeks == 0:
+            candidates += [_weekly(chosen, cycle, group) for chosen in _weekday_choices(n_visits // cycle.weeks, group, gap)]
+        elif cycle.weeks % n_visits == 0:
+            candidates += _every_k_weeks(cycle.weeks // n_visits, cycle, group)
+        else:
+            per_week = -(-n_visits // cycle.weeks)
+            for chosen in _weekday_choices(per_week, group, gap):
+                candidates += _evenly_spaced(n_visits, cycle, [d for d in group if d.weekday() in chosen])
+            if same_weekday == "prefer" and weekday_sets is None:
+                candidates += _evenly_spaced(n_visits, cycle, group)
+    if same_weekday == "prefer":
+        candidates += [m for m in (_move_lost(p, days, gap) for p in candidates) if m is not None]
+    candidates = [p for p in candidates if p.dates and _gaps_ok(p.dates, gap)]
+    candidates.sort(key=lambda p: (-len(p.dates), len(p.moved), _spread(p.dates, n_visits, cycle)))
+    unique: dict[tuple[dt.date, ...], Pattern] = {}
+    for p in candidates:
+        unique.setdefault(p.dates, p)  # the same dates with fewer moved visits come first
+    return list(unique.values())
 
 
 def _default_gap(n_visits: int, weeks: int) -> int:
@@ -83,28 +119,38 @@ def _default_gap(n_visits: int, weeks: int) -> int:
     return max(1, (7 * weeks // n_visits) // 2) if n_visits > 1 else 0
 
 
-def _weekly(per_week: int, cycle: Cycle, days: list[dt.date], gap: int) -> list[Pattern]:
-    """The same ``per_week`` weekdays every week."""
+def _weekday_choices(per_week: int, days: list[dt.date], gap: int) -> list[tuple[int, ...]]:
+    """Sets of ``per_week`` weekdays among those of ``days``, at least ``gap`` days apart
+    week after week; fewer weekdays a week when no such set exists."""
     weekdays = sorted({d.weekday() for d in days})
-    out = []
-    for chosen in itertools.combinations(weekdays, per_week):
-        if per_week > 1 and min(_cyclic_gaps(chosen)) < gap:
-            continue
-        out.append(tuple(d for d in days if d.weekday() in chosen))
-    return out
+    for k in range(min(per_week, len(weekdays)), 0, -1):
+        found = [c for c in itertools.combinations(weekdays, k) if k == 1 or min(_cyclic_gaps(c)) >= gap]
+        if found:
+            return found
+    return []
+
+
+def _weekly(chosen: tuple[int, ...], cycle: Cycle, days: list[dt.date]) -> Pattern:
+    """The ``chosen`` weekdays every week."""
+    dates = tuple(d for d in days if d.weekday() in chosen)
+    return Pattern(dates, tuple(d for d in cycle.dates if d.weekday() in chosen and d not in dates))
 
 
 def _every_k_weeks(k: int, cycle: Cycle, days: list[dt.date]) -> list[Pattern]:
     """One weekday, in weeks phase, phase + k, ..."""
     out = []
     for phase in range(k):
-        for weekday in range(7):
-            out.append(tuple(d for d in days if d.weekday() == weekday and cycle.week_of(d) % k == phase))
+        for weekday in sorted({d.weekday() for d in days}):
+            slots = [d for d in cycle.dates if d.weekday() == weekday and cycle.week_of(d) % k == phase]
+            dates = tuple(d for d in days if d in slots)
+            out.append(Pattern(dates, tuple(d for d in slots if d not in dates)))
     return out
 
 
 def _evenly_spaced(n: int, cycle: Cycle, days: list[dt.date]) -> list[Pattern]:
     """Visits about (cycle length / n) days apart, from each possible first day."""
+    if not days:
+        return []
     interval = 7 * cycle.weeks / n
     out = []
     for first in range(int(interval)):
@@ -114,8 +160,25 @@ def _evenly_spaced(n: int, cycle: Cycle, days: list[dt.date]) -> list[Pattern]:
             nearest = min(days, key=lambda d: (abs((d - target).days), d))
             if nearest not in picks:
                 picks.append(nearest)
-        out.append(tuple(sorted(picks)))
+        out.append(Pattern(tuple(sorted(picks))))
     return out
+
+
+def _move_lost(pattern: Pattern, days: list[dt.date], gap: int) -> Pattern | None:
+    """The pattern with each lost visit moved to the nearest usable free day (at most
+    ``MAX_MOVE_DAYS`` away, earlier first on a tie) that keeps ``gap`` days to the visits
+    before and after it; None when no lost visit can move."""
+    dates, moved, lost = sorted(pattern.dates), [], []
+    for date in pattern.lost:
+        near = sorted((d for d in days if 0 < abs((d - date).days) <= MAX_MOVE_DAYS and d not in dates),
+                      key=lambda d: (abs((d - date).days), d))
+        spot = next((d for d in near if _gaps_ok(tuple(sorted([*dates, d])), gap)), None)
+        if spot is None:
+            lost.append(date)
+        else:
+            dates = sorted([*dates, spot])
+            moved.append(spot)
+    return Pattern(tuple(dates), tuple(lost), tuple(moved)) if moved else None
 
 
 def _cyclic_gaps(weekdays: Iterable[int]) -> list[int]:
@@ -123,11 +186,11 @@ def _cyclic_gaps(weekdays: Iterable[int]) -> list[int]:
     return [(b - a) % 7 or 7 for a, b in zip(w, w[1:] + w[:1])]
 
 
-def _gaps_ok(pattern: Pattern, gap: int) -> bool:
-    return all((b - a).days >= gap for a, b in zip(pattern, pattern[1:]))
+def _gaps_ok(dates: Sequence[dt.date], gap: int) -> bool:
+    return all((b - a).days >= gap for a, b in zip(dates, dates[1:]))
 
 
-def _spread(pattern: Pattern, n_visits: int, cycle: Cycle) -> float:
+def _spread(pattern: Sequence[dt.date], n_visits: int, cycle: Cycle) -> float:
     """How far the gaps are from the ideal interval (0 = perfectly even)."""
     ideal = 7 * cycle.weeks / n_visits
     gaps = [(b - a).days for a, b in zip(pattern, pattern[1:])]

@@ -13,7 +13,7 @@ opening windows and visit length and each rep's shift and lunch, then walks ever
   leave room for it before its start or after its end;
 * at most ``max_visits`` visits and ``capacity`` demand; a store with an owner is visited by
   its owner; each store at most once; every requested store on a route or unassigned with
-  a known reason, never both.
+  a known reason, never both; no route on a day the rep does not work (days off included).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .hours import open_windows, works_on
-from .model import REASONS, Break, DayPlan, Policy, Rep, Route, Store, Unassigned
+from .hours import open_windows
+from .model import REASONS, WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Route, Store, Unassigned
 from .travel import TravelMatrix
 
 
@@ -75,14 +75,21 @@ def check_plan(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], poli
     rep_rules = {
         r.id: RepRule(r.start_key, r.end_key, r.shift_start_s, r.shift_end_s, r.lunch, r.max_visits, r.capacity)
         for r in reps
-        if works_on(r.working_days, date)
+        if r.works_on(date)
     }
     problems = [
         Violation("wrong_date", f"route is for {r.date}, plan is for {plan.date}", r.rep_id)
         for r in plan.routes
         if r.date != plan.date
     ]
-    return problems + check_routes(plan.routes, plan.unassigned, store_rules, rep_rules, travel, requested=[s.id for s in stores])
+    off = {r.id: r for r in reps if not r.works_on(date)}
+    for route in plan.routes:
+        if route.rep_id in off:
+            rep = off[route.rep_id]
+            why = "the rep's day off" if date in rep.days_off else f"not one of the rep's working days ({rep.working_days})"
+            problems.append(Violation("rep_not_working", f"route on {plan.date}, {why}", route.rep_id))
+    routes = [r for r in plan.routes if r.rep_id not in off]
+    return problems + check_routes(routes, plan.unassigned, store_rules, rep_rules, travel, requested=[s.id for s in stores])
 
 
 def check_routes(
@@ -253,8 +260,9 @@ def check_cycle(
     cycle,
     travel: TravelMatrix,
 ) -> list[Violation]:
-    """Check a cycle plan: every day's routes as in ``check_plan``, plus frequencies (each
-    required visit routed or unassigned with its date), spacing, and dates in the cycle."""
+    """Check a cycle plan: every day's routes as in ``check_plan`` (no route on a rep's day
+    off), plus frequencies (each required visit routed or unassigned with its date), spacing,
+    dates in the cycle, and for classes that require it the same weekdays every week."""
     from .calendar import required_visits
 
     problems: list[Violation] = []
@@ -297,4 +305,30 @@ def check_cycle(
         for a, b in zip(done, done[1:]):
             if gap is not None and (b - a).days < gap:
                 problems.append(Violation("spacing", f"visits on {a} and {b} are closer than {gap} days", store_id=store.id))
+        if cls.same_weekday == "require" and done:
+            problems += _same_weekdays(store, cls, done, need, cycle)
     return problems
+
+
+def _same_weekdays(store: Store, cls: ClassPolicy, done: list[dt.date], need: int, cycle) -> list[Violation]:
+    """A class that requires the same weekday every week: all of a store's visits fall on
+    one set of at most ceil(visits / weeks) weekdays (one of the class's ``day_patterns``
+    when it has them), and every-k-weeks visits keep one phase."""
+    out = []
+    weekdays = frozenset(d.weekday() for d in done)
+    names = "+".join(WEEKDAYS[w] for w in sorted(weekdays))
+    per_week = -(-need // cycle.weeks)
+    if len(weekdays) > per_week:
+        out.append(Violation("same_weekday", f"visits fall on {names}; class {cls.name} requires the same "
+                             f"{per_week} weekday(s) every week", store_id=store.id))
+    elif cls.day_patterns and not any(weekdays <= allowed for allowed in cls.day_patterns):
+        sets = ", ".join("+".join(WEEKDAYS[w] for w in sorted(a)) for a in cls.day_patterns)
+        out.append(Violation("day_pattern", f"visits fall on {names}, not one of class {cls.name}'s day patterns ({sets})",
+                             store_id=store.id))
+    if need < cycle.weeks and cycle.weeks % need == 0:
+        k = cycle.weeks // need
+        weeks = sorted({cycle.week_of(d) for d in done})
+        if len({w % k for w in weeks}) > 1:
+            out.append(Violation("same_weekday", f"visits in weeks {', '.join(str(w + 1) for w in weeks)}; class {cls.name} "
+                                 f"requires one every {k} weeks", store_id=store.id))
+    return out

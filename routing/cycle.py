@@ -17,11 +17,20 @@ from dataclasses import dataclass, field
 
 from .calendar import Cycle, Pattern, day_patterns, required_visits
 from .daily import can_visit_alone, service_seconds, solve_day
-from .hours import works_on
+from .hours import open_windows
 from .model import Policy, Rep, Route, SolveParams, Store, Summary, Unassigned, total_summary
 from .travel import TravelMatrix
 
 _OVERLOAD = 50  # cost per second of planned work beyond a day's capacity
+# A pattern's cost per visit it cannot hold (lost to a holiday, closure or day off, or too
+# few open weekdays), as a share of the rep's day capacity in seconds: a whole day, so a
+# pattern that keeps every visit wins unless the other days are overloaded.
+MISSING_VISIT_SHARE = 1.0
+# A pattern's cost per visit moved off its weekday ("prefer same weekday" classes), as a
+# share of the rep's day capacity: a quarter day (2 h of an 8 h day), so the same weekdays
+# every week win unless they cost that much more detour or load, and a moved visit still
+# beats a lost one.
+MOVED_VISIT_SHARE = 0.25
 # Weight of the (quadratic) day load against detour seconds. Measured on the demo cycle
 # (bench/field.py): 1/4 -> travel 20.6 h, day spread 1.5 h; 1/12 -> 18.1 h, 2.7 h;
 # 1/100 -> 15.9 h, 4.2 h (naive plan: 21.0 h, 7.8 h). ``balance_weight`` multiplies it.
@@ -112,6 +121,7 @@ def plan_cycle(
 class _Option:
     rep: Rep
     pattern: Pattern
+    penalty: float = 0.0  # for the visits the pattern misses or moves off its weekdays
 
 
 def _options(store: Store, reps: Sequence[Rep], policy: Policy, cycle: Cycle, n: int, travel: TravelMatrix) -> list[_Option]:
@@ -122,9 +132,13 @@ def _options(store: Store, reps: Sequence[Rep], policy: Policy, cycle: Cycle, n:
             continue
 
         def usable(d: dt.date, rep=rep) -> bool:
-            return works_on(rep.working_days, d) and can_visit_alone(rep, store, d, policy, travel)
+            return rep.works_on(d) and can_visit_alone(rep, store, d, policy, travel)
 
-        out += [_Option(rep, p) for p in day_patterns(n, cycle, usable, min_gap_days=cls.min_gap_days)]
+        cap = _day_capacity_s(rep)
+        for p in day_patterns(n, cycle, usable, min_gap_days=cls.min_gap_days, weekday_sets=cls.day_patterns,
+                              same_weekday=cls.same_weekday):
+            missing = max(0, n - len(p.dates))
+            out.append(_Option(rep, p, cap * (MISSING_VISIT_SHARE * missing + MOVED_VISIT_SHARE * len(p.moved))))
     return out
 
 
@@ -148,9 +162,9 @@ def _assign(stores, reps, policy, cycle, travel, load_weight: float):
     chosen: dict[str, _Option] = {}
 
     def cost(store_id: str, option: _Option) -> float:
-        total = 0.0
+        total = option.penalty
         cap = _day_capacity_s(option.rep)
-        for date in option.pattern:
+        for date in option.pattern.dates:
             key = (option.rep.id, date)
             anchors = members[key] or [option.rep.start_key]
             detour = 2 * min(travel.seconds(a, store_id) for a in anchors)
@@ -161,7 +175,7 @@ def _assign(stores, reps, policy, cycle, travel, load_weight: float):
     def place(store_id: str, option: _Option, sign: int) -> None:
         """Add (sign > 0) or take out a store on each day of its pattern; a day's load is
         always its nearest-neighbour tour estimate, so adding and removing agree."""
-        for date in option.pattern:
+        for date in option.pattern.dates:
             key = (option.rep.id, date)
             if sign > 0:
                 members[key].append(store_id)
@@ -185,11 +199,9 @@ def _assign(stores, reps, policy, cycle, travel, load_weight: float):
         if not moved:
             break
     for store, n, _ in prepared:
-        pattern = chosen[store.id].pattern
-        if len(pattern) < n:
-            for date in _missing_dates(pattern, n, cycle):
-                unassigned.append(Unassigned(store.id, "no_usable_day",
-                                             "not enough days with the store open during a shift (closures, holidays)", date.isoformat()))
+        option = chosen[store.id]
+        for date in _missing_dates(option.pattern, n, cycle):
+            unassigned.append(Unassigned(store.id, "no_usable_day", _why_missing(store, option, date, policy, cycle), date.isoformat()))
     return {k: v for k, v in members.items() if v}, unassigned
 
 
@@ -210,16 +222,33 @@ def _ideal_dates(cycle: Cycle, n: int) -> list[dt.date]:
 
 
 def _missing_dates(pattern: Pattern, n: int, cycle: Cycle) -> list[dt.date]:
-    """The dates a short pattern should also have had: its weekdays (and, for every-k-weeks
-    visits, its weeks) on the days it lost to a holiday or closure."""
-    weekdays = {d.weekday() for d in pattern}
-    candidates = [d for d in cycle.dates if d.weekday() in weekdays and d not in pattern]
-    if n < cycle.weeks and cycle.weeks % n == 0:
-        k = cycle.weeks // n
-        phase = cycle.week_of(pattern[0]) % k
-        candidates = [d for d in candidates if cycle.week_of(d) % k == phase]
-    short = n - len(pattern)
-    return (candidates + [d for d in _ideal_dates(cycle, n) if d not in candidates])[:short]
+    """The dates a short pattern should also have had: first the days on its weekdays (and
+    weeks) it lost to a holiday, closure or day off, then evenly spaced days of the cycle."""
+    short = n - len(pattern.dates)
+    if short <= 0:
+        return []
+    spare = [d for d in _ideal_dates(cycle, n) if d not in pattern.lost and d not in pattern.dates]
+    return (list(pattern.lost) + spare)[:short]
+
+
+def _why_missing(store: Store, option: _Option, date: dt.date, policy: Policy, cycle: Cycle) -> str:
+    """The detail of a missing visit: why its pattern could not hold that date."""
+    rep = option.rep
+    if date not in option.pattern.lost:
+        return "not enough days with the store open during a shift for its frequency"
+    if date in cycle.holidays:
+        why = "a holiday"
+    elif date in rep.days_off:
+        why = f"a day off of rep {rep.id}"
+    elif not rep.works_on(date):
+        why = f"a day rep {rep.id} does not work"
+    elif not open_windows(store.opening_hours, date):
+        why = "a day the store is closed"
+    else:
+        why = f"a day rep {rep.id} cannot visit the store within the shift"
+    if policy.classes[store.store_class].same_weekday == "require":
+        return f"its weekday that week is {why}, and class {store.store_class} requires the same weekdays every week"
+    return f"its weekday that week is {why}, and no nearby day took the visit"
 
 
 # --- reports ---------------------------------------------------------------------------
@@ -229,7 +258,7 @@ def _capacity(stores, reps, policy, cycle, assignment, travel) -> list[RepCapaci
     service = {s.id: service_seconds(s, policy) for s in stores}
     out = []
     for rep in reps:
-        days = [d for d in cycle.dates if d not in cycle.holidays and works_on(rep.working_days, d)]
+        days = [d for d in cycle.dates if d not in cycle.holidays and rep.works_on(d)]
         required = sum(_estimate(ids, rep, service, travel) for (rid, _), ids in assignment.items() if rid == rep.id)
         out.append(RepCapacity(rep.id, round(required / 3600, 2), round(len(days) * _day_capacity_s(rep) / 3600, 2), len(days)))
     return out

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import vrptw
-from .hours import open_windows, works_on
+from .hours import open_windows
 from .model import Break, DayPlan, Policy, Rep, Route, SolveParams, Stop, Store, Unassigned
 from .travel import TravelMatrix, places_of, straight_line_matrix
 
@@ -57,7 +57,7 @@ def solve_day(
     one route or in ``unassigned`` with a reason.
     """
     travel = travel or day_matrix(stores, reps, policy)
-    working = [r for r in reps if works_on(r.working_days, date)]
+    working = [r for r in reps if r.works_on(date)]
     screened = _screen(date, stores, reps, working, policy, travel, int(params.balance_weight))
     routes: list[Route] = []
     unassigned = list(screened.unassigned)
@@ -138,7 +138,7 @@ def _penalties(stores: Sequence[Store], policy: Policy, reps: Sequence[Rep], bal
 
 def _screen(date, stores, reps, working, policy, travel, balance_weight: int) -> _Screened:
     """Give each store either a job for the solver or a reason it cannot be visited."""
-    known = {r.id for r in reps}
+    known = {r.id: r for r in reps}
     working_ids = {r.id for r in working}
     penalties = _penalties(stores, policy, working, balance_weight)
     jobs, unassigned = [], []
@@ -148,7 +148,8 @@ def _screen(date, stores, reps, working, policy, travel, balance_weight: int) ->
 
     for store in stores:
         if store.rep_id is not None and store.rep_id not in working_ids:
-            why = "does not work on this date" if store.rep_id in known else "is not in the team"
+            owner = known.get(store.rep_id)
+            why = "is not in the team" if owner is None else "has a day off" if date in owner.days_off else "does not work on this date"
             out(store, "rep_not_working", f"owner rep {store.rep_id} {why}")
             continue
         opening = open_windows(store.opening_hours, date)

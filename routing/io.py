@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import json
 import math
+import re
 import tomllib
 from io import StringIO
 from collections.abc import Iterator, Mapping
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import InputError, InputProblem
 from .hours import HoursError, validate
-from .model import Break, ClassPolicy, DayPlan, Policy, Rep, Route, Stop, Store, Unassigned
+from .model import WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Route, Stop, Store, Unassigned
 
 STORE_REQUIRED = ("id", "name", "lat", "lon", "class", "opening_hours")
 REP_REQUIRED = ("id", "name", "start_lat", "start_lon")
@@ -75,6 +76,25 @@ class _Row:
         except ValueError:
             self.fail(field, f"expected a time HH:MM between 00:00 and 24:00, got {raw!r}")
             return None
+
+    def dates(self, field: str) -> frozenset[dt.date]:
+        """ISO dates and ranges ``first..last`` separated by ';' or whitespace."""
+        out: set[dt.date] = set()
+        for item in re.split(r"[;\s]+", self.text(field)):
+            if not item:
+                continue
+            first, dots, last = item.partition("..")
+            try:
+                a = dt.date.fromisoformat(first)
+                b = dt.date.fromisoformat(last) if dots else a
+            except ValueError:
+                self.fail(field, f"expected ISO dates or ranges such as '2026-12-07;2026-12-21..2026-12-24', got {item!r}")
+                continue
+            if b < a:
+                self.fail(field, f"the range {item!r} ends before it starts")
+                continue
+            out.update(a + dt.timedelta(days=i) for i in range((b - a).days + 1))
+        return frozenset(out)
 
     def hours(self, field: str, default: str = "") -> str:
         raw = self.text(field) or default
@@ -189,8 +209,10 @@ def _reps(path: Path, problems: list[InputProblem]) -> list[Rep]:
         working_days = row.hours("working_days", "Mo-Fr")
         max_visits = row.number("max_visits", lo=1, integer=True)
         capacity = row.number("capacity", lo=0, integer=True)
+        days_off = row.dates("days_off")
         if len(problems) == before:
-            reps.append(Rep(rep_id, name, lat, lon, end_lat, end_lon, shift_start, shift_end, lunch, working_days, max_visits, capacity))
+            reps.append(Rep(rep_id, name, lat, lon, end_lat, end_lon, shift_start, shift_end, lunch, working_days,
+                            max_visits, capacity, days_off))
     return reps
 
 
@@ -255,11 +277,63 @@ def _policy(path: Path, problems: list[InputProblem]) -> Policy | None:
         service = row.number("service_min", lo=0)
         priority = row.number("priority", integer=True)
         gap = row.number("min_gap_days", lo=0, integer=True)
+        patterns = _day_patterns(row, per_week, gap)
+        same_weekday = spec.get("same_weekday", "prefer")
+        if same_weekday not in ("prefer", "require"):
+            row.fail("same_weekday", f"expected \"prefer\" or \"require\", got {same_weekday!r}")
         if None not in (per_week, service, priority):
-            parsed[str(name)] = ClassPolicy(str(name), per_week, service, priority, gap)
+            parsed[str(name)] = ClassPolicy(str(name), per_week, service, priority, gap, patterns, same_weekday)
     if len(problems) > before:
         return None
     return Policy(time_zone, parsed, speed, circuity)
+
+
+def _day_patterns(row: _Row, per_week: float | None, gap: int | None) -> tuple[frozenset[int], ...] | None:
+    """A class's ``day_patterns``: a list of entries such as "Mo,Th", each the weekdays of one
+    week's visits; checked against ``visits_per_week`` and ``min_gap_days``."""
+    raw = row.values.get("day_patterns")
+    if raw is None:
+        return None
+    example = 'a list of weekday sets such as ["Mo,Th", "Tu,Fr", "We,Sa"]'
+    if not isinstance(raw, list) or not raw or not all(isinstance(e, str) for e in raw):
+        row.fail("day_patterns", f"expected {example}, got {raw!r}")
+        return None
+    if per_week is None:
+        size = None
+    elif per_week < 1:
+        size = 1
+    else:
+        size = int(per_week) if per_week == int(per_week) else None
+    out: list[frozenset[int]] = []
+    before = len(row.problems)
+    for entry in raw:
+        names = [n.strip() for n in entry.split(",")]
+        unknown = [n for n in names if n not in WEEKDAYS]
+        if unknown:
+            row.fail("day_patterns", f"entry {entry!r}: unknown weekday(s) {', '.join(map(repr, unknown))}; "
+                     f"expected two-letter names {' '.join(WEEKDAYS)} separated by commas")
+            continue
+        days = frozenset(WEEKDAYS.index(n) for n in names)
+        if len(days) != len(names):
+            row.fail("day_patterns", f"entry {entry!r} names a weekday twice")
+            continue
+        if days in out:
+            row.fail("day_patterns", f"entry {entry!r} is given twice")
+            continue
+        if size is not None and len(days) != size:
+            want = f"{per_week:g} visit(s) a week" if per_week >= 1 else f"a visit every {1 / per_week:g} weeks"
+            row.fail("day_patterns", f"entry {entry!r} has {len(days)} weekday(s); visits_per_week = {per_week:g} "
+                     f"({want}) needs {size}")
+            continue
+        if gap and len(days) > 1:
+            ordered = sorted(days)
+            closest = min((b - a) % 7 or 7 for a, b in zip(ordered, ordered[1:] + ordered[:1]))
+            if closest < gap:
+                row.fail("day_patterns", f"entry {entry!r} has visits {closest} day(s) apart week after week; "
+                         f"min_gap_days is {gap}")
+                continue
+        out.append(days)
+    return tuple(out) if len(row.problems) == before else None
 
 
 def load_inputs(stores: Path, reps: Path, policy: Path) -> tuple[list[Store], list[Rep], Policy]:

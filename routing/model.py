@@ -6,22 +6,38 @@ policy's time zone; they become ISO 8601 only at the edges (``routing.io``).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
+
+from .hours import works_on
 
 #: Keys shared by a plan's summary and every route's summary (VROOM style).
 SUMMARY_KEYS = ("visits", "travel_s", "service_s", "wait_s", "distance_m", "span_s")
 
+#: Two-letter weekday names of the OpenStreetMap syntax; the index is ``date.weekday()``.
+WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+
+SameWeekday = Literal["prefer", "require"]
+
 
 @dataclass(frozen=True)
 class ClassPolicy:
-    """How a store class is served: frequency, visit length and drop priority."""
+    """How a store class is served: frequency, visit length, drop priority and day rules.
+
+    ``day_patterns``: the allowed weekday sets of one week's visits (0 = Monday), e.g.
+    Mo+Th, Tu+Fr, We+Sa; None = any weekdays. ``same_weekday``: "require" = the same
+    weekdays every week, a visit lost to a holiday, closure or day off is reported missing;
+    "prefer" = such a visit may move to a nearby day, at a cost (``routing.cycle``).
+    """
 
     name: str
     visits_per_week: float
     service_min: float
     priority: int
     min_gap_days: int | None = None
+    day_patterns: tuple[frozenset[int], ...] | None = None
+    same_weekday: SameWeekday = "prefer"
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,11 @@ class Rep:
     working_days: str = "Mo-Fr"
     max_visits: int | None = None
     capacity: int | None = None
+    days_off: frozenset[dt.date] = frozenset()
+
+    def works_on(self, date: dt.date) -> bool:
+        """True if ``date`` is one of the rep's working days and not a day off."""
+        return date not in self.days_off and works_on(self.working_days, date)
 
     @property
     def start_key(self) -> str:

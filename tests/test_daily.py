@@ -109,6 +109,20 @@ def test_no_rep_working():
     assert _reasons(plan) == {"S1": "rep_not_working", "S2": "rep_not_working"}
 
 
+def test_rep_on_a_day_off_does_not_work():
+    """R1 is off on Thursday: no route for R1, its own store is unassigned rep_not_working
+    ("day off"), the free store goes to R2; a plan that routes R1 anyway is a violation."""
+    stores = [store("S1", rep_id="R1"), store("S2", 0.002)]
+    team = [rep("R1", days_off=frozenset({THURSDAY})), rep("R2", 60.171, 24.941)]
+    plan = _solve(stores, team)
+    assert [r.rep_id for r in plan.routes] == ["R2"] and [v.store_id for v in plan.routes[0].visits] == ["S2"]
+    (missing,) = plan.unassigned
+    assert (missing.store_id, missing.reason) == ("S1", "rep_not_working") and "day off" in missing.detail
+    worked = solve_day(THURSDAY, stores, [rep("R1"), team[1]], POLICY, params=FAST)
+    codes = {v.code for v in check_plan(worked, stores, team, POLICY, day_matrix(stores, team, POLICY))}
+    assert "rep_not_working" in codes
+
+
 def test_same_seed_same_plan():
     """With a solution limit, the same input and seed give the same plan."""
     stores = [store(f"S{i}", 0.003 * (i % 4) - 0.005, 0.004 * (i // 4) - 0.005, cls="ABC"[i % 3]) for i in range(16)]

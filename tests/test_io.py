@@ -1,5 +1,6 @@
 """Inputs are validated whole: every problem is reported with file, row and field."""
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -163,3 +164,75 @@ def test_times_survive_daylight_saving_days():
             assert _seconds(day, _iso(day, seconds, zone), zone) == seconds
     with pytest.raises(ValueError, match="no UTC offset"):
         _seconds(dt.date(2026, 12, 3), "2026-12-03T08:30:00", zone)
+
+
+def _policy_problems(tmp_path, text):
+    path = tmp_path / "policy.toml"
+    path.write_text('time_zone = "Europe/Monaco"\n' + text)
+    return _problems(policy=path)
+
+
+def test_day_patterns_and_same_weekday_parse(tmp_path):
+    """Allowed weekday sets become weekday numbers (0 = Monday); same_weekday defaults to prefer."""
+    from routing.io import load_policy
+
+    path = tmp_path / "policy.toml"
+    path.write_text('time_zone = "Europe/Monaco"\n'
+                    '[classes.A]\nvisits_per_week = 2\nservice_min = 20\npriority = 3\nmin_gap_days = 2\n'
+                    'day_patterns = ["Mo,Th", "Tu, Fr", "We,Sa"]\nsame_weekday = "require"\n'
+                    '[classes.C]\nvisits_per_week = 0.5\nservice_min = 10\npriority = 1\nday_patterns = ["Tu", "Th"]\n')
+    policy = load_policy(path)
+    a, c = policy.classes["A"], policy.classes["C"]
+    assert a.day_patterns == (frozenset({0, 3}), frozenset({1, 4}), frozenset({2, 5})) and a.same_weekday == "require"
+    assert c.day_patterns == (frozenset({1}), frozenset({3})) and c.same_weekday == "prefer"
+
+
+def test_bad_day_patterns_named_by_class_and_field(tmp_path):
+    """Unknown weekday, a weekday twice, an entry twice, the wrong number of days for the
+    frequency, days closer than min_gap_days, a bad same_weekday: each named with its class."""
+    head = 'service_min = 20\npriority = 3\n'
+    problems = _policy_problems(tmp_path, (
+        f'[classes.A]\nvisits_per_week = 2\n{head}day_patterns = ["Mo,Xy", "Tu,Tu"]\n'
+        f'[classes.B]\nvisits_per_week = 1\n{head}day_patterns = ["Mo", "Mo"]\n'
+        f'[classes.C]\nvisits_per_week = 2\n{head}day_patterns = ["Mo,We,Fr"]\n'
+        f'[classes.D]\nvisits_per_week = 2\nmin_gap_days = 3\n{head}day_patterns = ["Mo,Th", "Fr,Mo", "Mo,We"]\n'
+        f'[classes.E]\nvisits_per_week = 0.5\n{head}day_patterns = "Mo,Th"\nsame_weekday = "always"\n'
+        f'[classes.F]\nvisits_per_week = 0.5\n{head}day_patterns = ["Mo,Th"]\n'
+    ))
+    text: dict = {}
+    for p in problems:
+        text[(p.row, p.field)] = text.get((p.row, p.field), "") + p.message + "\n"
+    assert sorted(text) == [("classes.A", "day_patterns"), ("classes.B", "day_patterns"), ("classes.C", "day_patterns"),
+                            ("classes.D", "day_patterns"), ("classes.E", "day_patterns"), ("classes.E", "same_weekday"),
+                            ("classes.F", "day_patterns")]
+    assert len([p for p in problems if p.row == "classes.A"]) == 2
+    assert "unknown weekday(s) 'Xy'" in text[("classes.A", "day_patterns")]
+    assert "'Tu,Tu' names a weekday twice" in text[("classes.A", "day_patterns")]
+    assert "'Mo' is given twice" in text[("classes.B", "day_patterns")]
+    assert "'Mo,We,Fr' has 3 weekday(s); visits_per_week = 2" in text[("classes.C", "day_patterns")]
+    assert len([p for p in problems if p.row == "classes.D"]) == 1  # Mo+Th and Fr+Mo keep 3 days, week after week
+    assert "'Mo,We' has visits 2 day(s) apart week after week; min_gap_days is 3" in text[("classes.D", "day_patterns")]
+    assert "expected \"prefer\" or \"require\", got 'always'" in text[("classes.E", "same_weekday")]
+    assert "needs 1" in text[("classes.F", "day_patterns")]
+    assert "policy.toml: classes.A, field 'day_patterns'" in str(next(p for p in problems if p.row == "classes.A"))
+
+
+def test_days_off_parse_and_errors_named_by_line_and_field(tmp_path):
+    """days_off: dates and ranges separated by ';' or spaces; a bad date or a backwards
+    range is reported with its line and field."""
+    head = "id,name,start_lat,start_lon,days_off\n"
+    good = tmp_path / "reps.csv"
+    good.write_text(head + "R1,A,60.17,24.94,2026-12-07;2026-12-21..2026-12-24 2026-12-31\nR2,B,60.17,24.94,\n")
+    _, (r1, r2), _ = load_inputs(DATA / "one_store.csv", good, DEMO / "policy.toml")
+    assert r1.days_off == {dt.date(2026, 12, 7), dt.date(2026, 12, 21), dt.date(2026, 12, 22), dt.date(2026, 12, 23),
+                           dt.date(2026, 12, 24), dt.date(2026, 12, 31)}
+    assert r2.days_off == frozenset()
+    assert r1.works_on(dt.date(2026, 12, 8)) and not r1.works_on(dt.date(2026, 12, 7)) and not r1.works_on(dt.date(2026, 12, 5))
+    bad = tmp_path / "bad_reps.csv"
+    bad.write_text(head + "R1,A,60.17,24.94,2026-12-07\nR2,B,60.17,24.94,2026-13-01\nR3,C,60.17,24.94,2026-12-24..2026-12-21\n"
+                   "R4,D,60.17,24.94,tomorrow;2026-12-01\nR5,E,60.17,24.94,2026-12-01..\n")
+    text = {(p.row, p.field): p.message for p in _problems(stores=DATA / "one_store.csv", reps=bad)}
+    assert sorted(text) == [("line 3", "days_off"), ("line 4", "days_off"), ("line 5", "days_off"), ("line 6", "days_off")]
+    assert "got '2026-13-01'" in text[("line 3", "days_off")]
+    assert "'2026-12-24..2026-12-21' ends before it starts" in text[("line 4", "days_off")]
+    assert "got 'tomorrow'" in text[("line 5", "days_off")]
