@@ -1,9 +1,10 @@
 """Plan a whole visit cycle: which store on which (rep, date), then each day's route.
 
-Decomposition, as in the periodic-VRP literature: (1) choose for every store a rep and a day
-pattern (``routing.calendar``) that keeps each rep's days compact and balanced, greedily,
-hardest stores first, then improved by moving single stores; (2) route each (rep, date) with
-the day solver. Every required visit ends on a route or in ``unassigned`` with its date.
+Two steps: (1) choose for every store a rep and a day pattern (``routing.calendar``) with
+the periodic-routing search (``routing.periodic``, the same core as the PVRP benchmark), on
+real route costs across all days, each (rep, date)'s work within the rep's day, days kept
+even; (2) route each (rep, date) with the day solver (time windows, lunch, exact times).
+Every required visit ends on a route or in ``unassigned`` with its date.
 """
 
 from __future__ import annotations
@@ -15,13 +16,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from . import periodic
 from .calendar import Cycle, Pattern, day_patterns, required_visits
 from .daily import can_visit_alone, service_seconds, solve_day
 from .hours import open_windows
 from .model import Policy, Rep, Route, SolveParams, Store, Summary, Unassigned, total_summary
 from .travel import TravelMatrix
 
-_OVERLOAD = 50  # cost per second of planned work beyond a day's capacity
+#: Share of ``SolveParams.time_limit_s`` for choosing days (``routing.periodic``); the rest
+#: routes the days with the day solver.
+ASSIGN_SHARE = 0.5
+#: With a ``solution_limit`` (repeatable runs), the day-choice search runs this many
+#: ruin-and-recreate iterations per allowed solution.
+ASSIGN_ITERATIONS_PER_SOLUTION = 50
 # A pattern's cost per visit it cannot hold (lost to a holiday, closure or day off, or too
 # few open weekdays), as a share of the rep's day capacity in seconds: a whole day, so a
 # pattern that keeps every visit wins unless the other days are overloaded.
@@ -31,10 +38,11 @@ MISSING_VISIT_SHARE = 1.0
 # every week win unless they cost that much more detour or load, and a moved visit still
 # beats a lost one.
 MOVED_VISIT_SHARE = 0.25
-# Weight of the (quadratic) day load against detour seconds. Measured on the demo cycle
-# (bench/field.py): 1/4 -> travel 20.6 h, day spread 1.5 h; 1/12 -> 18.1 h, 2.7 h;
-# 1/100 -> 15.9 h, 4.2 h (naive plan: 21.0 h, 7.8 h). ``balance_weight`` multiplies it.
-_LOAD_WEIGHT = 1 / 12
+# Weight of the (quadratic) day load against travel seconds (``periodic.Problem.balance_weight``).
+# Measured on the demo cycle (bench/field.py, 20 s; travel h / visits / day spread h):
+# 1/6 -> 13.1 / 575 / 2.9; 1/4 -> 13.1 / 575 / 2.7; 1/2 -> 13.8 / 575 / 2.3 (the greedy
+# planner before: 18.1 / 575 / 2.8; naive plan: 21.0 / 553 / 7.8). ``balance_weight`` multiplies it.
+_LOAD_WEIGHT = 1 / 4
 
 
 @dataclass(frozen=True)
@@ -84,21 +92,23 @@ def plan_cycle(
     travel: TravelMatrix,
     params: SolveParams = SolveParams(),
 ) -> CyclePlan:
-    """Plan ``cycle`` for the team. ``params.time_limit_s`` is the routing budget of the
-    whole cycle, shared out over the (rep, date) days in proportion to their visits;
-    ``params.balance_weight`` trades travel for evener days (0: the default trade-off)."""
+    """Plan ``cycle`` for the team. ``params.time_limit_s`` is the budget of the whole
+    cycle: ``ASSIGN_SHARE`` of it chooses the days, the rest routes the (rep, date) days in
+    proportion to their visits; ``params.balance_weight`` trades travel for evener days
+    (0: the default trade-off)."""
     load_weight = _LOAD_WEIGHT * (1 + params.balance_weight)
-    assignment, unassigned = _assign(stores, reps, policy, cycle, travel, load_weight)
+    assignment, unassigned = _assign(stores, reps, policy, cycle, travel, load_weight, params)
     by_rep = {r.id: r for r in reps}
     by_store = {s.id: s for s in stores}
     days = sorted(assignment.items(), key=lambda kv: (kv[0][1], kv[0][0]))
     total_visits = sum(len(v) for _, v in days) or 1
+    routing_s = (1 - ASSIGN_SHARE) * params.time_limit_s
     routes: list[Route] = []
     for (rep_id, date), store_ids in days:
         day_stores = [dataclasses.replace(by_store[s], rep_id=rep_id) for s in store_ids]
-        budget = max(0.2, params.time_limit_s * len(store_ids) / total_visits)
+        budget = max(0.2, routing_s * len(store_ids) / total_visits)
         day = solve_day(date, day_stores, [by_rep[rep_id]], policy, travel=travel,
-                        params=dataclasses.replace(params, time_limit_s=budget))
+                        params=dataclasses.replace(params, time_limit_s=budget), initial={rep_id: store_ids})
         routes += day.routes
         unassigned += day.unassigned
     routes.sort(key=lambda r: (r.date, r.rep_id))
@@ -142,10 +152,11 @@ def _options(store: Store, reps: Sequence[Rep], policy: Policy, cycle: Cycle, n:
     return out
 
 
-def _assign(stores, reps, policy, cycle, travel, load_weight: float):
-    """Greedy placement, hardest stores first, then single-store moves that lower the cost."""
-    load: dict[tuple[str, dt.date], int] = defaultdict(int)
-    members: dict[tuple[str, dt.date], list[str]] = defaultdict(list)
+def _assign(stores, reps, policy, cycle, travel, load_weight: float, params: SolveParams):
+    """Each store's (rep, pattern) and each (rep, date)'s stores, by the periodic-routing
+    search (``routing.periodic``): real route costs across days, every (rep, date) a vehicle
+    whose day holds at most the rep's working time and ``max_visits``, the pattern's missing
+    or moved visits as option costs, and ``load_weight`` evening out the days."""
     unassigned: list[Unassigned] = []
     prepared = []
     for store in stores:
@@ -157,52 +168,31 @@ def _assign(stores, reps, policy, cycle, travel, load_weight: float):
                 unassigned.append(Unassigned(store.id, "no_usable_day", f"never open and reachable during a shift of {why} in the cycle", date.isoformat()))
             continue
         prepared.append((store, n, options))
-    prepared.sort(key=lambda t: (len(t[2]), -t[1], t[0].id))
-    service = {s.id: service_seconds(s, policy) for s, _, _ in prepared}
-    chosen: dict[str, _Option] = {}
-
-    def cost(store_id: str, option: _Option) -> float:
-        total = option.penalty
-        cap = _day_capacity_s(option.rep)
-        for date in option.pattern.dates:
-            key = (option.rep.id, date)
-            anchors = members[key] or [option.rep.start_key]
-            detour = 2 * min(travel.seconds(a, store_id) for a in anchors)
-            after = load[key] + service[store_id] + detour
-            total += detour + _OVERLOAD * max(0, after - cap) + load_weight * after * after / cap
-        return total
-
-    def place(store_id: str, option: _Option, sign: int) -> None:
-        """Add (sign > 0) or take out a store on each day of its pattern; a day's load is
-        always its nearest-neighbour tour estimate, so adding and removing agree."""
-        for date in option.pattern.dates:
-            key = (option.rep.id, date)
-            if sign > 0:
-                members[key].append(store_id)
-            else:
-                members[key].remove(store_id)
-            load[key] = _estimate(members[key], option.rep, service, travel)
-
-    for store, _, options in prepared:
-        best = min(options, key=lambda o: cost(store.id, o))
-        chosen[store.id] = best
-        place(store.id, best, +1)
-    for _ in range(2):  # improvement: move one store to its cheapest option given the rest
-        moved = 0
-        for store, _, options in prepared:
-            current = chosen[store.id]
-            place(store.id, current, -1)
-            best = min(options, key=lambda o: (cost(store.id, o), o is not current))
-            place(store.id, best, +1)
-            if best is not current:
-                chosen[store.id], moved = best, moved + 1
-        if not moved:
-            break
-    for store, n, _ in prepared:
-        option = chosen[store.id]
-        for date in _missing_dates(option.pattern, n, cycle):
-            unassigned.append(Unassigned(store.id, "no_usable_day", _why_missing(store, option, date, policy, cycle), date.isoformat()))
-    return {k: v for k, v in members.items() if v}, unassigned
+    days = sorted({(o.rep.id, d) for _, _, options in prepared for o in options for d in o.pattern.dates}, key=lambda k: (k[1], k[0]))
+    day_index = {k: i for i, k in enumerate(days)}
+    by_rep = {r.id: r for r in reps}
+    fleet = [[periodic.Vehicle(f"{rep_id}@{date}", by_rep[rep_id].start_key, by_rep[rep_id].end_key,
+                               capacity=by_rep[rep_id].capacity, max_duration_s=_day_capacity_s(by_rep[rep_id]),
+                               max_jobs=by_rep[rep_id].max_visits)]
+             for rep_id, date in days]
+    clients = [
+        periodic.Client(store.id, store.id,
+                        tuple(tuple(sorted(day_index[o.rep.id, d] for d in o.pattern.dates)) for o in options),
+                        store.demand, service_seconds(store, policy), tuple(o.penalty for o in options))
+        for store, _, options in prepared
+    ]
+    problem = periodic.Problem(clients, fleet, travel, cost="seconds", balance_weight=load_weight)
+    iterations = None if params.solution_limit is None else ASSIGN_ITERATIONS_PER_SOLUTION * params.solution_limit
+    solution = periodic.solve(problem, time_limit_s=ASSIGN_SHARE * params.time_limit_s, iterations=iterations, seed=params.seed)
+    members: dict[tuple[str, dt.date], list[str]] = {}
+    for (rep_id, date), routes in zip(days, solution.routes):
+        for store_ids in routes.values():
+            members[rep_id, date] = list(store_ids)
+    for (store, n, options), client in zip(prepared, clients):
+        chosen = options[client.options.index(solution.options[store.id])]
+        for date in _missing_dates(chosen.pattern, n, cycle):
+            unassigned.append(Unassigned(store.id, "no_usable_day", _why_missing(store, chosen, date, policy, cycle), date.isoformat()))
+    return members, unassigned
 
 
 def _estimate(store_ids: list[str], rep: Rep, service: dict[str, int], travel: TravelMatrix) -> int:

@@ -50,11 +50,13 @@ def solve_day(
     *,
     travel: TravelMatrix | None = None,
     params: SolveParams = SolveParams(),
+    initial: Mapping[str, Sequence[str]] | None = None,
 ) -> DayPlan:
     """Plan a visit to every store in ``stores`` on ``date`` with the reps who work that day.
 
     ``travel`` defaults to the policy's straight-line model. Every store ends up on exactly
-    one route or in ``unassigned`` with a reason.
+    one route or in ``unassigned`` with a reason. ``initial`` (rep id -> store ids in
+    order) is a starting solution, used when it keeps every window, shift and break.
     """
     travel = travel or day_matrix(stores, reps, policy)
     working = [r for r in reps if r.works_on(date)]
@@ -72,8 +74,12 @@ def solve_day(
             span_weight=1,
             balance_weight=int(params.balance_weight),
         )
+        if initial is not None:
+            keys, reps_on = {j.key for j in screened.jobs}, {r.id for r in working}
+            initial = {r: [s for s in ids if s in keys] for r, ids in initial.items() if r in reps_on}
         solution = vrptw.solve(
-            problem, time_limit_s=params.time_limit_s, solution_limit=params.solution_limit, seed=params.seed
+            problem, time_limit_s=params.time_limit_s, solution_limit=params.solution_limit, seed=params.seed,
+            initial=initial,
         )
         by_id = {r.id: r for r in working}
         service = {j.key: j.service_s for j in screened.jobs}

@@ -37,6 +37,8 @@ class Client:
     options: tuple[Option, ...]
     demand: int = 0
     service_s: int = 0
+    option_costs: tuple[float, ...] = ()
+    """Extra cost of choosing each option (same order; empty: none), in cost units."""
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,18 @@ class Vehicle:
 @dataclass(frozen=True)
 class Problem:
     """Clients, the vehicles of each day (``days[d]``), a matrix; ``cost`` is
-    ``"seconds"`` or ``"metres"`` of the matrix. Durations always use seconds."""
+    ``"seconds"`` or ``"metres"`` of the matrix. Durations always use seconds.
+
+    ``balance_weight`` adds, per route of a vehicle with a ``max_duration_s``, that weight
+    times duration² / max duration: the same work costs more on a fuller day, so days even
+    out (0: travel only).
+    """
 
     clients: Sequence[Client]
     days: Sequence[Sequence[Vehicle]]
     matrix: TravelMatrix
     cost: str = "seconds"
+    balance_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,14 @@ def solve(problem: Problem, *, time_limit_s: float, iterations: int | None = Non
     return state.solution(True, it, time.perf_counter() - started)
 
 
+class _Day:
+    """One day's insertion places as arrays: the nodes before and after each place, the
+    arc's cost and time, and per place its route's load room, duration and visit room."""
+
+    __slots__ = ("ends", "before", "after", "base_c", "base_t", "room_load", "over_load",
+                 "max_dur", "dur", "over_dur", "weight", "room_jobs", "over_jobs")
+
+
 class _State:
     """Routes of every day as lists of client indices, with cached loads and costs."""
 
@@ -177,6 +193,9 @@ class _State:
         self.demand = [c.demand for c in clients]
         self.service = [c.service_s for c in clients]
         self.options = [tuple(tuple(o) for o in c.options) for c in clients]
+        self.option_costs = [tuple(c.option_costs) or (0.0,) * len(c.options) for c in clients]
+        self.option_total = 0.0
+        self.balance = float(problem.balance_weight)
         self.vehicles = [list(day) for day in problem.days]
         self.start = [[node[v.start] for v in day] for day in self.vehicles]
         self.end = [[node[v.end] for v in day] for day in self.vehicles]
@@ -224,6 +243,7 @@ class _State:
             self.routes[d][v], self._stats[d][v], self._arrays[d][v] = route, stats, arrays
             self._cache.pop(d, None)
         for c, k in self._undo_chosen.items():
+            self.option_total += self._option_cost(c, k) - self._option_cost(c, self.chosen[c])
             self.chosen[c] = k
         self.begin()
 
@@ -236,7 +256,11 @@ class _State:
 
     def _choose(self, c: int, k: int | None) -> None:
         self._undo_chosen.setdefault(c, self.chosen[c])
+        self.option_total += self._option_cost(c, k) - self._option_cost(c, self.chosen[c])
         self.chosen[c] = k
+
+    def _option_cost(self, c: int, k: int | None) -> float:
+        return 0.0 if k is None else self.option_costs[c][k]
 
     def _update(self, d: int, v: int) -> None:
         """Recompute a route's cost, duration, load, penalised excess and insertion arrays."""
@@ -253,7 +277,9 @@ class _State:
         excess = (self.pen_load * max(0, load - self.cap[d][v])
                   + self.pen_dur * max(0.0, dur - self.max_dur[d][v])
                   + self.pen_jobs * max(0, len(route) - self.max_jobs[d][v]))
-        self._stats[d][v] = (cost, dur, load, excess)
+        max_dur = self.max_dur[d][v]
+        balance = self.balance * dur * dur / max_dur if self.balance and max_dur != math.inf else 0.0
+        self._stats[d][v] = (cost, dur, load, excess, balance)
         nodes = np.array([self.start[d][v], *route, self.end[d][v]])
         before, after = nodes[:-1], nodes[1:]
         live = 1.0 if route else 0.0  # an empty route costs nothing until used
@@ -266,11 +292,13 @@ class _State:
 
     @property
     def excess(self) -> float:
+        """Penalised excess capacity, duration and visits: 0 when every route is feasible."""
         return sum(st[3] for day in self._stats for st in day)
 
     @property
     def objective(self) -> float:
-        return self.cost + self.excess
+        """What the search minimises: travel, penalised excess, balance and option costs."""
+        return sum(st[0] + st[3] + st[4] for day in self._stats for st in day) + self.option_total
 
     def snapshot(self):
         return ([[list(r) for r in day] for day in self.routes], list(self.chosen))
@@ -289,40 +317,47 @@ class _State:
 
     # --- insertion ---
 
-    def _positions(self, d: int):
-        """Every insertion place on day ``d`` as arrays: node before, node after, the arc's
-        cost and time, and the room left on the route (capacity, duration, visits)."""
-        cached = self._cache.get(d)
-        if cached is None:
+    def _positions(self, d: int) -> _Day:
+        """Every insertion place on day ``d`` as arrays (cached until the day changes)."""
+        day = self._cache.get(d)
+        if day is None:
             arrays, stats, routes = self._arrays[d], self._stats[d], self.routes[d]
             lengths = np.array([len(r) + 1 for r in routes])
-            before = np.concatenate([a[0] for a in arrays])
-            after = np.concatenate([a[1] for a in arrays])
-            base_c = np.concatenate([a[2] for a in arrays])
-            base_t = np.concatenate([a[3] for a in arrays]) if self.has_dur else None
-            room_load = np.repeat(np.array(self.cap[d]) - np.array([st[2] for st in stats]), lengths)
-            room_dur = np.repeat(np.array(self.max_dur[d]) - np.array([st[1] for st in stats]), lengths) if self.has_dur else None
-            room_jobs = np.repeat(np.array(self.max_jobs[d]) - (lengths - 1), lengths) if self.has_jobs else None
-            cached = (np.cumsum(lengths), before, after, base_c, base_t,
-                      room_load, np.maximum(0, -room_load),
-                      room_dur, None if room_dur is None else np.maximum(0, -room_dur),
-                      room_jobs, None if room_jobs is None else np.maximum(0, -room_jobs))
-            self._cache[d] = cached
-        return cached
+            day = _Day()
+            day.ends = np.cumsum(lengths)
+            day.before = np.concatenate([a[0] for a in arrays])
+            day.after = np.concatenate([a[1] for a in arrays])
+            day.base_c = np.concatenate([a[2] for a in arrays])
+            day.room_load = np.repeat(np.array(self.cap[d]) - np.array([st[2] for st in stats]), lengths)
+            day.over_load = np.maximum(0, -day.room_load)
+            if self.has_dur:
+                day.base_t = np.concatenate([a[3] for a in arrays])
+                day.max_dur = np.repeat(np.array(self.max_dur[d]), lengths)
+                day.dur = np.repeat(np.array([st[1] for st in stats]), lengths)
+                day.over_dur = np.maximum(0, day.dur - day.max_dur)
+                day.weight = self.balance / day.max_dur if self.balance else None  # 0 where unbounded
+            if self.has_jobs:
+                day.room_jobs = np.repeat(np.array(self.max_jobs[d]) - (lengths - 1), lengths)
+                day.over_jobs = np.maximum(0, -day.room_jobs)
+            self._cache[d] = day
+        return day
 
     def _best_on_day(self, c: int, d: int) -> tuple[float, int, int]:
         """Cheapest (penalised) insertion of client ``c`` on day ``d``: (delta, vehicle, index)."""
-        ends, before, after, base_c, base_t, room_load, ex_load, room_dur, ex_dur, room_jobs, ex_jobs = self._positions(d)
-        delta = self.CT[c].take(before) + self.C[c].take(after) - base_c
-        delta += self.pen_load * (np.maximum(0, self.demand[c] - room_load) - ex_load)
-        if room_dur is not None:
-            extra = self.TT[c].take(before) + self.T[c].take(after) - base_t + self.service[c]
-            delta += self.pen_dur * (np.maximum(0, extra - room_dur) - ex_dur)
-        if room_jobs is not None:
-            delta += self.pen_jobs * (np.maximum(0, 1 - room_jobs) - ex_jobs)
+        day = self._positions(d)
+        delta = self.CT[c].take(day.before) + self.C[c].take(day.after) - day.base_c
+        delta += self.pen_load * (np.maximum(0, self.demand[c] - day.room_load) - day.over_load)
+        if self.has_dur:
+            extra = self.TT[c].take(day.before) + self.T[c].take(day.after) - day.base_t + self.service[c]
+            new_dur = day.dur + extra
+            delta += self.pen_dur * (np.maximum(0, new_dur - day.max_dur) - day.over_dur)
+            if day.weight is not None:
+                delta += day.weight * (new_dur * new_dur - day.dur * day.dur)
+        if self.has_jobs:
+            delta += self.pen_jobs * (np.maximum(0, 1 - day.room_jobs) - day.over_jobs)
         k = int(np.argmin(delta))
-        v = int(np.searchsorted(ends, k, side="right"))
-        return float(delta[k]), v, k - (int(ends[v - 1]) if v else 0)
+        v = int(np.searchsorted(day.ends, k, side="right"))
+        return float(delta[k]), v, k - (int(day.ends[v - 1]) if v else 0)
 
     def _insert(self, c: int, d: int, v: int, i: int) -> None:
         route = self.routes[d][v]
@@ -333,7 +368,8 @@ class _State:
         if days is None:
             options = self.options[c]
             best_day = {d: self._best_on_day(c, d) for d in sorted({d for o in options for d in o})}
-            k = min(range(len(options)), key=lambda j: sum(best_day[d][0] for d in options[j]))
+            costs = self.option_costs[c]
+            k = min(range(len(options)), key=lambda j: costs[j] + sum(best_day[d][0] for d in options[j]))
             self._choose(c, k)
             days = options[k]
             moves = [(d, best_day[d]) for d in days]

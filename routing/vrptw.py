@@ -521,22 +521,32 @@ class _Model:
             routing.AddDimensionWithVehicleCapacity(demand, 0, caps, True, "load")
 
     def first_search(self, params, initial: Mapping[str, Sequence[str]] | None):
-        """Solve from scratch, or improve ``initial`` (vehicle key -> job keys in order);
-        an initial solution that breaks a constraint is dropped for a fresh start."""
-        if initial is None:
-            return self.routing.SolveWithParameters(params)
-        node = {job.key: n for n, job in enumerate(self.jobs)}
-        unknown = sorted({k for keys in initial.values() for k in keys} - node.keys())
-        unknown += sorted(set(initial) - {v.key for v in self.problem.vehicles})
-        if unknown:
-            raise ValueError(f"initial routes name unknown jobs or vehicles: {', '.join(unknown[:5])}")
-        routes = [[self.manager.NodeToIndex(node[k]) for k in initial.get(v.key, ())] for v in self.problem.vehicles]
+        """Improve ``initial`` (vehicle key -> job keys in order) or, without one or when
+        it breaks a constraint, a first solution. The first solution is built without the
+        time limit (it takes milliseconds), so a short limit on a busy machine cannot cut
+        it off and leave every job dropped."""
         self.routing.CloseModelWithParameters(params)
-        start = self.routing.solver().Assignment()
-        found = None
-        if self.routing.RoutesToAssignment(routes, True, True, start):
-            found = self.routing.SolveFromAssignmentWithParameters(start, params)
-        return found if found is not None else self.routing.SolveWithParameters(params)
+        start = None
+        if initial is not None:
+            node = {job.key: n for n, job in enumerate(self.jobs)}
+            unknown = sorted({k for keys in initial.values() for k in keys} - node.keys())
+            unknown += sorted(set(initial) - {v.key for v in self.problem.vehicles})
+            if unknown:
+                raise ValueError(f"initial routes name unknown jobs or vehicles: {', '.join(unknown[:5])}")
+            routes = [[self.manager.NodeToIndex(node[k]) for k in initial.get(v.key, ())] for v in self.problem.vehicles]
+            candidate = self.routing.solver().Assignment()
+            if self.routing.RoutesToAssignment(routes, True, True, candidate):
+                start = self.routing.SolveFromAssignmentWithParameters(candidate, params)
+                if start is not None:
+                    return start
+        first = pywrapcp.DefaultRoutingSearchParameters()
+        first.CopyFrom(params)
+        first.solution_limit = 1
+        first.time_limit.FromSeconds(max(60, params.time_limit.seconds))
+        start = self.routing.SolveWithParameters(first)
+        if start is None:
+            return None
+        return self.routing.SolveFromAssignmentWithParameters(start, params) or start
 
     def job_neighbours(self) -> list[list[int]]:
         """Per job node, all job nodes (itself first) by increasing arc cost either way."""
