@@ -122,8 +122,10 @@ def solve(problem: Problem, *, time_limit_s: float, iterations: int | None = Non
     state.set_penalties(100 * search.penalty)  # a feasible start where one is easy
     state.construct()
     state.set_penalties(search.penalty)
+    # The best plan is the cheapest feasible one by objective (travel, balance, option
+    # costs: all independent of the penalties, which are 0 on a feasible plan).
     best = state.snapshot() if state.excess == 0 else None
-    best_cost = state.cost if best is not None else math.inf
+    best_obj = state.objective if best is not None else math.inf
     current_obj = state.objective
     per_visit = max(1.0, state.cost / max(1, state.n_visits))
     t0, t1 = search.start_temperature * per_visit, search.end_temperature * per_visit
@@ -144,8 +146,8 @@ def solve(problem: Problem, *, time_limit_s: float, iterations: int | None = Non
         feasible_recent.append(state.excess == 0)
         if obj < current_obj - temperature * math.log(state.rng.random()):
             current_obj = obj
-            if state.excess == 0 and state.cost < best_cost - 1e-9:
-                best, best_cost = state.snapshot(), state.cost
+            if state.excess == 0 and obj < best_obj - 1e-9:
+                best, best_obj = state.snapshot(), obj
         else:
             state.rollback()
         if len(feasible_recent) == 100:

@@ -140,3 +140,40 @@ def test_vrptw_starts_from_initial_routes_and_never_returns_worse():
     assert overloaded.dropped == () and all(sum(demand[k] for k in r.jobs) <= 30 for r in overloaded.routes)
     with pytest.raises(ValueError, match="unknown jobs or vehicles: nope"):
         vrptw.solve(day, time_limit_s=5, solution_limit=5, initial={"v0": ["nope"]})
+
+
+def day_durations(problem: periodic.Problem, solution: periodic.Solution) -> list[int]:
+    clients = {c.key: c for c in problem.clients}
+    out = []
+    for d, routes in enumerate(solution.routes):
+        fleet = {v.key: v for v in problem.days[d]}
+        total = 0
+        for key, jobs in routes.items():
+            path = [fleet[key].start, *(clients[j].place for j in jobs), fleet[key].end]
+            total += sum(problem.matrix.seconds(a, b) for a, b in zip(path, path[1:])) + sum(clients[j].service_s for j in jobs)
+        out.append(total)
+    return out
+
+
+def test_balance_weight_evens_out_the_days():
+    """Without a balance term the cheapest plan piles visits onto few days; with it the
+    fullest day is lighter and the travel somewhat higher."""
+    base = random_problem(7, n=20, vehicles=1, capacity=None, max_duration_s=12 * 3600)
+    even = periodic.Problem(base.clients, base.days, base.matrix, cost="seconds", balance_weight=1.0)
+    plain = periodic.Problem(base.clients, base.days, base.matrix, cost="seconds")
+    a = periodic.solve(plain, time_limit_s=60, iterations=600, seed=0)
+    b = periodic.solve(even, time_limit_s=60, iterations=600, seed=0)
+    assert broken_rules(plain, a) == [] and broken_rules(even, b) == []
+    assert max(day_durations(even, b)) < max(day_durations(plain, a))
+    assert b.cost >= a.cost
+
+
+def test_option_costs_steer_the_choice():
+    """The same client with a costly and a free combination takes the free one."""
+    base = random_problem(8, n=10)
+    first = base.clients[0]
+    costly = periodic.Client(first.key, first.place, ((0,), (1,)), first.demand, first.service_s, option_costs=(10**9, 0))
+    problem = periodic.Problem([costly, *base.clients[1:]], base.days, base.matrix, cost="metres")
+    solution = periodic.solve(problem, time_limit_s=60, iterations=200, seed=0)
+    assert solution.options[first.key] == (1,)
+    assert broken_rules(problem, solution) == []
