@@ -95,7 +95,7 @@ def baseline(stores, reps, policy, cycle, travel) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--network", default="demo", choices=["demo", "straight"])
-    parser.add_argument("--time-limit", type=float, default=20.0, help="Fieldroute's routing budget for the cycle")
+    parser.add_argument("--time-limit", type=float, default=20.0, help="Fieldroute's time limit for the cycle")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)

@@ -61,6 +61,8 @@ class Cycle:
 
 def required_visits(policy: ClassPolicy, weeks: int) -> int:
     """Visits a store of this class needs in ``weeks`` weeks (at least one)."""
+    if policy.visits_per_cycle is not None:
+        return policy.visits_per_cycle
     return max(1, round(policy.visits_per_week * weeks))
 
 

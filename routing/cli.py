@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", default=DEMO_CLASSES, help=f"classes to visit (default {DEMO_CLASSES})")
     _network_options(p, "demo")
     _solve_options(p, 5.0)
-    p.add_argument("--cycle-time-limit", type=float, default=20.0, help="routing budget of the 4-week cycle (default 20 s)")
+    p.add_argument("--cycle-time-limit", type=float, default=20.0, help="time limit of the 4-week cycle (default 20 s)")
     p.add_argument("--day-only", action="store_true", help="plan the demo day only, not the 4-week cycle")
     return parser
 
@@ -205,7 +205,7 @@ def _plan_cycle(args, stores_path, reps_path, policy_path, out, maps_dir) -> int
     cycle = _cycle_of(args)
     travel, network, _ = _travel(args, stores, reps, policy)
     print(f"Planning a {cycle.weeks}-week cycle from {cycle.start}: {len(stores)} stores, {len(reps)} reps, "
-          f"routing budget {args.time_limit:g} s ...", file=sys.stderr, flush=True)
+          f"time limit {args.time_limit:g} s (half to choose days, half to route them) ...", file=sys.stderr, flush=True)
     plan = plan_cycle(stores, reps, policy, cycle, travel=travel, params=_params(args))
     violations = check_cycle(plan.routes, plan.unassigned, stores, reps, policy, cycle, travel)
     _print_cycle(plan)

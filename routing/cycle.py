@@ -293,6 +293,10 @@ def _suggestions(capacity, unassigned, stores, policy) -> list[str]:
         out.append(f"rep {c.rep_id} needs {c.required_h:.1f} h for {c.available_h:.1f} h available: about {days} more rep-day(s)")
     lowest = min(policy.classes.values(), key=lambda c: c.priority)
     n_low = sum(1 for u in missing if by_store[u.store_id].store_class == lowest.name)
+    if lowest.visits_per_cycle is not None:
+        now, unit = lowest.visits_per_cycle, "a cycle"
+    else:
+        now, unit = lowest.visits_per_week, "a week"
     out.append(f"{len(missing)} visit(s) did not fit; {n_low} of them are class {lowest.name} (lowest priority): "
-               f"lowering class {lowest.name} from {lowest.visits_per_week:g} to {lowest.visits_per_week / 2:g} visits a week frees their time")
+               f"lowering class {lowest.name} from {now:g} to {now / 2:g} visits {unit} frees their time")
     return out

@@ -268,12 +268,16 @@ def _policy(path: Path, problems: list[InputProblem]) -> Policy | None:
     for name, spec in classes.items():
         row = _Row(source, f"classes.{name}", spec if isinstance(spec, dict) else {}, problems)
         if not isinstance(spec, dict):
-            row.fail(None, "expected a table with visits_per_week, service_min, priority")
+            row.fail(None, "expected a table with visits_per_week (or visits_per_cycle), service_min, priority")
             continue
-        for field in ("visits_per_week", "service_min", "priority"):
+        for field in ("service_min", "priority"):
             if field not in spec:
                 row.fail(field, "required")
+        if ("visits_per_week" in spec) == ("visits_per_cycle" in spec):
+            row.fail("visits_per_week", "give exactly one of visits_per_week (e.g. 0.5 = every two weeks) "
+                     "and visits_per_cycle (visits in the whole cycle)")
         per_week = row.number("visits_per_week", lo=0.01)
+        per_cycle = row.number("visits_per_cycle", lo=1, integer=True)
         service = row.number("service_min", lo=0)
         priority = row.number("priority", integer=True)
         gap = row.number("min_gap_days", lo=0, integer=True)
@@ -281,8 +285,8 @@ def _policy(path: Path, problems: list[InputProblem]) -> Policy | None:
         same_weekday = spec.get("same_weekday", "prefer")
         if same_weekday not in ("prefer", "require"):
             row.fail("same_weekday", f"expected \"prefer\" or \"require\", got {same_weekday!r}")
-        if None not in (per_week, service, priority):
-            parsed[str(name)] = ClassPolicy(str(name), per_week, service, priority, gap, patterns, same_weekday)
+        if (per_week is not None or per_cycle is not None) and None not in (service, priority):
+            parsed[str(name)] = ClassPolicy(str(name), per_week, service, priority, gap, patterns, same_weekday, per_cycle)
     if len(problems) > before:
         return None
     return Policy(time_zone, parsed, speed, circuity)

@@ -32,12 +32,14 @@ class ClassPolicy:
     """
 
     name: str
-    visits_per_week: float
+    visits_per_week: float | None
     service_min: float
     priority: int
     min_gap_days: int | None = None
     day_patterns: tuple[frozenset[int], ...] | None = None
     same_weekday: SameWeekday = "prefer"
+    visits_per_cycle: int | None = None
+    """Visits in a whole cycle, whatever its length (instead of ``visits_per_week``)."""
 
 
 @dataclass(frozen=True)

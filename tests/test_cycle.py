@@ -218,3 +218,17 @@ def test_rep_day_off():
     on_day_off = dataclasses.replace(worked, date=day_off.isoformat())
     violations = check_cycle((*plan.routes, on_day_off), plan.unassigned, stores, reps, POLICY, cycle, travel)
     assert any(v.code == "rep_not_working" and v.rep_id == "R1" and "day off" in v.message for v in violations)
+
+
+def test_visits_per_cycle_are_planned_and_spaced():
+    """Three visits in a four-week cycle, whatever the weekday: every store gets three (or
+    reports the missing ones), at least the class's gap apart, and the checker agrees."""
+    policy = dataclasses.replace(POLICY, classes=POLICY.classes | {"X": ClassPolicy("X", None, 15, 2, min_gap_days=5, visits_per_cycle=3)})
+    stores = [Store(f"S{i}", f"Store {i}", 60.17 + 0.003 * i, 24.94 - 0.002 * i, "X") for i in range(6)]
+    plan = _plan(stores, [rep("R0")], cycle=Cycle(MONDAY, 4), policy=policy)
+    for s in stores:
+        dates = _visit_dates(plan, s.id)
+        missing = [u for u in plan.unassigned if u.store_id == s.id]
+        assert len(dates) + len(missing) == 3
+        assert all((b - a).days >= 5 for a, b in zip(dates, dates[1:]))
+    assert plan.kpis["frequency_compliance"]["X"]["required"] == 18

@@ -236,3 +236,24 @@ def test_days_off_parse_and_errors_named_by_line_and_field(tmp_path):
     assert "got '2026-13-01'" in text[("line 3", "days_off")]
     assert "'2026-12-24..2026-12-21' ends before it starts" in text[("line 4", "days_off")]
     assert "got 'tomorrow'" in text[("line 5", "days_off")]
+
+
+def test_visits_per_cycle_instead_of_per_week(tmp_path):
+    """A class gives its visits per week or per cycle, exactly one of the two."""
+    from routing.calendar import required_visits
+    from routing.io import load_policy
+
+    head = 'service_min = 20\npriority = 3\n'
+    path = tmp_path / "policy.toml"
+    path.write_text(f'time_zone = "Europe/Monaco"\n[classes.X]\nvisits_per_cycle = 3\n{head}')
+    x = load_policy(path).classes["X"]
+    assert (x.visits_per_cycle, x.visits_per_week) == (3, None)
+    assert required_visits(x, 4) == 3 and required_visits(x, 6) == 3
+    problems = _policy_problems(tmp_path, (
+        f'[classes.A]\nvisits_per_week = 1\nvisits_per_cycle = 4\n{head}'
+        f'[classes.B]\n{head}'
+        f'[classes.C]\nvisits_per_cycle = 0.5\n{head}'
+    ))
+    fields = sorted((p.row, p.field) for p in problems)
+    assert fields == [("classes.A", "visits_per_week"), ("classes.B", "visits_per_week"), ("classes.C", "visits_per_cycle")]
+    assert "exactly one of visits_per_week" in next(p.message for p in problems if p.row == "classes.B")
