@@ -14,11 +14,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
-import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import table  # noqa: E402
 from routing import periodic  # noqa: E402
 from routing.travel import TravelMatrix  # noqa: E402
 
@@ -168,30 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"no such instance file: {', '.join(missing)}")
 
-    print(f"{'instance':<9} {'limit_s':>7} {'cost':>10} {'routes':>6} {'bks':>10} {'gap_%':>7} {'iters':>7} {'seconds':>7}  check")
-    results = []
-    search = periodic.Search(**args.search)
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(solve_instance, p, args.time_limit, args.seed, search) for p in paths]
-        for fut in futures:
-            r = fut.result()
-            r["bks"] = bks.get(r["instance"])
-            r["gap_pct"] = round(100 * (r["cost"] - r["bks"]) / r["bks"], 2) if r["bks"] else None
-            results.append(r)
-            ok = "ok" if r["feasible"] else "INFEASIBLE " + "; ".join(r["violations"])
-            print(
-                f"{r['instance']:<9} {r['time_limit_s']:>7g} {r['cost']:>10.2f} {r['routes']:>6} "
-                f"{r['bks']:>10.2f} {r['gap_pct']:>7.2f} {r['iterations']:>7} {r['seconds']:>7.2f}  {ok}",
-                flush=True,
-            )
-    gaps = [r["gap_pct"] for r in results if r["gap_pct"] is not None]
-    feasible = sum(r["feasible"] for r in results)
-    mean_gap = round(statistics.fmean(gaps), 2) if gaps else math.nan
-    print(f"\nfeasible {feasible}/{len(results)}  mean gap {mean_gap:.2f} %  median gap {statistics.median(gaps):.2f} %")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"instances": results, "mean_gap_pct": mean_gap, "feasible": feasible, "n": len(results)}, indent=2))
-    return 0 if feasible == len(results) else 1
+    return table.run(
+        solve_instance, paths, (args.time_limit, args.seed, periodic.Search(**args.search)), jobs=args.jobs, bks=bks,
+        cost_key="cost", json_path=args.json,
+        columns=[("limit_s", "time_limit_s", ">7g"), ("cost", "cost", ">10.2f"), ("routes", "routes", ">6"),
+                 ("iters", "iterations", ">7"), ("seconds", "seconds", ">7.2f")],
+    )
 
 
 if __name__ == "__main__":
