@@ -3,12 +3,14 @@ combinations and route every day, as one search (the PVRP of Cordeau, Gendreau &
 
 A client needs visits on one of its ``options`` (each a set of day indices, e.g. Mo+Th or
 Tu+Fr); each day has its own vehicles. The search is ruin and recreate with simulated
-annealing, as in SISR (Christiaens & Vanden Berghe, 2020): remove strings of nearby visits
-from one day's routes, and for some of the removed clients all their visits, so they can
-change days; re-insert each at its cheapest place, choosing the day combination by the sum
-of its days' insertion costs. Capacity, route duration and visits per route are soft in the
-search (penalised far above any travel) and hard in the result: ``Solution.feasible`` says
-whether they hold. ``routing.vrptw`` can then polish each day of the result.
+annealing, as in SISR (Christiaens & Vanden Berghe, 2020): remove strings of visits near a
+seed visit (one string per route, on the seed's day or the neighbours' other days), and for
+most removed clients all their visits, so they can change days; re-insert each at its
+cheapest place, choosing the day combination by the sum of its days' insertion costs.
+Capacity, route duration and visits per route are soft in the search (with a penalty that
+adapts, as in HGS) and hard in the result: only feasible plans are kept as the best, and
+``Solution.feasible`` says whether one was found. The last part of the time re-routes each
+day of the best plan with the OR-Tools core (``routing.vrptw``).
 
 Pure Python and NumPy: the moves are cheap enough that tens of thousands fit in a minute.
 """
@@ -75,9 +77,9 @@ class Search:
     """Ruin-and-recreate settings (defaults screened on the PVRP benchmark, bench/pvrp.py)."""
 
     min_removed: int = 5
-    """Fewest visits removed from the seed day per iteration."""
+    """Fewest visits removed per iteration."""
     max_removed: int = 20
-    """Most visits removed from the seed day per iteration."""
+    """Most visits removed per iteration."""
     max_string: int = 10
     """Longest string of consecutive visits removed from one route."""
     release: float = 0.8
