@@ -53,6 +53,8 @@ class Vehicle:
     capacity: int | None = None
     max_duration_s: int | None = None
     max_jobs: int | None = None
+    group: str | None = None
+    """Vehicles of one group (a rep's days) share ``Problem.group_weight``'s workload term."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ class Problem:
 
     ``balance_weight`` adds, per route of a vehicle with a ``max_duration_s``, that weight
     times duration² / max duration: the same work costs more on a fuller day, so days even
-    out (0: travel only).
+    out (0: travel only). ``group_weight`` does the same per group of vehicles, with the
+    group's total duration and total max duration, so work evens out between groups (reps).
     """
 
     clients: Sequence[Client]
@@ -70,6 +73,7 @@ class Problem:
     matrix: TravelMatrix
     cost: str = "seconds"
     balance_weight: float = 0.0
+    group_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,7 @@ class _Day:
     arc's cost and time, and per place its route's load room, duration and visit room."""
 
     __slots__ = ("ends", "before", "after", "base_c", "base_t", "room_load", "over_load",
-                 "max_dur", "dur", "over_dur", "weight", "room_jobs", "over_jobs")
+                 "max_dur", "dur", "over_dur", "weight", "group", "room_jobs", "over_jobs")
 
     def __init__(self):
         for name in self.__slots__:
@@ -219,6 +223,19 @@ class _State:
         self.max_jobs = [[v.max_jobs if v.max_jobs is not None else inf for v in day] for day in self.vehicles]
         self.has_dur = any(v.max_duration_s is not None for day in self.vehicles for v in day)
         self.has_jobs = any(v.max_jobs is not None for day in self.vehicles for v in day)
+        # Groups: index per vehicle; the last index is "no group" (weight 0).
+        names = sorted({v.group for day in self.vehicles for v in day if v.group is not None})
+        index = {g: i for i, g in enumerate(names)}
+        self.group_of = [[index.get(v.group, len(names)) for v in day] for day in self.vehicles]
+        group_cap = np.zeros(len(names) + 1)
+        for d, day in enumerate(self.vehicles):
+            for v, veh in enumerate(day):
+                if veh.max_duration_s is not None:
+                    group_cap[self.group_of[d][v]] += veh.max_duration_s
+        self.group_w = np.divide(problem.group_weight, group_cap, out=np.zeros_like(group_cap), where=group_cap > 0)
+        self.group_w[len(names)] = 0.0
+        self.has_groups = bool(problem.group_weight) and bool(names) and self.has_dur
+        self.group_total = np.zeros(len(names) + 1)  # duration of each group's routes
         self.pen_load = self.pen_dur = self.pen_jobs = 0.0
         self.routes: list[list[list[int]]] = [[[] for _ in day] for day in self.vehicles]
         self.chosen: list[int | None] = [None] * n
@@ -255,6 +272,7 @@ class _State:
 
     def rollback(self) -> None:
         for (d, v), (route, stats, arrays) in self._undo.items():
+            self.group_total[self.group_of[d][v]] += stats[1] - self._stats[d][v][1]
             self.routes[d][v], self._stats[d][v], self._arrays[d][v] = route, stats, arrays
             self._changed(d)
         for c, k in self._undo_chosen.items():
@@ -294,6 +312,7 @@ class _State:
                   + self.pen_jobs * max(0, len(route) - self.max_jobs[d][v]))
         max_dur = self.max_dur[d][v]
         balance = self.balance * dur * dur / max_dur if self.balance and max_dur != math.inf else 0.0
+        self.group_total[self.group_of[d][v]] += dur - (self._stats[d][v][1] if self._stats[d][v] else 0.0)
         self._stats[d][v] = (cost, dur, load, excess, balance)
         nodes = np.array([self.start[d][v], *route, self.end[d][v]])
         before, after = nodes[:-1], nodes[1:]
@@ -313,7 +332,8 @@ class _State:
     @property
     def objective(self) -> float:
         """What the search minimises: travel, penalised excess, balance and option costs."""
-        return sum(st[0] + st[3] + st[4] for day in self._stats for st in day) + self.option_total
+        groups = float(self.group_w @ (self.group_total * self.group_total)) if self.has_groups else 0.0
+        return sum(st[0] + st[3] + st[4] for day in self._stats for st in day) + self.option_total + groups
 
     def snapshot(self):
         return ([[list(r) for r in day] for day in self.routes], list(self.chosen))
@@ -356,6 +376,7 @@ class _State:
                 day.dur = np.repeat(np.array([st[1] for st in stats]), lengths)
                 day.over_dur = np.maximum(0, day.dur - day.max_dur)
                 day.weight = self.balance / day.max_dur if self.balance else None  # 0 where unbounded
+                day.group = np.repeat(np.array(self.group_of[d]), lengths) if self.has_groups else None
             if self.has_jobs:
                 day.room_jobs = np.repeat(np.array(self.max_jobs[d]) - (lengths - 1), lengths)
                 day.over_jobs = np.maximum(0, -day.room_jobs)
@@ -385,6 +406,9 @@ class _State:
             delta += self.pen_dur * (np.maximum(0, new_dur - day.max_dur) - day.over_dur)
             if day.weight is not None:
                 delta += day.weight * (new_dur * new_dur - day.dur * day.dur)
+            if day.group is not None:
+                total = self.group_total.take(day.group)
+                delta += self.group_w.take(day.group) * (extra * (2 * total + extra))
         if self.has_jobs:
             delta += self.pen_jobs * (np.maximum(0, 1 - day.room_jobs) - day.over_jobs)
         return delta

@@ -177,3 +177,26 @@ def test_option_costs_steer_the_choice():
     solution = periodic.solve(problem, time_limit_s=60, iterations=200, seed=0)
     assert solution.options[first.key] == (1,)
     assert broken_rules(problem, solution) == []
+
+
+def test_group_weight_shares_work_between_reps():
+    """Clients near rep A's home: by travel alone A does nearly all; the group (rep) workload
+    term moves work to rep B, and the plan stays feasible."""
+    rng = np.random.default_rng(9)
+    xy = np.vstack([[0, 0], [4000, 0], rng.uniform(0, 1500, size=(16, 2))])
+    dist = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(axis=2))
+    keys = ["home:A", "home:B"] + [f"c{i}" for i in range(16)]
+    matrix = TravelMatrix(keys, np.ceil(dist / 10).astype(np.int64), np.rint(dist).astype(np.int64), source="test")
+    fleet = [[periodic.Vehicle(f"{r}{d}", f"home:{r}", f"home:{r}", max_duration_s=6 * 3600, group=r)] for d in range(2) for r in "AB"]
+    clients = [periodic.Client(k, k, ((0,), (1,), (2,), (3,)), service_s=1800) for k in keys[2:]]
+
+    def work_of_b(group_weight: float) -> float:
+        problem = periodic.Problem(clients, fleet, matrix, cost="seconds", group_weight=group_weight)
+        solution = periodic.solve(problem, time_limit_s=60, iterations=400, seed=0)
+        assert broken_rules(problem, solution) == []
+        durations = day_durations(problem, solution)
+        return sum(t for t, day in zip(durations, fleet) if day[0].group == "B") / sum(durations)
+
+    alone, shared = work_of_b(0.0), work_of_b(2.0)
+    assert alone < 0.2
+    assert shared > alone + 0.2
