@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -277,6 +278,7 @@ def _kpis(stores, reps, policy, cycle, routes) -> dict:
         per_rep[rep.id] = {"days": len(counts), "mean": round(sum(counts) / len(counts), 1) if counts else 0,
                            "min": min(counts, default=0), "max": max(counts, default=0)}
     spans = [r.summary.span_s for r in routes]
+    per_rep_s = [sum(r.summary.span_s for r in routes if r.rep_id == rep.id) for rep in reps]
     total = total_summary(routes)
     return {
         "frequency_compliance": compliance,
@@ -284,6 +286,9 @@ def _kpis(stores, reps, policy, cycle, routes) -> dict:
         "visits_per_day": per_rep,
         "travel_share": round(total.travel_s / total.span_s, 3) if total.span_s else 0,
         "workload_spread_h": round((max(spans) - min(spans)) / 3600, 2) if spans else 0,
+        "workload_sd_h": round(statistics.pstdev(spans) / 3600, 2) if spans else 0,
+        "rep_workload_h": {rep.id: round(s / 3600, 2) for rep, s in zip(reps, per_rep_s)},
+        "rep_workload_spread_h": round((max(per_rep_s) - min(per_rep_s)) / 3600, 2) if per_rep_s else 0,
     }
 
 

@@ -3,6 +3,7 @@
 import dataclasses
 import datetime as dt
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -97,6 +98,10 @@ def test_frequencies_and_same_weekday():
             assert all((b - a).days >= 2 for a, b in zip(days, days[1:]))
     assert plan.kpis["coverage"] == 1.0
     assert all(v["share"] == 1.0 for v in plan.kpis["frequency_compliance"].values())
+    worked = {r: sum(route.summary.span_s for route in plan.routes if route.rep_id == r) / 3600 for r in ("R1", "R2")}
+    assert plan.kpis["rep_workload_h"] == pytest.approx(worked, abs=0.01)
+    assert plan.kpis["rep_workload_spread_h"] == pytest.approx(abs(worked["R1"] - worked["R2"]), abs=0.02)
+    assert 0 <= plan.kpis["workload_sd_h"] <= plan.kpis["workload_spread_h"]
 
 
 def test_territory_that_cannot_fit_gets_a_capacity_report():
