@@ -202,15 +202,10 @@ def _assign(stores, reps, policy, cycle, travel, load_weight: float, params: Sol
     return members, unassigned
 
 
-def _estimate(store_ids: list[str], rep: Rep, service: dict[str, int], travel: TravelMatrix) -> int:
-    """Planned work of a day: visits plus a nearest-neighbour tour from the rep's start."""
-    total, here, left = 0, rep.start_key, list(store_ids)
-    while left:
-        nxt = min(left, key=lambda s: travel.seconds(here, s))
-        total += travel.seconds(here, nxt) + service[nxt]
-        left.remove(nxt)
-        here = nxt
-    return total + (travel.seconds(here, rep.end_key) if store_ids else 0)
+def _planned_work(store_ids: list[str], rep: Rep, service: dict[str, int], travel: TravelMatrix) -> int:
+    """Travel and visit time of a day in the planned order (the day choice's route)."""
+    path = [rep.start_key, *store_ids, rep.end_key] if store_ids else []
+    return sum(travel.seconds(a, b) for a, b in zip(path, path[1:])) + sum(service[s] for s in store_ids)
 
 
 def _ideal_dates(cycle: Cycle, n: int) -> list[dt.date]:
@@ -256,7 +251,7 @@ def _capacity(stores, reps, policy, cycle, assignment, travel) -> list[RepCapaci
     out = []
     for rep in reps:
         days = [d for d in cycle.dates if d not in cycle.holidays and rep.works_on(d)]
-        required = sum(_estimate(ids, rep, service, travel) for (rid, _), ids in assignment.items() if rid == rep.id)
+        required = sum(_planned_work(ids, rep, service, travel) for (rid, _), ids in assignment.items() if rid == rep.id)
         out.append(RepCapacity(rep.id, round(required / 3600, 2), round(len(days) * _day_capacity_s(rep) / 3600, 2), len(days)))
     return out
 

@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -181,6 +182,17 @@ def solve(problem: Problem, *, time_limit_s: float, iterations: int | None = Non
 _ALL_DAYS_FROM = 4
 
 
+class _Stats(NamedTuple):
+    """A route's totals: travel cost, duration (travel + service), load, penalised excess
+    (0 when feasible) and its balance term."""
+
+    cost: float = 0.0
+    dur: float = 0.0
+    load: float = 0.0
+    excess: float = 0.0
+    balance: float = 0.0
+
+
 class _Day:
     """One day's insertion places as arrays: the nodes before and after each place, the
     arc's cost and time, and per place its route's load room, duration and visit room."""
@@ -243,7 +255,7 @@ class _State:
         sym = np.minimum(self.C[:n, :n], self.C[:n, :n].T)
         k = min(n, 60)
         self.near = np.argsort(sym, axis=1, kind="stable")[:, :k].tolist() if n else []
-        self._stats: list[list[tuple]] = [[()] * len(day) for day in self.vehicles]
+        self._stats: list[list[_Stats]] = [[_Stats()] * len(day) for day in self.vehicles]
         self._arrays: list[list[tuple]] = [[()] * len(day) for day in self.vehicles]
         self._cache: dict[int, _Day] = {}
         self._all_days: _Day | None = None
@@ -272,7 +284,7 @@ class _State:
 
     def rollback(self) -> None:
         for (d, v), (route, stats, arrays) in self._undo.items():
-            self.group_total[self.group_of[d][v]] += stats[1] - self._stats[d][v][1]
+            self.group_total[self.group_of[d][v]] += stats.dur - self._stats[d][v].dur
             self.routes[d][v], self._stats[d][v], self._arrays[d][v] = route, stats, arrays
             self._changed(d)
         for c, k in self._undo_chosen.items():
@@ -312,8 +324,8 @@ class _State:
                   + self.pen_jobs * max(0, len(route) - self.max_jobs[d][v]))
         max_dur = self.max_dur[d][v]
         balance = self.balance * dur * dur / max_dur if self.balance and max_dur != math.inf else 0.0
-        self.group_total[self.group_of[d][v]] += dur - (self._stats[d][v][1] if self._stats[d][v] else 0.0)
-        self._stats[d][v] = (cost, dur, load, excess, balance)
+        self.group_total[self.group_of[d][v]] += dur - self._stats[d][v].dur
+        self._stats[d][v] = _Stats(cost, dur, load, excess, balance)
         nodes = np.array([self.start[d][v], *route, self.end[d][v]])
         before, after = nodes[:-1], nodes[1:]
         live = 1.0 if route else 0.0  # an empty route costs nothing until used
@@ -322,18 +334,18 @@ class _State:
 
     @property
     def cost(self) -> float:
-        return sum(st[0] for day in self._stats for st in day)
+        return sum(st.cost for day in self._stats for st in day)
 
     @property
     def excess(self) -> float:
         """Penalised excess capacity, duration and visits: 0 when every route is feasible."""
-        return sum(st[3] for day in self._stats for st in day)
+        return sum(st.excess for day in self._stats for st in day)
 
     @property
     def objective(self) -> float:
         """What the search minimises: travel, penalised excess, balance and option costs."""
         groups = float(self.group_w @ (self.group_total * self.group_total)) if self.has_groups else 0.0
-        return sum(st[0] + st[3] + st[4] for day in self._stats for st in day) + self.option_total + groups
+        return sum(st.cost + st.excess + st.balance for day in self._stats for st in day) + self.option_total + groups
 
     def snapshot(self):
         return ([[list(r) for r in day] for day in self.routes], list(self.chosen))
@@ -368,12 +380,12 @@ class _State:
             day.before = np.concatenate([a[0] for a in arrays])
             day.after = np.concatenate([a[1] for a in arrays])
             day.base_c = np.concatenate([a[2] for a in arrays])
-            day.room_load = np.repeat(np.array(self.cap[d]) - np.array([st[2] for st in stats]), lengths)
+            day.room_load = np.repeat(np.array(self.cap[d]) - np.array([st.load for st in stats]), lengths)
             day.over_load = np.maximum(0, -day.room_load)
             if self.has_dur:
                 day.base_t = np.concatenate([a[3] for a in arrays])
                 day.max_dur = np.repeat(np.array(self.max_dur[d]), lengths)
-                day.dur = np.repeat(np.array([st[1] for st in stats]), lengths)
+                day.dur = np.repeat(np.array([st.dur for st in stats]), lengths)
                 day.over_dur = np.maximum(0, day.dur - day.max_dur)
                 day.weight = self.balance / day.max_dur if self.balance else None  # 0 where unbounded
                 day.group = np.repeat(np.array(self.group_of[d]), lengths) if self.has_groups else None
@@ -538,7 +550,7 @@ class _State:
                                  solution_limit=100 if bounded else None, initial=initial)
             if result.dropped or not result.routes:
                 continue
-            before = sum(self._stats[d][v][0] for v in range(len(self.routes[d])))
+            before = sum(st.cost for st in self._stats[d])
             old = [list(r) for r in self.routes[d]]
             slot = {veh.key: v for v, veh in enumerate(self.vehicles[d])}
             new = [[] for _ in self.routes[d]]
@@ -547,8 +559,8 @@ class _State:
             self.begin()
             for v, route in enumerate(new):
                 self._set(d, v, route)
-            after = sum(self._stats[d][v][0] for v in range(len(self.routes[d])))
-            if after > before or any(self._stats[d][v][3] > 0 for v in range(len(new))):
+            after = sum(st.cost for st in self._stats[d])
+            if after > before or any(st.excess > 0 for st in self._stats[d]):
                 for v, route in enumerate(old):
                     self._set(d, v, route)
 
