@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .clock import DayClock
 from .errors import InputError, InputProblem
 from .hours import HoursError, validate
 from .model import WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Route, Stop, Store, Unassigned
@@ -371,20 +372,19 @@ def load_policy(path: Path) -> Policy:
 
 
 def _iso(date: dt.date, seconds: int, zone: ZoneInfo) -> str:
-    return (dt.datetime.combine(date, dt.time(), tzinfo=zone) + dt.timedelta(seconds=seconds)).isoformat()
+    """The instant ``seconds`` (real time) after local midnight of ``date``, as ISO 8601 with
+    the UTC offset in force then (``routing.clock``)."""
+    return DayClock(date, zone).instant(seconds).isoformat()
 
 
 def _seconds(date: dt.date, value: str, zone: ZoneInfo) -> int:
-    """Wall-clock seconds from local midnight of ``date`` (the inverse of ``_iso``, DST-safe)."""
-    moment = dt.datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        raise ValueError(f"time {value!r} has no UTC offset")
-    local = moment.astimezone(zone).replace(tzinfo=None)
-    return int(round((local - dt.datetime.combine(date, dt.time())).total_seconds()))
+    """Real seconds since local midnight of ``date`` of an ISO 8601 time (the inverse of
+    ``_iso``); a time without offset is local wall-clock time (``routing.clock``'s rule)."""
+    return DayClock(date, zone).from_instant(dt.datetime.fromisoformat(value))
 
 
 def route_to_dict(route: Route, zone: ZoneInfo) -> dict:
-    """A route as JSON-ready data; times are ISO 8601 local times with offset on its date."""
+    """A route as JSON-ready data; times are ISO 8601 local times with the offset in force."""
     date = dt.date.fromisoformat(route.date)
 
     def stop(s: Stop) -> dict:

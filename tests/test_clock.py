@@ -1,4 +1,5 @@
-"""Plan seconds as real time since local midnight (``routing.clock``).
+"""Plan seconds as real time since local midnight (``routing.clock``), and plan files on the
+days the clocks change.
 
 Every expected number below is worked out by hand from the Europe/Paris rules (CET +01:00,
 CEST +02:00; in 2026 summer time starts 2026-03-29 at 01:00Z, 02:00 -> 03:00 on the clock,
@@ -14,12 +15,14 @@ and ends 2026-10-25 at 01:00Z, 03:00 -> 02:00):
 from __future__ import annotations
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from routing.clock import DayClock
-from routing.model import Break, Rep
+from routing.io import route_from_dict, route_to_dict
+from routing.model import Break, Rep, Route, Stop
 
 PARIS = ZoneInfo("Europe/Paris")
 SPRING = DayClock(dt.date(2026, 3, 29), "Europe/Paris")
@@ -186,3 +189,53 @@ def test_midnight_inside_a_gap():
     assert clock.instant(0).isoformat() == "2026-09-06T01:00:00-03:00"
     assert clock.real(0) == 0 and clock.real(H) == 0 and clock.real(2 * H) == H
     assert clock.length_s == 82800
+
+
+# --- plan files ---------------------------------------------------------------------------
+
+# A night shift across the change. Spring: real 3600 = 00:00Z = 01:00+01:00, 6600 = 00:50Z =
+# 01:50+01:00, 8400 = 01:20Z = 03:20+02:00, 9000 = 03:30+02:00, 9600 = 03:40+02:00,
+# 11400 = 04:10+02:00, 12600 = 04:30+02:00.
+SPRING_ROUTE = Route("r1", "2026-03-29", (
+    Stop("start", 3600, 3600, 3600),
+    Stop("visit", 6600, 6600, 8400, "s1", travel_s=3000, distance_m=20000),
+    Stop("visit", 9000, 9600, 11400, "s2", travel_s=600, distance_m=5000, wait_s=600),
+    Stop("end", 12600, 12600, 12600, travel_s=1200, distance_m=9000),
+))
+SPRING_TEXT = [
+    ("2026-03-29T01:00:00+01:00",) * 3,
+    ("2026-03-29T01:50:00+01:00", "2026-03-29T01:50:00+01:00", "2026-03-29T03:20:00+02:00"),
+    ("2026-03-29T03:30:00+02:00", "2026-03-29T03:40:00+02:00", "2026-03-29T04:10:00+02:00"),
+    ("2026-03-29T04:30:00+02:00",) * 3,
+]
+# Autumn (midnight 22:00Z): 3600 = 23:00Z = 01:00+02:00, 6600 = 23:50Z = 01:50+02:00,
+# 8400 = 00:20Z = 02:20+02:00, 11400 = 01:10Z = 02:10+01:00 (the second 02:10),
+# 13200 = 01:40Z = 02:40+01:00, 15000 = 02:10Z = 03:10+01:00.
+AUTUMN_ROUTE = Route("r1", "2026-10-25", (
+    Stop("start", 3600, 3600, 3600),
+    Stop("visit", 6600, 6600, 8400, "s1", travel_s=3000, distance_m=20000),
+    Stop("visit", 11400, 11400, 13200, "s2", travel_s=3000, distance_m=20000),
+    Stop("end", 15000, 15000, 15000, travel_s=1800, distance_m=12000),
+))
+AUTUMN_TEXT = [
+    ("2026-10-25T01:00:00+02:00",) * 3,
+    ("2026-10-25T01:50:00+02:00", "2026-10-25T01:50:00+02:00", "2026-10-25T02:20:00+02:00"),
+    ("2026-10-25T02:10:00+01:00", "2026-10-25T02:10:00+01:00", "2026-10-25T02:40:00+01:00"),
+    ("2026-10-25T03:10:00+01:00",) * 3,
+]
+
+
+@pytest.mark.parametrize("route, text", [(SPRING_ROUTE, SPRING_TEXT), (AUTUMN_ROUTE, AUTUMN_TEXT)],
+                         ids=["spring", "autumn"])
+def test_route_file_round_trip_across_the_change(route, text):
+    data = json.loads(json.dumps(route_to_dict(route, PARIS)))
+    written = [(s["arrival"], s["start"], s["end"]) for s in data["stops"]]
+    assert written == text
+    moments = [dt.datetime.fromisoformat(t) for stop in written for t in stop]
+    # every written time exists: it is what the zone shows at that instant, offset included
+    assert all(m.astimezone(PARIS).isoformat() == m.isoformat() for m in moments)
+    # and they run forward in real time: arrival <= start <= end, each stop after the last
+    assert moments == sorted(moments)
+    assert all(a < b for a, b in zip(moments[2::3], moments[3::3]))
+    assert route_from_dict(data, PARIS) == route
+    assert route_from_dict(data, PARIS).summary == route.summary

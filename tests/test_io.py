@@ -151,7 +151,8 @@ def test_plan_json_round_trip(ok_small):
 
 
 def test_times_survive_daylight_saving_days():
-    """Plan times are wall-clock seconds: they read back unchanged on the days clocks change."""
+    """Plan times are real seconds since local midnight: they read back unchanged on the days
+    clocks change; a time without offset is local wall-clock time."""
     import datetime as dt
     from zoneinfo import ZoneInfo
 
@@ -161,8 +162,10 @@ def test_times_survive_daylight_saving_days():
     for day in (dt.date(2026, 3, 29), dt.date(2026, 10, 25)):
         for seconds in (3600, 10 * 3600, 22 * 3600):
             assert _seconds(day, _iso(day, seconds, zone), zone) == seconds
-    with pytest.raises(ValueError, match="no UTC offset"):
-        _seconds(dt.date(2026, 12, 3), "2026-12-03T08:30:00", zone)
+    # Ordinary day, no offset: 08:30 on the clock is 8.5 h after midnight.
+    assert _seconds(dt.date(2026, 12, 3), "2026-12-03T08:30:00", zone) == 30600
+    # Autumn day, no offset: 02:30 is the first 02:30 (+02:00), midnight 22:00Z -> 00:30Z = 2.5 h.
+    assert _seconds(dt.date(2026, 10, 25), "2026-10-25T02:30:00", zone) == 9000
 
 
 def _policy_problems(tmp_path, text):
