@@ -6,10 +6,10 @@ import datetime as dt
 from html import escape as html_escape
 from collections.abc import Sequence
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import folium
 
+from routing.clock import DAY_S, DayClock
 from routing.model import DayPlan, Rep, Store
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f"]
@@ -23,8 +23,11 @@ def _safe(text: str) -> str:
 
 
 def _clock(plan: DayPlan, seconds: int) -> str:
-    moment = dt.datetime.combine(dt.date.fromisoformat(plan.date), dt.time(), tzinfo=ZoneInfo(plan.time_zone))
-    return (moment + dt.timedelta(seconds=seconds)).strftime("%H:%M")
+    """Local wall-clock time of plan ``seconds`` (real time since midnight, ``routing.clock``);
+    on a day the clocks change, with its UTC offset, since an hour is skipped or repeated."""
+    clock = DayClock(dt.date.fromisoformat(plan.date), plan.time_zone)
+    moment = clock.instant(seconds)
+    return f"{moment:%H:%M}" if clock.length_s == DAY_S else f"{moment:%H:%M}{moment.isoformat()[-6:]}"
 
 
 # Folium's popups build their content with jQuery as `$(html)[0]`; this is all of it they use.

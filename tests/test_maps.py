@@ -38,3 +38,19 @@ def test_names_cannot_break_the_page():
     plan = solve_day(THURSDAY, stores, reps, POLICY, params=SolveParams(solution_limit=5, time_limit_s=2))
     page = route_map(plan, stores, reps).get_root().render()
     assert "`Le Zinc`" not in page and "<b>x</b>" not in page and "${alert" not in page
+
+
+def test_clock_shows_local_time_and_the_offset_on_change_days():
+    """Plan seconds are real time since midnight; the map shows the local clock. Paris,
+    2026-03-29: midnight 23:00Z, real 2 h = 01:00Z = 03:00+02:00. 2026-10-25: midnight 22:00Z,
+    real 2 h = 00:00Z = 02:00+02:00, real 3 h = 01:00Z = 02:00+01:00. 2026-06-15: no change."""
+    from maps.routes import _clock
+    from routing.model import DayPlan
+
+    def shown(date, seconds):
+        return _clock(DayPlan(date, "Europe/Paris", (), ()), seconds)
+
+    assert shown("2026-03-29", 7200) == "03:00+02:00"
+    assert shown("2026-10-25", 7200) == "02:00+02:00"
+    assert shown("2026-10-25", 10800) == "02:00+01:00"
+    assert shown("2026-06-15", 7200) == "02:00"
