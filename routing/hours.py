@@ -1,7 +1,8 @@
 """Opening hours and working days, in the OpenStreetMap ``opening_hours`` syntax.
 
 Parsing is done by opening-hours-py (a maintained implementation of the OSM specification);
-this module only turns its intervals into the solver's unit: seconds from local midnight.
+this module only turns its intervals into seconds from local midnight on the clock face
+(wall-clock); ``routing.clock.DayClock.windows`` turns those into a plan's real seconds.
 """
 
 from __future__ import annotations

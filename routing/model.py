@@ -1,7 +1,9 @@
 """Domain types: stores, reps, the visit policy, and the plans the solvers return.
 
-Times inside a plan are integer seconds from local midnight of the plan's date, in the
-policy's time zone; they become ISO 8601 only at the edges (``routing.io``).
+Times inside a plan are integer seconds of real time since the instant of local midnight of
+the plan's date, in the policy's time zone (``routing.clock``; on ordinary days the same as
+clock-face seconds); they become ISO 8601 only at the edges (``routing.io``). Inputs such as
+shifts, lunch windows and opening hours are clock-face times: ``DayClock`` converts them.
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ StopType = Literal["start", "visit", "break", "end"]
 
 @dataclass(frozen=True)
 class Stop:
-    """One line of a rep's day. Times are seconds from local midnight.
+    """One line of a rep's day. Times are real seconds since local midnight (``routing.clock``).
 
     ``travel_s``/``distance_m`` are for the leg that leads here; ``wait_s`` is the idle time
     between arriving and starting (a break taken on that leg is not waiting).
