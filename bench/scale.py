@@ -269,8 +269,9 @@ def run(case: Case, limit_s: float, seed: int) -> dict:
     record = {"case": case.name, "kind": case.kind, "stores": case.stores, "reps": case.reps, "limit_s": limit_s,
               "wall_s": None, "peak_mb": None, "routed": None, "unassigned": {}, "checker_ok": False, "violations": [],
               "reps_used": None, "reps_working": None, "check_s": None, "status": "timeout"}
-    finished = False
+    finished, hwm_mb = False, None
     while not finished:
+        hwm_mb = _vm_hwm_mb(proc.pid) or hwm_mb
         left = deadline - time.perf_counter()
         if left <= 0 or not parent.poll(min(left, 1.0)):
             if left <= 0:
@@ -299,11 +300,23 @@ def run(case: Case, limit_s: float, seed: int) -> dict:
             record["status"] = "timeout (check)" if record.get("check_s") is None else "timeout (bar)"
         elif record["status"] != "error" and not record["status"].startswith("crashed"):
             record["status"] = "timeout"
-            record["wall_s"] = round(time.perf_counter() - started, 1)  # at least this long (killed)
+            record["killed_after_s"] = round(time.perf_counter() - started, 1)  # the solve took at least this long
+            record["wall_s"] = record["killed_after_s"]
+            record["peak_mb"] = hwm_mb  # the process's peak so far (/proc VmHWM)
         record["checker_ok"] = False if record.get("check_s") is None else record["checker_ok"]
     proc.join(10)
     record["hard_timeout_s"] = hard_timeout_s(limit_s)
     return record
+
+
+def _vm_hwm_mb(pid: int | None) -> float | None:
+    """Peak resident memory of a running process so far (Linux), in MB."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+        return round(kib / 1024, 1)
+    except (OSError, StopIteration, ValueError):
+        return None
 
 
 COLUMNS: list[table.Column] = [
@@ -328,6 +341,8 @@ def _cells(r: dict) -> dict:
 def _verdict(r: dict) -> str:
     if r["status"] == "ok":
         return "ok"
+    if r["status"] == "timeout":
+        return f"TIMEOUT: killed after {r['killed_after_s']:g} s (limit {r['limit_s']:g} s), peak so far {r['peak_mb']} MB"
     if r["status"] == "violations":
         codes = Counter(r["violations"])
         return f"{len(r['violations'])} violations: " + ", ".join(f"{c} x{n}" for c, n in codes.most_common(3))
