@@ -51,6 +51,18 @@ def run(
     return 0 if feasible == len(results) else 1
 
 
+def header(columns: Sequence[Column]) -> str:
+    """The header line of ``columns``, each name as wide as its cells."""
+    return " ".join(f"{h:{_width(spec)}}" if spec.startswith("<") else f"{h:>{_width(spec)}}" for h, _, spec in columns)
+
+
+def line(columns: Sequence[Column], result: dict) -> str:
+    """One result's line; a missing or None value prints as "-"."""
+    return " ".join(
+        f"{result[key]:{spec}}" if result.get(key) is not None else f"{'-':>{_width(spec)}}" for _, key, spec in columns
+    )
+
+
 def _width(spec: str) -> int:
     digits = "".join(ch for ch in spec.lstrip("<>^").split(".")[0] if ch.isdigit())
     return int(digits) if digits else 0
