@@ -31,6 +31,7 @@ from bench import table  # noqa: E402
 from routing import vrptw  # noqa: E402
 from routing.check import RepRule, StoreRule, check_routes  # noqa: E402
 from routing.daily import build_route  # noqa: E402
+from routing.repair import time_route  # noqa: E402
 from routing.travel import TravelMatrix  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "solomon"
@@ -90,6 +91,20 @@ def build(inst: Instance) -> tuple[vrptw.Problem, dict]:
     return problem, {"stores": stores, "reps": reps}
 
 
+def stops_of(problem: vrptw.Problem, solution: vrptw.Solution, date: str):
+    """The solution's routes as timed stops (``routing.repair.time_route``), for the checker."""
+    jobs = {j.key: j for j in problem.jobs}
+    vehicles = {v.key: v for v in problem.vehicles}
+    out = []
+    for vr in solution.routes:
+        order = [jobs[k] for k in vr.jobs]
+        timing = time_route(vehicles[vr.vehicle], order, problem.matrix)
+        if timing is None:
+            raise AssertionError(f"route {vr.vehicle} breaks a window or the horizon")
+        out.append(build_route(vehicles[vr.vehicle], order, timing, date=date, travel=problem.matrix))
+    return out
+
+
 def solve_instance(path: Path, time_limit: float, seed: int = 0, search: vrptw.Search | None = None) -> dict:
     inst = read_instance(path)
     problem, rules = build(inst)
@@ -97,7 +112,7 @@ def solve_instance(path: Path, time_limit: float, seed: int = 0, search: vrptw.S
     solution = vrptw.solve(problem, time_limit_s=time_limit, seed=seed, search=search or vrptw.Search())
     seconds = time.perf_counter() - started
     service = {j.key: j.service_s for j in problem.jobs}
-    routes = [build_route(vr, lunch=None, date="solomon", service=service, travel=problem.matrix) for vr in solution.routes]
+    routes = stops_of(problem, solution, "solomon")
     violations = check_routes(routes, [], rules["stores"], rules["reps"], problem.matrix, requested=list(service))
     dist = euclid(inst)
     index = {k: i for i, k in enumerate(problem.matrix.keys)}

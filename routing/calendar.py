@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -60,10 +61,21 @@ class Cycle:
 
 
 def required_visits(policy: ClassPolicy, weeks: int) -> int:
-    """Visits a store of this class needs in ``weeks`` weeks (at least one)."""
+    """Visits a store of this class needs in ``weeks`` weeks: ``visits_per_week`` x weeks
+    rounded half up, at least one (0.5 a week over 5 weeks = 3 visits, over 7 weeks = 4;
+    0.25 a week over 2 weeks = 1), or the class's ``visits_per_cycle``."""
     if policy.visits_per_cycle is not None:
         return policy.visits_per_cycle
-    return max(1, round(policy.visits_per_week * weeks))
+    return max(1, math.floor(policy.visits_per_week * weeks + 0.5 + 1e-9))
+
+
+def min_gap(policy: ClassPolicy, weeks: int) -> int:
+    """Fewest days between two visits of a store of this class: the class's
+    ``min_gap_days``, else half the ideal interval (a weekly store at least 3 days apart,
+    an every-2-weeks store 7), the room the planner's moved visits need."""
+    if policy.min_gap_days is not None:
+        return policy.min_gap_days
+    return _default_gap(required_visits(policy, weeks), weeks)
 
 
 def day_patterns(

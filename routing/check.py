@@ -1,28 +1,47 @@
-"""An independent checker: re-derives every time of a plan from the travel matrix.
+"""An independent checker: re-derives every time of a plan from the travel matrix, and
+proves every reason a plan gives for a visit it leaves out.
 
 It does not trust the solver. From the stores, reps and policy it works out each store's
 opening windows and visit length and each rep's shift and lunch, then walks every route:
 
 * a route starts at the rep's start place, ends at the rep's end place, inside the shift;
-* each leg's ``travel_s``/``distance_m`` equal the matrix; ``arrival`` = leaving the previous
-  stop + travel (+ the break, when the break starts before the rep would have arrived);
+* each leg's ``travel_s``/``distance_m`` equal the matrix; without a break on the leg,
+  ``arrival`` = leaving the previous stop + travel; with one, the break starts no earlier
+  than leaving and ``arrival = max(leave + travel, break start) + break length`` (lunch on
+  the way, or on arrival before the visit: either way the break is over when the rep is
+  listed as arrived);
 * each visit starts no earlier than arrival, lasts the visit length, and lies wholly inside
-  one opening window of that day; ``wait_s`` is the idle time before it;
-* the lunch break lasts its length, lies inside its window and between the two stops around
-  it, and the gap between those stops holds travel and break; a route without a break must
+  one opening window of that day; ``wait_s`` is all idle time on the leg before it;
+* stop times never go backwards in list order;
+* the lunch break lasts its length and lies inside its window; a route without a break must
   leave room for it before its start or after its end;
 * at most ``max_visits`` visits and ``capacity`` demand; a store with an owner is visited by
   its owner; each store at most once; every requested store on a route or unassigned with
   a known reason, never both; no route on a day the rep does not work (days off included).
+
+Then every left-out visit (``check_plan``):
+
+* its reason is proven from the inputs: a store called closed has no opening hours that
+  date, an owner called off does not work, a visit called out of reach cannot be made even
+  on an otherwise empty day, a rep called full has ``max_visits`` visits;
+* it fits no working, eligible rep's route (an empty day included) at any position with
+  the other visits kept in order (the lunch may move): otherwise ``left_out_fits``;
+* it fits no such route once that route's lower-priority visits are out (each priority
+  level outweighs any number of visits of the levels below): otherwise
+  ``priority_inversion``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from .clock import day_clock
 from .hours import open_windows
 from .model import REASONS, WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Route, Store, Unassigned
 from .travel import TravelMatrix
@@ -67,14 +86,19 @@ class RepRule:
 
 def check_plan(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, travel: TravelMatrix) -> list[Violation]:
     """Check a day plan against the inputs it was made from. Empty list = valid."""
+    return _check_day(plan, stores, reps, policy, travel)
+
+
+def _check_day(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, travel: TravelMatrix,
+               proven: Mapping[str, str] | None = None) -> list[Violation]:
+    """``check_plan``; ``proven``: store id -> why its left-out visit needs no proof that
+    it does not fit (a cycle's date its pattern does not allow)."""
     date = dt.date.fromisoformat(plan.date)
-    store_rules = {}
-    for s in stores:
-        minutes = s.service_min if s.service_min is not None else policy.classes[s.store_class].service_min
-        store_rules[s.id] = StoreRule(tuple(open_windows(s.opening_hours, date)), int(round(minutes * 60)), s.demand, s.rep_id)
+    store_rules = _store_rules(stores, policy, date)
+    clock = day_clock(date, policy.time_zone)
     rep_rules = {
         r.id: RepRule(r.start_key, r.end_key, r.shift_start_s, r.shift_end_s, r.lunch, r.max_visits, r.capacity)
-        for r in reps
+        for r in (clock.rep(r) for r in reps)
         if r.works_on(date)
     }
     problems = [
@@ -89,7 +113,18 @@ def check_plan(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], poli
             why = "the rep's day off" if date in rep.days_off else f"not one of the rep's working days ({rep.working_days})"
             problems.append(Violation("rep_not_working", f"route on {plan.date}, {why}", route.rep_id))
     routes = [r for r in plan.routes if r.rep_id not in off]
-    return problems + check_routes(routes, plan.unassigned, store_rules, rep_rules, travel, requested=[s.id for s in stores])
+    problems += check_routes(routes, plan.unassigned, store_rules, rep_rules, travel, requested=[s.id for s in stores])
+    return problems + _check_left_out(date, routes, plan.unassigned, stores, reps, policy, store_rules, rep_rules,
+                                      travel, proven or {})
+
+
+def _store_rules(stores: Sequence[Store], policy: Policy, date: dt.date) -> dict[str, StoreRule]:
+    rules = {}
+    for s in stores:
+        minutes = s.service_min if s.service_min is not None else policy.classes[s.store_class].service_min
+        windows = day_clock(date, policy.time_zone).windows(open_windows(s.opening_hours, date))
+        rules[s.id] = StoreRule(tuple(windows), int(round(minutes * 60)), s.demand, s.rep_id)
+    return rules
 
 
 def check_routes(
@@ -151,6 +186,10 @@ def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, tr
     if any(s.type not in ("start", "visit", "break", "end") for s in stops) or any(s.type in ("start", "end") for s in stops[1:-1]):
         bad("malformed_route", "stops between start and end must be visits or a break")
         return out
+    for a, b in zip(stops, stops[1:]):
+        if not (a.arrival_s <= a.start_s <= a.end_s <= b.arrival_s):
+            bad("order", f"stop times go backwards in list order: a {a.type} ending {_hm(a.end_s)}, then a {b.type} "
+                f"arriving {_hm(b.arrival_s)}", b.store_id)
     breaks = [s for s in stops if s.type == "break"]
     if len(breaks) > 1:
         bad("break", f"{len(breaks)} breaks; at most one")
@@ -185,20 +224,11 @@ def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, tr
         travel_s, metres = travel.seconds(place, key), travel.metres(place, key)
         if stop.travel_s != travel_s or stop.distance_m != metres:
             bad("travel", f"leg says {stop.travel_s} s / {stop.distance_m} m, the matrix says {travel_s} s / {metres} m", stop.store_id)
-        expected_arrival = leave + travel_s
-        break_s = 0
-        lunch_at_stop = False
+        expected_arrival, idle = leave + travel_s, 0
         if pending_break is not None:
-            break_s = pending_break.end_s - pending_break.start_s
-            if pending_break.start_s < expected_arrival:
-                expected_arrival += break_s
-            else:
-                lunch_at_stop = True
-            ready = stop.start_s if stop.type == "visit" else stop.arrival_s
-            if pending_break.end_s > ready:
-                bad("break", f"break ends at {_hm(pending_break.end_s)}, after the next stop begins at {_hm(ready)}", stop.store_id)
-            if ready - leave < travel_s + break_s:
-                bad("break", "the gap between the stops around the break does not hold travel and break", stop.store_id)
+            length = pending_break.end_s - pending_break.start_s
+            expected_arrival = max(leave + travel_s, pending_break.start_s) + length
+            idle = expected_arrival - leave - travel_s - length  # waiting for the lunch window
         if stop.arrival_s != expected_arrival:
             bad("time", f"arrives at {_hm(stop.arrival_s)}, the matrix gives {_hm(expected_arrival)}", stop.store_id)
         if stop.type == "end":
@@ -214,7 +244,7 @@ def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, tr
             bad("time", f"starts at {_hm(stop.start_s)}, before arriving at {_hm(stop.arrival_s)}", stop.store_id)
         if stop.end_s - stop.start_s != rule.service_s:
             bad("service", f"visit lasts {stop.end_s - stop.start_s} s, expected {rule.service_s} s", stop.store_id)
-        expected_wait = stop.start_s - stop.arrival_s - (break_s if lunch_at_stop else 0)
+        expected_wait = stop.start_s - stop.arrival_s + idle
         if stop.wait_s != expected_wait:
             bad("time", f"wait_s is {stop.wait_s}, the times give {expected_wait}", stop.store_id)
         if not any(a <= stop.start_s and stop.start_s + rule.service_s <= b for a, b in rule.windows):
@@ -247,6 +277,205 @@ def _check_break(stop, rep: RepRule, leave: int, bad) -> None:
         bad("break", f"break starts at {_hm(stop.start_s)}, before the previous stop ends at {_hm(leave)}")
 
 
+#: Reasons that say a visit could not be made that day at all: proven on their own, so the
+#: visit needs no insertion test. Every other reason also needs "fits no route".
+_CANNOT = {"closed_on_date", "window_too_short", "rep_not_working", "outside_shift", "unreachable_in_shift",
+           "lunch_break", "no_usable_day"}
+
+
+def _check_left_out(date, routes, unassigned, stores, reps, policy, store_rules, rep_rules, travel,
+                    proven: Mapping[str, str]) -> list[Violation]:
+    """Prove each left-out visit's reason, then that it fits no eligible route as it is, nor
+    once that route's lower-priority visits are out."""
+    by_id = {s.id: s for s in stores}
+    working = [r for r in reps if r.id in rep_rules]
+    visits_of = {r.rep_id: [s.store_id for s in r.visits] for r in routes}
+    priority = {s.id: policy.classes[s.store_class].priority for s in stores}
+    out: list[Violation] = []
+    judged: list[Store] = []
+    for u in unassigned:
+        store = by_id.get(u.store_id)
+        if store is None or u.reason not in REASONS:
+            continue  # reported by check_routes
+        eligible = [rep_rules[r.id] for r in working if store.rep_id in (None, r.id)]
+        why = _disproof(u.reason, store, store_rules, eligible, [r.id for r in working if store.rep_id in (None, r.id)],
+                        visits_of, rep_rules, by_id, date, travel, proven)
+        if why:
+            out.append(Violation("false_reason", f"said {u.reason}, but {why}", store_id=store.id))
+        if u.reason in _CANNOT and not why:
+            continue
+        judged.append(store)
+    for rep in working:
+        rule = rep_rules[rep.id]
+        route = visits_of.get(rep.id, [])
+        candidates = [s.id for s in judged if s.rep_id in (None, rep.id)]
+        fits = _fit_mask(rule, route, candidates, store_rules, travel)
+        for store_id in (c for c, f in zip(candidates, fits) if f):
+            where = f"rep {rep.id}'s route" if route else f"an empty day of rep {rep.id}, who works"
+            out.append(Violation("left_out_fits", f"left out, but it fits {where}", rep.id, store_id))
+        rest = [c for c, f in zip(candidates, fits) if not f]
+        for level in sorted({priority[c] for c in rest}):
+            kept = [v for v in route if priority[v] >= level]
+            if len(kept) == len(route):
+                continue
+            mine = [c for c in rest if priority[c] == level]
+            for store_id in (c for c, f in zip(mine, _fit_mask(rule, kept, mine, store_rules, travel)) if f):
+                lower = sorted({by_id[v].store_class for v in route if priority[v] < level})
+                out.append(Violation("priority_inversion", f"left out (class {by_id[store_id].store_class}), but it fits "
+                                     f"once the route's lower-priority visits (class {', '.join(lower)}) are out",
+                                     rep.id, store_id))
+    return out
+
+
+def _disproof(reason, store, store_rules, eligible, eligible_ids, visits_of, rep_rules, by_id, date, travel,
+              proven) -> str | None:
+    """None when the inputs prove ``reason`` for this store on this date, else what refutes it."""
+    rule = store_rules[store.id]
+    windows = rule.windows
+    long_enough = [w for w in windows if w[1] - w[0] >= rule.service_s]
+
+    def alone(rep: RepRule, lunch: bool = True) -> bool:
+        r = rep if lunch else dataclasses.replace(rep, lunch=None, max_visits=None, capacity=None)
+        return bool(_fit_mask(r, [], [store.id], store_rules, travel)[0])
+
+    if reason == "closed_on_date":
+        return f"it is open {_fmt(windows)}" if windows else None
+    if reason == "window_too_short":
+        if not windows:
+            return "it is closed that date (closed_on_date)"
+        return f"{_fmt(long_enough[:1])} holds the {rule.service_s // 60} min visit" if long_enough else None
+    if reason == "rep_not_working":
+        if store.rep_id is not None:
+            return f"its owner rep {store.rep_id} works that date" if store.rep_id in rep_rules else None
+        return f"rep {eligible_ids[0]} works that date" if eligible_ids else None
+    if reason == "outside_shift":
+        for rep_id, rep in zip(eligible_ids, eligible):
+            if any(max(a, rep.shift_start_s) + rule.service_s <= min(b, rep.shift_end_s) for a, b in windows):
+                return f"its hours {_fmt(windows)} hold the visit inside rep {rep_id}'s shift"
+        return None if eligible else "no rep is eligible to have a shift"
+    if reason == "unreachable_in_shift":
+        for rep_id, rep in zip(eligible_ids, eligible):
+            if alone(rep, lunch=False):
+                return f"rep {rep_id} can make it on an otherwise empty day"
+        return None if eligible else "no rep is eligible"
+    if reason == "lunch_break":
+        for rep_id, rep in zip(eligible_ids, eligible):
+            if alone(rep):
+                return f"rep {rep_id} can make it on an otherwise empty day, lunch included"
+        if not any(alone(rep, lunch=False) for rep in eligible):
+            return "no eligible rep could make it even without a lunch break (the lunch is not the reason)"
+        return None
+    if reason == "over_capacity":
+        for rep_id, rep in zip(eligible_ids, eligible):
+            load = sum(store_rules[v].demand for v in visits_of.get(rep_id, []))
+            if rep.capacity is None or load + store.demand <= rep.capacity:
+                return f"rep {rep_id} has room for demand {store.demand}"
+        return None if eligible else "no rep is eligible"
+    if reason == "max_visits_reached":
+        for rep_id, rep in zip(eligible_ids, eligible):
+            if rep.max_visits is None or len(visits_of.get(rep_id, [])) < rep.max_visits:
+                return f"rep {rep_id} has fewer than max_visits visits"
+        return None if eligible else "no rep is eligible"
+    if reason == "no_usable_day":
+        if store.id in proven:
+            return None
+        usable = [rep_id for rep_id, rep in zip(eligible_ids, eligible) if alone(rep)]
+        return f"rep {usable[0]} could visit it that date" if usable else None
+    return None  # not_enough_time: proven by fitting no route
+
+
+def _fit_mask(rep: RepRule, route: Sequence[str], candidates: Sequence[str], rules: Mapping[str, StoreRule],
+              travel: TravelMatrix) -> np.ndarray:
+    """For each candidate store: could it join ``route`` (store ids in order) at some place,
+    the other visits kept in order, with every window, the shift, the lunch (which may
+    move), ``max_visits`` and capacity holding? A full re-simulation of the route for each
+    place, vectorised over the candidates."""
+    m = len(candidates)
+    ok = np.zeros(m, dtype=bool)
+    if not m or (rep.max_visits is not None and len(route) + 1 > rep.max_visits):
+        return ok
+    S = travel.seconds_array
+    index = travel.index
+    demand = np.array([rules[c].demand for c in candidates])
+    room = np.ones(m, dtype=bool) if rep.capacity is None else sum(rules[v].demand for v in route) + demand <= rep.capacity
+    cidx = np.array([index[c] for c in candidates])
+    ridx = [index[rep.start], *(index[v] for v in route), index[rep.end]]
+    cws, cwe, csvc = _windows([rules[c] for c in candidates])
+    # A cheap necessary condition first: the added travel and service must fit the slack of the shift.
+    busy = sum(int(S[a, b]) for a, b in zip(ridx, ridx[1:])) + sum(rules[v].service_s for v in route)
+    prev, nxt = np.array(ridx[:-1]), np.array(ridx[1:])
+    detour = (S[prev[None, :], cidx[:, None]] + S[cidx[:, None], nxt[None, :]] - S[prev, nxt][None, :]).min(axis=1)
+    live = room & (busy + detour + csvc <= rep.shift_end_s - rep.shift_start_s)
+    if not live.any():
+        return ok
+    pick = np.flatnonzero(live)
+    cidx, cws, cwe, csvc = cidx[pick], cws[pick], cwe[pick], csvc[pick]
+    route_w = [_windows([rules[v]]) for v in route]
+    step = _stepper(rep)
+    lunch = rep.lunch
+    first0 = float(rep.shift_start_s) if lunch else math.inf
+    first1 = float(max(rep.shift_start_s, lunch.earliest_s + lunch.duration_s)) if lunch else float(rep.shift_start_s)
+    prefix = [(np.array([first0]), np.array([first1]))]
+    for k, v in enumerate(route):
+        lv0, lv1 = prefix[-1]
+        prefix.append(step(lv0, lv1, S[ridx[k], ridx[k + 1]], *route_w[k]))
+    end_latest0 = min(rep.shift_end_s, lunch.latest_s - lunch.duration_s) if lunch else -math.inf
+    found = np.zeros(len(pick), dtype=bool)
+    for p in range(len(route) + 1):
+        lv0, lv1 = prefix[p]
+        lv0, lv1 = step(lv0, lv1, S[ridx[p], cidx], cws, cwe, csvc)
+        at = cidx
+        for q in range(p, len(route)):
+            lv0, lv1 = step(lv0, lv1, S[at, ridx[q + 1]], *route_w[q])
+            at = ridx[q + 1]
+        home0, home1 = step(lv0, lv1, S[at, ridx[-1]], *_ANY_TIME)
+        found |= (home1 <= rep.shift_end_s) | (home0 <= end_latest0)
+    ok[pick] = found
+    return ok
+
+
+_ANY_TIME = (np.array([[-math.inf]]), np.array([[math.inf]]), 0.0)  # the end of the day: no window, no service
+
+
+def _windows(rules: Sequence[StoreRule]):
+    """Start windows (when a visit may begin and still end in the same opening window),
+    padded to one width, and visit lengths, as arrays."""
+    starts = [[(a, b - r.service_s) for a, b in r.windows if b - a >= r.service_s] for r in rules]
+    width = max(1, max(len(s) for s in starts))
+    ws = np.full((len(rules), width), math.inf)
+    we = np.full((len(rules), width), -math.inf)
+    for i, s in enumerate(starts):
+        for k, (a, b) in enumerate(s):
+            ws[i, k], we[i, k] = a, b
+    return ws, we, np.array([r.service_s for r in rules], dtype=float)
+
+
+def _stepper(rep: RepRule):
+    """One leg and one visit: from the leave times before (lunch not yet taken, taken) to
+    the leave times after, starting as early as possible."""
+    lunch = rep.lunch
+
+    def earliest(arrival, ws, we):
+        s = np.maximum(np.asarray(arrival, dtype=float)[..., None], ws)
+        return np.where(s <= we, s, math.inf).min(axis=-1)
+
+    def step(lv0, lv1, travel_s, ws, we, svc):
+        a0 = lv0 + travel_s
+        s0 = earliest(a0, ws, we)
+        s1 = earliest(lv1 + travel_s, ws, we)
+        if lunch is not None:
+            b = np.maximum(lv0, lunch.earliest_s)
+            after = earliest(np.maximum(a0, b) + lunch.duration_s, ws, we)
+            s1 = np.minimum(s1, np.where(b + lunch.duration_s <= lunch.latest_s, after, math.inf))
+        return s0 + svc, s1 + svc
+
+    return step
+
+
+def _fmt(windows) -> str:
+    return ", ".join(f"{_hm(a)[:5]}-{_hm(b)[:5]}" for a, b in windows) or "closed"
+
+
 def _hm(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
@@ -260,13 +489,20 @@ def check_cycle(
     cycle,
     travel: TravelMatrix,
 ) -> list[Violation]:
-    """Check a cycle plan: every day's routes as in ``check_plan`` (no route on a rep's day
-    off), plus frequencies (each required visit routed or unassigned with its date), spacing,
-    dates in the cycle, and for classes that require it the same weekdays every week."""
-    from .calendar import required_visits
+    """Check a cycle plan: every day's routes and left-out visits as in ``check_plan`` (no
+    route on a rep's day off), plus frequencies (each required visit routed or unassigned
+    with its date), spacing of every class, dates in the cycle, and for classes that
+    require it the same weekdays every week.
+
+    A missing visit is judged on its date: it must not fit a route of that date (nor fit
+    once lower-priority visits are out) unless its pattern does not allow that date (a
+    holiday, too close to the store's other visits, a weekday outside the class's
+    ``day_patterns``), which is then the proof of ``no_usable_day``."""
+    from .calendar import min_gap, required_visits
 
     problems: list[Violation] = []
     dates = set(cycle.dates)
+    by_store = {s.id: s for s in stores}
     by_date: dict[str, list[Route]] = {}
     for route in routes:
         by_date.setdefault(route.date, []).append(route)
@@ -275,6 +511,10 @@ def check_cycle(
         missing_by_date.setdefault(u.date, []).append(u)
         if u.date is None:
             problems.append(Violation("no_date", "a missing cycle visit must say which date it should have had", store_id=u.store_id))
+    visits: dict[str, list[dt.date]] = {}
+    for route in routes:
+        for stop in route.visits:
+            visits.setdefault(stop.store_id, []).append(dt.date.fromisoformat(route.date))
     for date_text in sorted(set(by_date) | {d for d in missing_by_date if d}):
         date = dt.date.fromisoformat(date_text)
         if date not in dates:
@@ -282,29 +522,40 @@ def check_cycle(
             continue
         if date in cycle.holidays and by_date.get(date_text):
             problems.append(Violation("holiday", f"routes on the holiday {date_text}"))
-        day = DayPlan(date_text, policy.time_zone, tuple(by_date.get(date_text, ())), tuple(missing_by_date.get(date_text, ())))
+        missing = missing_by_date.get(date_text, [])
+        proven = {}
+        for u in missing:
+            store = by_store.get(u.store_id)
+            if store is None or store.store_class not in policy.classes:
+                continue
+            cls = policy.classes[store.store_class]
+            gap = min_gap(cls, cycle.weeks)
+            near = [d for d in visits.get(u.store_id, []) if abs((d - date).days) < gap]
+            if date in cycle.holidays:
+                proven[u.store_id] = "a holiday"
+            elif near:
+                proven[u.store_id] = f"within {gap} days of its visit on {near[0]}"
+            elif cls.day_patterns and not any(date.weekday() in allowed for allowed in cls.day_patterns):
+                proven[u.store_id] = "a weekday outside the class's day patterns"
+        day = DayPlan(date_text, policy.time_zone, tuple(by_date.get(date_text, ())), tuple(missing))
         day_stores = {s.store_id for r in day.routes for s in r.visits} | {u.store_id for u in day.unassigned}
         problems += [
             dataclasses.replace(v, message=f"{date_text}: {v.message}")
-            for v in check_plan(day, [s for s in stores if s.id in day_stores], reps, policy, travel)
+            for v in _check_day(day, [s for s in stores if s.id in day_stores], reps, policy, travel, proven)
         ]
-    visits: dict[str, list[dt.date]] = {}
-    for route in routes:
-        for stop in route.visits:
-            visits.setdefault(stop.store_id, []).append(dt.date.fromisoformat(route.date))
-    missing = {}
+    missing_count: dict[str, int] = {}
     for u in unassigned:
-        missing[u.store_id] = missing.get(u.store_id, 0) + 1
+        missing_count[u.store_id] = missing_count.get(u.store_id, 0) + 1
     for store in stores:
         cls = policy.classes[store.store_class]
         need = required_visits(cls, cycle.weeks)
         done = sorted(visits.get(store.id, []))
-        if len(done) + missing.get(store.id, 0) != need:
-            problems.append(Violation("frequency", f"{len(done)} visits + {missing.get(store.id, 0)} reported missing, class {cls.name} needs {need}", store_id=store.id))
-        gap = cls.min_gap_days
+        if len(done) + missing_count.get(store.id, 0) != need:
+            problems.append(Violation("frequency", f"{len(done)} visits + {missing_count.get(store.id, 0)} reported missing, class {cls.name} needs {need}", store_id=store.id))
+        gap = min_gap(cls, cycle.weeks)
         for a, b in zip(done, done[1:]):
-            if gap is not None and (b - a).days < gap:
-                problems.append(Violation("spacing", f"visits on {a} and {b} are closer than {gap} days", store_id=store.id))
+            if (b - a).days < gap:
+                problems.append(Violation("spacing", f"visits on {a} and {b} are closer than {gap} days (class {cls.name})", store_id=store.id))
         if cls.same_weekday == "require" and done:
             problems += _same_weekdays(store, cls, done, need, cycle)
     return problems

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
@@ -44,11 +45,16 @@ class DayClock:
     date: dt.date
     time_zone: ZoneInfo | str
     _midnight: dt.datetime = dataclasses.field(init=False, repr=False, compare=False)
+    _plain: bool = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.time_zone, str):
             object.__setattr__(self, "time_zone", ZoneInfo(self.time_zone))
         object.__setattr__(self, "_midnight", self._utc(dt.datetime.combine(self.date, dt.time())))
+        object.__setattr__(self, "_plain", False)
+        next_midnight = dt.datetime.combine(self.date + dt.timedelta(days=1), dt.time()).replace(tzinfo=self.time_zone)
+        plain = self.real(DAY_S) == DAY_S and next_midnight.utcoffset() == self.instant(0).utcoffset()
+        object.__setattr__(self, "_plain", plain)  # no change of offset that day: real = wall
 
     def _utc(self, local: dt.datetime) -> dt.datetime:
         """A naive local wall-clock datetime as a UTC instant (its ``fold`` picks the reading)."""
@@ -60,6 +66,8 @@ class DayClock:
         ``wall_s`` may pass 24 h (24:00 is the next midnight). Gap and repeated times follow
         the module's ``fold=0`` rule.
         """
+        if self._plain and 0 <= wall_s <= DAY_S:
+            return wall_s
         local = dt.datetime.combine(self.date, dt.time()) + dt.timedelta(seconds=wall_s)
         return int((self._utc(local) - self._midnight).total_seconds())
 
@@ -112,3 +120,9 @@ class DayClock:
             lunch = Break(self.real(lunch.earliest_s), self.real(lunch.latest_s), lunch.duration_s)
         return dataclasses.replace(rep, shift_start_s=self.real(rep.shift_start_s),
                                    shift_end_s=self.real(rep.shift_end_s), lunch=lunch)
+
+
+@functools.lru_cache(maxsize=1024)
+def day_clock(date: dt.date, time_zone: str) -> DayClock:
+    """The (cached) clock of ``date`` in the zone named ``time_zone``."""
+    return DayClock(date, time_zone)

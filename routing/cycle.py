@@ -13,17 +13,21 @@ import dataclasses
 import datetime as dt
 import math
 import statistics
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import periodic
-from .calendar import Cycle, Pattern, day_patterns, required_visits
-from .daily import can_visit_alone, service_seconds, solve_day
+from .calendar import Cycle, Pattern, day_patterns, min_gap, required_visits
+from .daily import can_visit_alone, refill_day, service_seconds, solve_day
 from .hours import open_windows
 from .model import Policy, Rep, Route, SolveParams, Store, Summary, Unassigned, total_summary
 from .travel import TravelMatrix
 
+#: Seconds kept at the end of a cycle's time limit for putting missing visits where they
+#: fit on their dates (``routing.daily.refill_day``), after the days are routed.
+REFILL_RESERVE_S = 1.0
 #: Share of ``SolveParams.time_limit_s`` for choosing days (``routing.periodic``); the rest
 #: routes the days with the day solver.
 ASSIGN_SHARE = 0.5
@@ -102,21 +106,55 @@ def plan_cycle(
     cycle: ``ASSIGN_SHARE`` of it chooses the days, the rest routes the (rep, date) days in
     proportion to their visits; ``params.balance_weight`` trades travel for evener days
     (0: the default trade-off)."""
+    started = time.perf_counter()
+    deadline = started + params.time_limit_s
     load_weight = _LOAD_WEIGHT * (1 + params.balance_weight)
     assignment, unassigned = _assign(stores, reps, policy, cycle, travel, load_weight, params)
     by_rep = {r.id: r for r in reps}
     by_store = {s.id: s for s in stores}
-    days = sorted(assignment.items(), key=lambda kv: (kv[0][1], kv[0][0]))
-    total_visits = sum(len(v) for _, v in days) or 1
-    routing_s = (1 - ASSIGN_SHARE) * params.time_limit_s
+    planned: dict[str, set[dt.date]] = defaultdict(set)
+    for (_, date), store_ids in assignment.items():
+        for s in store_ids:
+            planned[s].add(date)
+    missing_on: dict[dt.date, list[Unassigned]] = defaultdict(list)
+    for u in unassigned:
+        missing_on[dt.date.fromisoformat(u.date)].append(u)
+    unassigned = []
+    dates = sorted({d for _, d in assignment} | set(missing_on))
+    left_visits = sum(len(v) for v in assignment.values()) or 1
     routes: list[Route] = []
-    for (rep_id, date), store_ids in days:
-        day_stores = [dataclasses.replace(by_store[s], rep_id=rep_id) for s in store_ids]
-        budget = max(0.2, routing_s * len(store_ids) / total_visits)
-        day = solve_day(date, day_stores, [by_rep[rep_id]], policy, travel=travel,
-                        params=dataclasses.replace(params, time_limit_s=budget), initial={rep_id: store_ids})
-        routes += day.routes
-        unassigned += day.unassigned
+    for date in dates:
+        day_routes: list[Route] = []
+        day_missing = list(missing_on.get(date, []))
+        for rep_id, store_ids in sorted((k[0], v) for k, v in assignment.items() if k[1] == date):
+            day_stores = [dataclasses.replace(by_store[s], rep_id=rep_id) for s in store_ids]
+            budget = max(0.0, deadline - min(REFILL_RESERVE_S, 0.1 * params.time_limit_s) - time.perf_counter()) * len(store_ids) / left_visits
+            left_visits -= len(store_ids)
+            day = solve_day(date, day_stores, [by_rep[rep_id]], policy, travel=travel,
+                            params=dataclasses.replace(params, time_limit_s=budget), initial={rep_id: store_ids})
+            day_routes += day.routes
+            day_missing += day.unassigned
+        # Visits missing on this date go where they fit this date, with any rep, unless the
+        # date is a holiday or too close to the store's other visits.
+        refill, keep = [], []
+        for u in day_missing:
+            store = by_store[u.store_id]
+            gap = min_gap(policy.classes[store.store_class], cycle.weeks)
+            others = planned[u.store_id] - {date}
+            if date in cycle.holidays or any(abs((d - date).days) < gap for d in others):
+                keep.append(u)
+            else:
+                refill.append(store)
+                planned[u.store_id].discard(date)
+        on_routes = [by_store[v.store_id] for r in day_routes for v in r.visits]
+        day_routes, left = refill_day(date, day_routes, refill, on_routes, reps, policy, travel)
+        for r in day_routes:
+            for v in r.visits:
+                planned[v.store_id].add(date)
+        for u in left:
+            planned[u.store_id].discard(date)
+        routes += day_routes
+        unassigned += keep + left
     routes.sort(key=lambda r: (r.date, r.rep_id))
     unassigned.sort(key=lambda u: (u.date or "", u.store_id))
     capacity = _capacity(stores, reps, policy, cycle, assignment, travel)

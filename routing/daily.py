@@ -8,13 +8,17 @@ lowest-priority visits are left out first.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import vrptw
+from .repair import Timing, repair, time_route
+from .clock import day_clock
 from .hours import open_windows
 from .model import Break, DayPlan, Policy, Rep, Route, SolveParams, Stop, Store, Unassigned
 from .travel import TravelMatrix, places_of, straight_line_matrix
@@ -42,6 +46,22 @@ class _Screened:
     unassigned: list[Unassigned]
 
 
+#: Seconds of the time limit kept for timing the routes and the repair: this share of the
+#: limit plus ``REPAIR_S_PER_JOB`` per visit (at most half the limit); the search stops
+#: that much earlier.
+REPAIR_SHARE = 0.05
+REPAIR_S_PER_JOB = 0.002
+#: Below this many seconds for the search, the day starts from ``initial`` (or nothing)
+#: and goes straight to the repair.
+MIN_SEARCH_S = 0.05
+#: Above this many visits a day is searched rep by rep (a greedy start, then each rep's
+#: route with its nearest left-out visits in a small OR-Tools model) instead of in one
+#: model: one model of 1,000 visits takes longer to build than many time limits allow.
+ONE_MODEL_MAX_JOBS = 300
+#: Left-out visits offered to each rep's model in the rep-by-rep search.
+CANDIDATES_PER_REP = 40
+
+
 def solve_day(
     date: dt.date,
     stores: Sequence[Store],
@@ -51,44 +71,69 @@ def solve_day(
     travel: TravelMatrix | None = None,
     params: SolveParams = SolveParams(),
     initial: Mapping[str, Sequence[str]] | None = None,
+    search: vrptw.Search | None = None,
 ) -> DayPlan:
     """Plan a visit to every store in ``stores`` on ``date`` with the reps who work that day.
 
     ``travel`` defaults to the policy's straight-line model. Every store ends up on exactly
     one route or in ``unassigned`` with a reason. ``initial`` (rep id -> store ids in
     order) is a starting solution, used when it keeps every window, shift and break.
+    Returns within ``params.time_limit_s`` plus a small overhead (building the plan), at
+    any size: the search stops early enough for the repair (``routing.repair``), which
+    makes sure no left-out visit fits a route and no visit is left out for a lower-priority
+    one.
     """
+    started = time.perf_counter()
+    deadline = started + params.time_limit_s
     travel = travel or day_matrix(stores, reps, policy)
+    reps = _real_time(reps, date, policy)
     working = [r for r in reps if r.works_on(date)]
     screened = _screen(date, stores, reps, working, policy, travel, int(params.balance_weight))
-    routes: list[Route] = []
     unassigned = list(screened.unassigned)
     extra: dict = {"travel": travel.source}
+    vehicles = [_vehicle(r) for r in working]
+    orders: dict[str, list[vrptw.Job]] = {}
+    left_out = list(screened.jobs)
     if screened.jobs and working:
-        fair = _fair_day_s(screened.jobs, working, travel) if params.balance_weight else None
-        problem = vrptw.Problem(
-            jobs=screened.jobs,
-            vehicles=[_vehicle(r, fair) for r in working],
-            matrix=travel,
-            cost="seconds",
-            span_weight=1,
-            balance_weight=int(params.balance_weight),
-        )
+        by_key = {j.key: j for j in screened.jobs}
         if initial is not None:
-            keys, reps_on = {j.key for j in screened.jobs}, {r.id for r in working}
-            initial = {r: [s for s in ids if s in keys] for r, ids in initial.items() if r in reps_on}
-        solution = vrptw.solve(
-            problem, time_limit_s=params.time_limit_s, solution_limit=params.solution_limit, seed=params.seed,
-            initial=initial,
-        )
-        by_id = {r.id: r for r in working}
-        service = {j.key: j.service_s for j in screened.jobs}
-        routes = [
-            build_route(vr, lunch=by_id[vr.vehicle].lunch, date=date.isoformat(), service=service, travel=travel)
-            for vr in solution.routes
-        ]
-        unassigned += _explain_dropped(solution.dropped, stores, working, routes, policy, date)
-        extra |= {"status": solution.status, "objective": solution.objective, "wall_s": round(solution.wall_s, 3)}
+            reps_on = {r.id for r in working}
+            initial = {r: [s for s in ids if s in by_key] for r, ids in initial.items() if r in reps_on}
+        reserve = min(0.5 * params.time_limit_s, REPAIR_SHARE * params.time_limit_s + REPAIR_S_PER_JOB * len(screened.jobs))
+        search_end = deadline - reserve
+        start = {k: [by_key[s] for s in ids] for k, ids in (initial or {}).items()}
+        if search_end - time.perf_counter() < MIN_SEARCH_S and params.solution_limit is None:
+            orders = start  # no time to search: the starting routes, timed and repaired
+            extra |= {"status": "no_search"}
+        elif len(screened.jobs) <= ONE_MODEL_MAX_JOBS:
+            fair = _fair_day_s(screened.jobs, working, travel) if params.balance_weight else None
+            problem = vrptw.Problem(
+                jobs=screened.jobs,
+                vehicles=[_vehicle(r, fair) for r in working],
+                matrix=travel,
+                cost="seconds",
+                span_weight=1,
+                balance_weight=int(params.balance_weight),
+            )
+            solution = vrptw.solve(
+                problem, time_limit_s=max(0.0, search_end - time.perf_counter()), solution_limit=params.solution_limit,
+                seed=params.seed, initial=initial, **({"search": search} if search else {}),
+            )
+            orders = {vr.vehicle: [by_key[k] for k in vr.jobs] for vr in solution.routes} if solution.routes else start
+            extra |= {"status": solution.status, "objective": solution.objective}
+        else:
+            orders = _rep_by_rep(vehicles, screened.jobs, travel, initial, search_end, params)
+            extra |= {"status": "rep_by_rep"}
+        orders, left_out = _timed(vehicles, orders, screened.jobs, travel)
+        orders, left_out = repair(vehicles, orders, left_out, travel, deadline=deadline + REPAIR_GRACE_S)
+    routes = []
+    by_vehicle = {v.key: v for v in vehicles}
+    for key, jobs in orders.items():
+        if jobs:
+            timing = time_route(by_vehicle[key], jobs, travel)
+            routes.append(build_route(by_vehicle[key], jobs, timing, date=date.isoformat(), travel=travel))
+    unassigned += _explain_dropped([j.key for j in left_out], stores, working, routes, policy, date)
+    extra["wall_s"] = round(time.perf_counter() - started, 3)
     order = {s.id: i for i, s in enumerate(stores)}
     unassigned.sort(key=lambda u: order[u.store_id])
     return DayPlan(
@@ -98,6 +143,103 @@ def solve_day(
         unassigned=tuple(unassigned),
         params=params.as_dict() | extra,
     )
+
+
+def refill_day(
+    date: dt.date,
+    routes: Sequence[Route],
+    left_out: Sequence[Store],
+    stores: Sequence[Store],
+    reps: Sequence[Rep],
+    policy: Policy,
+    travel: TravelMatrix,
+    *,
+    deadline: float | None = None,
+) -> tuple[list[Route], list[Unassigned]]:
+    """Put visits that were left out of a planned date (``left_out``) where they fit on
+    that date, trading lower-priority visits for higher ones as the day solver does
+    (``routing.repair``); ``stores`` are the stores on ``routes``. Returns the routes of
+    the date and every visit left out, with its reason (a visit taken off a route for a
+    higher-priority one among them)."""
+    reps = _real_time(reps, date, policy)
+    working = [r for r in reps if r.works_on(date)]
+    screened = _screen(date, [*stores, *left_out], reps, working, policy, travel, 0)
+    jobs = {j.key: j for j in screened.jobs}
+    vehicles = [_vehicle(r) for r in working]
+    on_routes = {r.rep_id: [jobs[s.store_id] for s in r.visits] for r in routes}
+    orders, peeled = _timed(vehicles, on_routes, [j for r in on_routes.values() for j in r], travel)
+    left = peeled + [jobs[s.id] for s in left_out if s.id in jobs]
+    orders, left = repair(vehicles, orders, left, travel, deadline=deadline)
+    by_vehicle = {v.key: v for v in vehicles}
+    new_routes = [build_route(by_vehicle[k], jobs_, time_route(by_vehicle[k], jobs_, travel), date=date.isoformat(), travel=travel)
+                  for k, jobs_ in orders.items() if jobs_]
+    unassigned = screened.unassigned + _explain_dropped([j.key for j in left], [*stores, *left_out], working, new_routes, policy, date)
+    return sorted(new_routes, key=lambda r: r.rep_id), unassigned
+
+
+#: The repair may run this long past the time limit when it is still inserting visits
+#: (it is fast: tens of milliseconds at 1,000 visits; this bounds the worst case).
+REPAIR_GRACE_S = 0.5
+
+
+def _timed(vehicles, orders: Mapping[str, Sequence[vrptw.Job]], jobs, travel):
+    """Each route timed exactly (``routing.repair.time_route``); a route the search got
+    wrong by that rule (it should not happen) loses visits from its end until it holds.
+    Returns the routes and the jobs on none."""
+    by_vehicle = {v.key: v for v in vehicles}
+    out: dict[str, list[vrptw.Job]] = {}
+    for key, route in orders.items():
+        route = list(route)
+        while route and time_route(by_vehicle[key], route, travel) is None:
+            route.pop()
+        out[key] = route
+    on_route = {j.key for r in out.values() for j in r}
+    return out, [j for j in jobs if j.key not in on_route]
+
+
+def _rep_by_rep(vehicles, jobs, travel, initial, deadline: float, params: SolveParams) -> dict[str, list[vrptw.Job]]:
+    """A big day: a greedy start by priority (``routing.repair``), then each rep's route
+    with the left-out visits nearest to it, re-solved in a small OR-Tools model."""
+    by_key = {j.key: j for j in jobs}
+    start = {k: [by_key[s] for s in ids] for k, ids in (initial or {}).items()}
+    start, _ = _timed(vehicles, start, jobs, travel)
+    share = 0.3  # of the time: the greedy start; the rest polishes the routes rep by rep
+    greedy_end = time.perf_counter() + share * max(0.0, deadline - time.perf_counter())
+    placed = {j.key for r in start.values() for j in r}
+    orders, left = repair(vehicles, start, [j for j in jobs if j.key not in placed], travel, deadline=greedy_end)
+    seconds = travel.seconds_array
+    for k, veh in enumerate(vehicles):
+        now = time.perf_counter()
+        budget = (deadline - now) / (len(vehicles) - k)
+        if budget < 0.05 and params.solution_limit is None:
+            break
+        mine = orders[veh.key]
+        allowed = [j for j in left if j.vehicles is None or veh.key in j.vehicles]
+        if allowed:
+            here = [travel.index[veh.start]] + [travel.index[j.place] for j in mine]
+            places = np.array([travel.index[j.place] for j in allowed])
+            near = seconds[np.ix_(np.array(here), places)].min(axis=0)
+            allowed = [allowed[i] for i in np.argsort(near, kind="stable")[:CANDIDATES_PER_REP]]
+        if not mine and not allowed:
+            continue
+        problem = vrptw.Problem(jobs=mine + allowed, vehicles=[veh], matrix=travel, cost="seconds", span_weight=1)
+        result = vrptw.solve(problem, time_limit_s=budget, seed=params.seed,
+                             solution_limit=params.solution_limit, initial={veh.key: [j.key for j in mine]})
+        if not result.routes:
+            continue
+        new = [by_key[key] for key in result.routes[0].jobs]
+        if time_route(veh, new, travel) is None:
+            continue
+        taken = {j.key for j in new}
+        left = [j for j in left if j.key not in taken] + [j for j in mine if j.key not in taken]
+        orders[veh.key] = new
+    return orders
+
+
+def _real_time(reps: Sequence[Rep], date: dt.date, policy: Policy) -> list[Rep]:
+    """The reps with shifts and lunch windows in real seconds of ``date`` (``routing.clock``)."""
+    clock = day_clock(date, policy.time_zone)
+    return [clock.rep(r) for r in reps]
 
 
 def _fair_day_s(jobs, reps, travel: TravelMatrix) -> int:
@@ -144,6 +286,7 @@ def _penalties(stores: Sequence[Store], policy: Policy, reps: Sequence[Rep], bal
 
 def _screen(date, stores, reps, working, policy, travel, balance_weight: int) -> _Screened:
     """Give each store either a job for the solver or a reason it cannot be visited."""
+    clock = day_clock(date, policy.time_zone)
     known = {r.id: r for r in reps}
     working_ids = {r.id for r in working}
     penalties = _penalties(stores, policy, working, balance_weight)
@@ -158,7 +301,7 @@ def _screen(date, stores, reps, working, policy, travel, balance_weight: int) ->
             why = "is not in the team" if owner is None else "has a day off" if date in owner.days_off else "does not work on this date"
             out(store, "rep_not_working", f"owner rep {store.rep_id} {why}")
             continue
-        opening = open_windows(store.opening_hours, date)
+        opening = clock.windows(open_windows(store.opening_hours, date))
         if not opening:
             out(store, "closed_on_date", f"closed on {date:%A} ({store.opening_hours})")
             continue
@@ -183,17 +326,21 @@ def _screen(date, stores, reps, working, policy, travel, balance_weight: int) ->
         if not able:
             out(store, "over_capacity", f"demand {store.demand} exceeds every eligible rep's capacity")
             continue
-        jobs.append(
-            vrptw.Job(
-                key=store.id,
-                place=store.id,
-                windows=tuple(windows),
-                service_s=service,
-                penalty=penalties[policy.classes[store.store_class].priority],
-                demand=store.demand,
-                vehicles=None if len(able) == len(working) else frozenset(r.id for r in able),
-            )
+        job = vrptw.Job(
+            key=store.id,
+            place=store.id,
+            windows=tuple(windows),
+            service_s=service,
+            penalty=penalties[policy.classes[store.store_class].priority],
+            demand=store.demand,
         )
+        able = [r for r in able if time_route(_vehicle(r), [job], travel) is not None]
+        if not able:
+            lunch = reachable[0].lunch
+            when = f" ({_fmt_windows([(lunch.earliest_s, lunch.latest_s)])}, {lunch.duration_s // 60} min)" if lunch else ""
+            out(store, "lunch_break", f"open {_fmt_windows(opening)}: only while the eligible reps have lunch{when}")
+            continue
+        jobs.append(dataclasses.replace(job, vehicles=None if len(able) == len(working) else frozenset(r.id for r in able)))
     return _Screened(jobs, unassigned)
 
 
@@ -203,10 +350,14 @@ def _clip(windows, lo: int, hi: int) -> list[tuple[int, int]]:
 
 def can_visit_alone(rep: Rep, store: Store, date: dt.date, policy: Policy, travel: TravelMatrix) -> bool:
     """Could ``rep`` visit ``store`` on ``date`` on an otherwise empty day (open, in the
-    shift, there and back in time)? The same rule the day solver screens visits with."""
+    shift, there and back in time, the lunch kept)? The rule the day solver screens with."""
+    clock = day_clock(date, policy.time_zone)
+    rep = clock.rep(rep)
     service = service_seconds(store, policy)
-    windows = start_windows(open_windows(store.opening_hours, date), service)
-    return _reachable_alone(rep, store.id, windows, service, travel)
+    windows = start_windows(clock.windows(open_windows(store.opening_hours, date)), service)
+    if not _reachable_alone(rep, store.id, windows, service, travel):
+        return False
+    return time_route(_vehicle(rep), [vrptw.Job(store.id, store.id, tuple(windows), service)], travel) is not None
 
 
 def _reachable_alone(rep: Rep, place: str, windows, service: int, travel: TravelMatrix) -> bool:
@@ -220,48 +371,31 @@ def _fmt_windows(windows) -> str:
     return ", ".join(f"{a // 3600:02d}:{a % 3600 // 60:02d}-{b // 3600:02d}:{b % 3600 // 60:02d}" for a, b in windows)
 
 
-def build_route(
-    vr: vrptw.VehicleRoute, *, lunch: Break | None, date: str, service: Mapping[str, int], travel: TravelMatrix
-) -> Route:
-    """Turn the solver's order and start times into stops, placing the lunch break.
+def build_route(vehicle: vrptw.Vehicle, jobs: Sequence[vrptw.Job], timing: Timing, *, date: str,
+                travel: TravelMatrix) -> Route:
+    """Turn an order and its timing (``routing.repair.time_route``) into stops.
 
-    A break taken on a leg is taken on the way: the rep leaves the previous stop, and the
-    break sits somewhere between leaving and starting the next visit (see ``routing.check``).
+    A lunch on a leg is listed before the stop it precedes and is over when the rep is
+    listed as arrived (see ``routing.check``), so stop times never go backwards.
     """
-    stops = [Stop("start", vr.depart_s, vr.depart_s, vr.depart_s)]
-    pending = None
-    if lunch is not None and vr.break_start_s is not None:
-        pending = (vr.break_start_s, vr.break_start_s + lunch.duration_s)
-        if pending[1] <= vr.depart_s:
-            pending = None  # taken before the day starts
-    place, leave = vr.start, vr.depart_s
-    legs = [(key, start, service[key]) for key, start in zip(vr.jobs, vr.starts_s)]
-    legs.append((vr.end, None, 0))
-    for key, start, service_s in legs:
+    lunch = vehicle.lunch
+    stops = [Stop("start", timing.depart_s, timing.depart_s, timing.depart_s)]
+    place, leave = vehicle.start, timing.depart_s
+    legs = [(j.place, s, j.service_s) for j, s in zip(jobs, timing.starts_s)] + [(vehicle.end, None, 0)]
+    for k, (key, start, service_s) in enumerate(legs):
         travel_s, metres = travel.seconds(place, key), travel.metres(place, key)
-        arrival = leave + travel_s
-        on_leg = pending is not None and (start is None or pending[1] <= start)
-        break_stop = None
-        if on_leg:
-            b0, b1 = pending
-            if start is None and b0 >= arrival:
-                on_leg = False  # after the day's end: not part of the route
-            else:
-                break_stop = Stop("break", b0, b0, b1)
-                taken_before_arrival = b0 < arrival
-                if taken_before_arrival:
-                    arrival += b1 - b0
-            pending = None
-        if break_stop is not None:
-            stops.append(break_stop)
+        arrival, idle = leave + travel_s, 0
+        if timing.break_leg == k and lunch is not None:
+            b0, b1 = timing.break_start_s, timing.break_start_s + lunch.duration_s
+            stops.append(Stop("break", b0, b0, b1))
+            arrival = max(leave + travel_s, b0) + lunch.duration_s
+            idle = arrival - leave - travel_s - lunch.duration_s
         if start is None:
             stops.append(Stop("end", arrival, arrival, arrival, travel_s=travel_s, distance_m=metres))
             break
-        lunch_at_store = break_stop is not None and break_stop.start_s >= arrival
-        wait = start - arrival - (break_stop.end_s - break_stop.start_s if lunch_at_store else 0)
-        stops.append(Stop("visit", arrival, start, start + service_s, key, travel_s, metres, wait))
+        stops.append(Stop("visit", arrival, start, start + service_s, key, travel_s, metres, start - arrival + idle))
         place, leave = key, start + service_s
-    return Route(vr.vehicle, date, tuple(stops))
+    return Route(vehicle.key, date, tuple(stops))
 
 
 def _explain_dropped(dropped, stores, working, routes, policy, date) -> list[Unassigned]:

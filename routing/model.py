@@ -204,11 +204,12 @@ REASONS = {
     "outside_shift": "the store's opening hours do not overlap any eligible rep's shift",
     "window_too_short": "no opening window that day is long enough for the visit",
     "unreachable_in_shift": "no eligible rep can reach the store, visit it and get home within the shift",
+    "lunch_break": "the store is open only while every eligible rep has the lunch break",
     "rep_not_working": "the store's owner rep does not work on this date or is not in the team",
     "over_capacity": "the visit's demand exceeds every eligible rep's capacity",
     "max_visits_reached": "every eligible rep already has the maximum number of visits",
     "not_enough_time": "the eligible reps' days are full; lower-priority visits are dropped first",
-    "no_usable_day": "no day of the cycle has the store open while an eligible rep works",
+    "no_usable_day": "the date cannot take the visit: a holiday, the store closed, no eligible rep working or able to reach it, or too close to the store's other visits",
 }
 
 

@@ -522,9 +522,9 @@ class _Model:
 
     def first_search(self, params, initial: Mapping[str, Sequence[str]] | None):
         """Improve ``initial`` (vehicle key -> job keys in order) or, without one or when
-        it breaks a constraint, a first solution. The first solution is built without the
-        time limit (it takes milliseconds), so a short limit on a busy machine cannot cut
-        it off and leave every job dropped."""
+        it breaks a constraint, a first solution. Everything stays within the time limit:
+        None when not even a first solution was found in it (the caller then builds one
+        more cheaply, see ``routing.repair``)."""
         self.routing.CloseModelWithParameters(params)
         start = None
         if initial is not None:
@@ -542,7 +542,6 @@ class _Model:
         first = pywrapcp.DefaultRoutingSearchParameters()
         first.CopyFrom(params)
         first.solution_limit = 1
-        first.time_limit.FromSeconds(max(60, params.time_limit.seconds))
         start = self.routing.SolveWithParameters(first)
         if start is None:
             return None

@@ -14,7 +14,6 @@ def test_c101_is_feasible_and_near_best_known():
     """C101 with a solution limit: feasible per the checker, every customer served, within 10 % of the best known."""
     from routing import vrptw
     from routing.check import check_routes
-    from routing.daily import build_route
 
     inst = solomon.read_instance(DATA / "C101.txt")
     assert len(inst.xy) == 101 and inst.capacity == 200
@@ -22,7 +21,7 @@ def test_c101_is_feasible_and_near_best_known():
     solution = vrptw.solve(problem, time_limit_s=60, solution_limit=300)
     assert solution.dropped == ()
     service = {j.key: j.service_s for j in problem.jobs}
-    routes = [build_route(vr, lunch=None, date="x", service=service, travel=problem.matrix) for vr in solution.routes]
+    routes = solomon.stops_of(problem, solution, "x")
     assert check_routes(routes, [], rules["stores"], rules["reps"], problem.matrix, requested=list(service)) == []
     result_distance = sum(
         solomon.euclid(inst)[a, b]

@@ -1,0 +1,372 @@
+"""Keep a day plan's promises: time a route exactly, find where a left-out visit fits, and
+repair a plan so that no left-out visit fits any route and no visit is left out to keep a
+lower-priority one.
+
+The search (``routing.vrptw``) is good at short routes but, under a time limit, may leave
+out a visit that fits or keep a low-priority visit in place of a high-priority one. The
+repair closes those gaps, level by level from the highest priority: insert left-out visits
+where they fit (cheapest added travel first), then, for each one still out, make room by
+taking out lower-priority visits from one route. Each level outweighs any number of visits
+of the levels below, as the drop penalties say.
+
+Timing rules (the same as ``routing.check`` proves, written independently there):
+
+* a visit starts inside one of its start windows, no earlier than the arrival;
+* the lunch is taken once: before leaving home (the day then starts after it), on a leg, or
+  after getting home; on a leg it starts when the rep leaves the previous stop or when the
+  lunch window opens, whichever is later, and the arrival is
+  ``max(leave + travel, break start) + break length`` (lunch first, then drive; or drive,
+  wait and have lunch on arrival): the break never lies after the arrival it precedes;
+* the rep gets home by the end of the shift.
+
+With a fixed order, starting everything as early as possible is best for what follows, so
+one forward pass with two states (lunch taken or not) decides feasibility, and a backward
+pass of latest start times makes each insertion test O(1) (vectorised over all positions).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .travel import TravelMatrix
+from .vrptw import Job, Vehicle
+
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When a route's stops happen. ``break_leg`` is the leg the lunch is taken on (k: the
+    leg into the k-th visit; ``len(jobs)``: the leg home); None: no lunch on the route (no
+    lunch at all, or taken before leaving or after getting home)."""
+
+    depart_s: int
+    starts_s: tuple[int, ...]
+    arrive_s: int
+    break_leg: int | None = None
+    break_start_s: int | None = None
+
+
+def _earliest(windows: Sequence[tuple[int, int]], arrival: float) -> float:
+    """First start at or after ``arrival`` inside a start window (inf: none)."""
+    for a, b in windows:
+        s = max(arrival, a)
+        if s <= b:
+            return s
+    return INF
+
+
+def _latest(windows: Sequence[tuple[int, int]], bound: float) -> float:
+    """Last start at or before ``bound`` inside a start window (-inf: none)."""
+    for a, b in reversed(windows):
+        s = min(bound, b)
+        if s >= a:
+            return s
+    return -INF
+
+
+def _lunch(vehicle: Vehicle) -> tuple[bool, float, float, float]:
+    b = vehicle.lunch
+    return (True, b.earliest_s, b.latest_s, b.duration_s) if b is not None else (False, 0.0, 0.0, 0.0)
+
+
+def time_route(vehicle: Vehicle, jobs: Sequence[Job], travel: TravelMatrix) -> Timing | None:
+    """The earliest schedule of ``jobs`` in this order, or None when the order breaks a
+    window, the shift or the lunch rule. The departure is then put off as long as the
+    first visit's start allows (less waiting at the first store)."""
+    has_lunch, le, ll, dur = _lunch(vehicle)
+    places = [vehicle.start, *(j.place for j in jobs), vehicle.end]
+    lv0 = float(vehicle.earliest_s) if has_lunch else INF
+    lv1 = float(max(vehicle.earliest_s, le + dur)) if has_lunch else float(vehicle.earliest_s)
+    steps = []  # per node after the start: (start in state 0, start in state 1, lunch taken on this leg, its start)
+    n = len(jobs)
+    for k in range(1, n + 2):
+        t = travel.seconds(places[k - 1], places[k])
+        windows = jobs[k - 1].windows if k <= n else ((-INF, INF),)
+        s0 = _earliest(windows, lv0 + t)
+        s1 = _earliest(windows, lv1 + t)
+        took, b = False, None
+        if has_lunch and lv0 < INF:
+            b = max(lv0, le)
+            if b + dur <= ll:
+                s1b = _earliest(windows, max(lv0 + t, b) + dur)
+                if s1b < s1:
+                    s1, took = s1b, True
+        steps.append((s0, s1, took, b))
+        service = jobs[k - 1].service_s if k <= n else 0
+        lv0, lv1 = s0 + service, s1 + service
+    end0, end1 = steps[-1][0], steps[-1][1]
+    if has_lunch and end0 <= min(vehicle.latest_s, ll - dur):
+        state = 0  # no lunch on the route: it fits after getting home
+    elif end1 <= vehicle.latest_s:
+        state = 1
+    else:
+        return None
+    starts, break_leg, break_start = [0.0] * (n + 1), None, None
+    for k in range(n + 1, 0, -1):
+        s0, s1, took, b = steps[k - 1]
+        starts[k - 1] = s0 if state == 0 else s1
+        if state == 1 and took:
+            break_leg, break_start, state = k - 1, b, 0
+    depart = vehicle.earliest_s if (state == 0 or not has_lunch) else max(vehicle.earliest_s, le + dur)
+    if n and break_leg != 0:
+        depart = max(depart, starts[0] - travel.seconds(vehicle.start, jobs[0].place))
+    return Timing(int(depart), tuple(int(s) for s in starts[:n]), int(starts[n]), break_leg,
+                  None if break_start is None else int(break_start))
+
+
+# --- insertion ------------------------------------------------------------------------
+
+
+class _Lane:
+    """One vehicle's route with the arrays that make insertion tests O(1) per position:
+    for each place between two stops, the earliest leave time of the stop before (lunch
+    not yet taken / taken) and the latest start of the stop after (same two states)."""
+
+    def __init__(self, vehicle: Vehicle, jobs: list[Job], index: Mapping[str, int], seconds: np.ndarray):
+        self.vehicle, self.jobs, self._index, self._T = vehicle, jobs, index, seconds
+        self.load = sum(j.demand for j in jobs)
+        self.refresh()
+
+    def refresh(self) -> None:
+        veh, jobs, T = self.vehicle, self.jobs, self._T
+        has_lunch, le, ll, dur = _lunch(veh)
+        idx = [self._index[veh.start], *(self._index[j.place] for j in jobs), self._index[veh.end]]
+        n = len(jobs)
+        lv0 = np.full(n + 1, INF)
+        lv1 = np.full(n + 1, INF)
+        lv0[0] = veh.earliest_s if has_lunch else INF
+        lv1[0] = max(veh.earliest_s, le + dur) if has_lunch else veh.earliest_s
+        for k in range(1, n + 1):
+            t = T[idx[k - 1], idx[k]]
+            w, svc = jobs[k - 1].windows, jobs[k - 1].service_s
+            s0 = _earliest(w, lv0[k - 1] + t)
+            s1 = _earliest(w, lv1[k - 1] + t)
+            if has_lunch and lv0[k - 1] < INF:
+                b = max(lv0[k - 1], le)
+                if b + dur <= ll:
+                    s1 = min(s1, _earliest(w, max(lv0[k - 1] + t, b) + dur))
+            lv0[k], lv1[k] = s0 + svc, s1 + svc
+        lt0 = np.full(n + 2, -INF)
+        lt1 = np.full(n + 2, -INF)
+        lt1[n + 1] = veh.latest_s
+        lt0[n + 1] = min(veh.latest_s, ll - dur) if has_lunch else -INF
+        for k in range(n, -1, -1):
+            t = T[idx[k], idx[k + 1]]
+            ml1 = lt1[k + 1] - t
+            ml0 = lt0[k + 1] - t
+            if has_lunch and le + dur <= lt1[k + 1]:
+                ml0 = max(ml0, min(lt1[k + 1] - t - dur, ll - dur))
+            if k == 0:
+                lt0[0], lt1[0] = ml0, ml1
+            else:
+                w, svc = jobs[k - 1].windows, jobs[k - 1].service_s
+                lt0[k], lt1[k] = _latest(w, ml0 - svc), _latest(w, ml1 - svc)
+        self.prev = np.array(idx[:-1])
+        self.next = np.array(idx[1:])
+        self.lv0, self.lv1 = lv0, lv1
+        self.lt0, self.lt1 = lt0[1:], lt1[1:]
+        self.base = T[self.prev, self.next]
+
+    def allows(self, job: Job) -> bool:
+        veh = self.vehicle
+        return ((job.vehicles is None or veh.key in job.vehicles)
+                and (veh.max_jobs is None or len(self.jobs) < veh.max_jobs)
+                and (veh.capacity is None or self.load + job.demand <= veh.capacity))
+
+
+@dataclass
+class _Pool:
+    """Jobs to test at once: windows padded to one width, places as matrix indices."""
+
+    jobs: list[Job]
+    ws: np.ndarray
+    we: np.ndarray
+    svc: np.ndarray
+    place: np.ndarray
+
+    @classmethod
+    def of(cls, jobs: list[Job], index: Mapping[str, int]) -> _Pool:
+        width = max((len(j.windows) for j in jobs), default=1)
+        ws = np.full((len(jobs), width), INF)
+        we = np.full((len(jobs), width), -INF)
+        for i, j in enumerate(jobs):
+            for k, (a, b) in enumerate(j.windows):
+                ws[i, k], we[i, k] = a, b
+        return cls(jobs, ws, we, np.array([j.service_s for j in jobs], dtype=float),
+                   np.array([index[j.place] for j in jobs], dtype=np.int64))
+
+
+def _earliest_v(ws: np.ndarray, we: np.ndarray, arrival: np.ndarray) -> np.ndarray:
+    """``_earliest`` for jobs x positions at once (windows: jobs x width)."""
+    s = np.maximum(arrival[:, :, None], ws[:, None, :])
+    return np.where(s <= we[:, None, :], s, INF).min(axis=2)
+
+
+def insertion_costs(lane: _Lane, pool: _Pool, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each job of ``pool``: the least added travel of inserting it into ``lane`` where
+    every window, the shift and the lunch still hold (inf: nowhere), and that position."""
+    n_jobs = len(pool.jobs)
+    if not n_jobs:
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    has_lunch, le, ll, dur = _lunch(lane.vehicle)
+    t_in = T[lane.prev[None, :], pool.place[:, None]]
+    t_out = T[pool.place[:, None], lane.next[None, :]]
+    lv0, lv1, lt0, lt1 = lane.lv0[None, :], lane.lv1[None, :], lane.lt0[None, :], lane.lt1[None, :]
+    a0 = lv0 + t_in
+    s0 = _earliest_v(pool.ws, pool.we, a0)
+    s1 = _earliest_v(pool.ws, pool.we, lv1 + t_in)
+    svc = pool.svc[:, None]
+    if has_lunch:
+        b = np.maximum(lv0, le)
+        with np.errstate(invalid="ignore"):
+            s1b = _earliest_v(pool.ws, pool.we, np.maximum(a0, b) + dur)
+        s1 = np.minimum(s1, np.where(b + dur <= ll, s1b, INF))
+    out0 = s0 + svc
+    ok = s1 + svc + t_out <= lt1
+    ok |= out0 + t_out <= lt0
+    if has_lunch:
+        ok |= (out0 + t_out + dur <= lt1) & (le + dur <= lt1) & (out0 + dur <= ll)
+    allowed = np.array([lane.allows(j) for j in pool.jobs])
+    ok &= allowed[:, None]
+    added = np.where(ok, t_in + t_out - lane.base[None, :], INF)
+    pos = added.argmin(axis=1)
+    return added[np.arange(n_jobs), pos], pos
+
+
+# --- repair ---------------------------------------------------------------------------
+
+
+def _level(job: Job) -> float:
+    return INF if job.penalty is None else job.penalty
+
+
+def repair(
+    vehicles: Sequence[Vehicle],
+    routes: Mapping[str, Sequence[Job]],
+    left_out: Sequence[Job],
+    travel: TravelMatrix,
+    *,
+    deadline: float | None = None,
+) -> tuple[dict[str, list[Job]], list[Job]]:
+    """Insert left-out jobs and trade lower-priority visits for higher ones, level by level.
+
+    ``routes``: vehicle key -> jobs in order (each route must be feasible; missing keys are
+    empty routes). Returns the new routes of every vehicle and the jobs still left out.
+    Afterwards (unless ``deadline``, a ``time.perf_counter`` value, cut it short) no
+    left-out job fits any route at any position, and none fits a route once that route's
+    lower-priority jobs are taken out. Jobs at equal priority are never traded.
+    """
+    index = travel.index
+    T = travel.seconds_array.astype(np.float64)
+    lanes = [_Lane(v, list(routes.get(v.key, ())), index, T) for v in vehicles]
+    out: list[Job] = []
+    pending = sorted(left_out, key=_level, reverse=True)
+    levels = sorted({_level(j) for j in pending}, reverse=True)
+
+    def late() -> bool:
+        return deadline is not None and time.perf_counter() >= deadline
+
+    while levels:
+        level = levels.pop(0)
+        pool = [j for j in pending if _level(j) == level]
+        pending = [j for j in pending if _level(j) != level]
+        if late():
+            out += pool
+            continue
+        pool = _insert_all(lanes, pool, T, index, late)
+        ejected: list[Job] = []
+        still_out: list[Job] = []
+        for job in pool:
+            if late():
+                still_out.append(job)
+                continue
+            removed = _make_room(lanes, job, level, T, index)
+            if removed is None:
+                still_out.append(job)
+            else:
+                ejected += removed
+        out += still_out
+        if ejected:
+            pending = sorted(pending + ejected, key=_level, reverse=True)
+            levels = sorted({_level(j) for j in pending}, reverse=True)
+    return {lane.vehicle.key: lane.jobs for lane in lanes}, out
+
+
+def _insert_all(lanes: list[_Lane], jobs: list[Job], T: np.ndarray, index, late) -> list[Job]:
+    """Cheapest insertion, globally cheapest (job, place) first, until nothing fits."""
+    if not jobs or not lanes:
+        return list(jobs)
+    pool = _Pool.of(list(jobs), index)
+    cost = np.full((len(jobs), len(lanes)), INF)
+    pos = np.zeros((len(jobs), len(lanes)), dtype=np.int64)
+    for r, lane in enumerate(lanes):
+        cost[:, r], pos[:, r] = insertion_costs(lane, pool, T)
+    alive = np.ones(len(jobs), dtype=bool)
+    while alive.any() and not late():
+        masked = np.where(alive[:, None], cost, INF)
+        k = int(masked.argmin())
+        j, r = divmod(k, len(lanes))
+        if masked[j, r] == INF:
+            break
+        lane = lanes[r]
+        lane.jobs.insert(int(pos[j, r]), pool.jobs[j])
+        lane.load += pool.jobs[j].demand
+        lane.refresh()
+        alive[j] = False
+        live = np.flatnonzero(alive)
+        if live.size:
+            sub = _Pool([pool.jobs[i] for i in live], pool.ws[live], pool.we[live], pool.svc[live], pool.place[live])
+            cost[live, r], pos[live, r] = insertion_costs(lane, sub, T)
+    return [pool.jobs[i] for i in np.flatnonzero(alive)]
+
+
+def _fits(lane: _Lane, job: Job, T: np.ndarray, index) -> tuple[float, int]:
+    cost, pos = insertion_costs(lane, _Pool.of([job], index), T)
+    return float(cost[0]), int(pos[0])
+
+
+def _make_room(lanes: list[_Lane], job: Job, level: float, T: np.ndarray, index) -> list[Job] | None:
+    """Put ``job`` on the route where it fits once that route's lower-priority jobs are
+    out, taking out as few and as low as practical; return the jobs taken out (None: it
+    fits nowhere even then). Taken-out jobs that still fit beside ``job`` go back."""
+    best = None
+    for lane in lanes:
+        lower = [j for j in lane.jobs if _level(j) < level]
+        if not lower or (job.vehicles is not None and lane.vehicle.key not in job.vehicles):
+            continue
+        trial = _Lane(lane.vehicle, [j for j in lane.jobs if _level(j) >= level], index, T)
+        cost, _ = _fits(trial, job, T, index)
+        if cost < INF:
+            # Prefer the route that gives up the least: lowest levels, then fewest visits.
+            value = sorted((_level(j) for j in lower), reverse=True)
+            if best is None or value < best[0]:
+                best = (value, lane)
+    if best is None:
+        return None
+    lane = best[1]
+    original = list(lane.jobs)
+    lower = sorted((j for j in original if _level(j) < level), key=_level)
+    # Take out the lowest first until the job fits; then put back what still fits.
+    removed: list[Job] = []
+    kept = list(original)
+    for victim in lower:
+        kept.remove(victim)
+        removed.append(victim)
+        trial = _Lane(lane.vehicle, kept, index, T)
+        cost, pos = _fits(trial, job, T, index)
+        if cost < INF:
+            kept.insert(pos, job)
+            break
+    else:  # cannot happen: it fitted with all lower jobs out
+        return None
+    lane.jobs = kept
+    lane.load = sum(j.demand for j in kept)
+    lane.refresh()
+    back = _insert_all([lane], sorted(removed, key=_level, reverse=True), T, index, lambda: False)
+    return back
