@@ -497,7 +497,8 @@ def check_cycle(
     A missing visit is judged on its date: it must not fit a route of that date (nor fit
     once lower-priority visits are out) unless its pattern does not allow that date (a
     holiday, too close to the store's other visits, a weekday outside the class's
-    ``day_patterns``), which is then the proof of ``no_usable_day``."""
+    ``day_patterns``, another weekday than the store's visits in a class that requires the
+    same weekdays), which is then the proof of ``no_usable_day``."""
     from .calendar import min_gap, required_visits
 
     problems: list[Violation] = []
@@ -537,6 +538,9 @@ def check_cycle(
                 proven[u.store_id] = f"within {gap} days of its visit on {near[0]}"
             elif cls.day_patterns and not any(date.weekday() in allowed for allowed in cls.day_patterns):
                 proven[u.store_id] = "a weekday outside the class's day patterns"
+            elif (cls.same_weekday == "require" and visits.get(u.store_id)
+                  and date.weekday() not in {d.weekday() for d in visits[u.store_id]}):
+                proven[u.store_id] = "another weekday than its visits, and the class requires the same weekdays"
         day = DayPlan(date_text, policy.time_zone, tuple(by_date.get(date_text, ())), tuple(missing))
         day_stores = {s.store_id for r in day.routes for s in r.visits} | {u.store_id for u in day.unassigned}
         problems += [

@@ -234,7 +234,8 @@ def _print_cycle(plan) -> None:
     print(f"Cycle {plan.start} + {plan.weeks} weeks ({plan.time_zone}): {len(plan.routes)} rep-days, "
           f"{plan.summary.visits} visits, {len(plan.unassigned)} missing")
     print("Frequency compliance: " + ", ".join(f"{c} {v['planned']}/{v['required']}" for c, v in k["frequency_compliance"].items()))
-    print(f"Coverage {k['coverage']:.1%}, travel share of working time {k['travel_share']:.1%}, "
+    coverage = "-" if k["coverage"] is None else f"{k['coverage']:.1%}"
+    print(f"Coverage {coverage}, travel share of working time {k['travel_share']:.1%}, "
           f"workload spread between rep-days {k['workload_spread_h']:.1f} h (sd {k['workload_sd_h']:.1f} h), "
           f"between reps {k['rep_workload_spread_h']:.1f} h")
     print(f"{'rep':<6} {'days':>4} {'visits/day (min-mean-max)':>26} {'required h':>11} {'available h':>12}")

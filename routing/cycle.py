@@ -135,13 +135,16 @@ def plan_cycle(
             day_routes += day.routes
             day_missing += day.unassigned
         # Visits missing on this date go where they fit this date, with any rep, unless the
-        # date is a holiday or too close to the store's other visits.
+        # date is a holiday, too close to the store's other visits, or (a class that
+        # requires the same weekdays) on another weekday than its other visits.
         refill, keep = [], []
         for u in day_missing:
             store = by_store[u.store_id]
             gap = min_gap(policy.classes[store.store_class], cycle.weeks)
             others = planned[u.store_id] - {date}
-            if date in cycle.holidays or any(abs((d - date).days) < gap for d in others):
+            cls = policy.classes[store.store_class]
+            off_pattern = cls.same_weekday == "require" and others and date.weekday() not in {d.weekday() for d in others}
+            if date in cycle.holidays or off_pattern or any(abs((d - date).days) < gap for d in others):
                 keep.append(u)
             else:
                 refill.append(store)

@@ -125,7 +125,7 @@ def solve_day(
             orders = _rep_by_rep(vehicles, screened.jobs, travel, initial, search_end, params)
             extra |= {"status": "rep_by_rep"}
         orders, left_out = _timed(vehicles, orders, screened.jobs, travel)
-        orders, left_out = repair(vehicles, orders, left_out, travel, deadline=deadline + REPAIR_GRACE_S)
+        orders, left_out = repair(vehicles, orders, left_out, travel, deadline=deadline)
     routes = []
     by_vehicle = {v.key: v for v in vehicles}
     for key, jobs in orders.items():
@@ -177,11 +177,6 @@ def refill_day(
     return sorted(new_routes, key=lambda r: r.rep_id), unassigned
 
 
-#: The repair may run this long past the time limit when it is still inserting visits
-#: (it is fast: tens of milliseconds at 1,000 visits; this bounds the worst case).
-REPAIR_GRACE_S = 0.5
-
-
 def _timed(vehicles, orders: Mapping[str, Sequence[vrptw.Job]], jobs, travel):
     """Each route timed exactly (``routing.repair.time_route``); a route the search got
     wrong by that rule (it should not happen) loses visits from its end until it holds.
@@ -206,7 +201,8 @@ def _rep_by_rep(vehicles, jobs, travel, initial, deadline: float, params: SolveP
     share = 0.3  # of the time: the greedy start; the rest polishes the routes rep by rep
     greedy_end = time.perf_counter() + share * max(0.0, deadline - time.perf_counter())
     placed = {j.key for r in start.values() for j in r}
-    orders, left = repair(vehicles, start, [j for j in jobs if j.key not in placed], travel, deadline=greedy_end)
+    orders, left = repair(vehicles, start, [j for j in jobs if j.key not in placed], travel, deadline=greedy_end,
+                          best_effort=True)
     seconds = travel.seconds_array
     for k, veh in enumerate(vehicles):
         now = time.perf_counter()

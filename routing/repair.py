@@ -253,14 +253,18 @@ def repair(
     travel: TravelMatrix,
     *,
     deadline: float | None = None,
+    best_effort: bool = False,
 ) -> tuple[dict[str, list[Job]], list[Job]]:
     """Insert left-out jobs and trade lower-priority visits for higher ones, level by level.
 
     ``routes``: vehicle key -> jobs in order (each route must be feasible; missing keys are
     empty routes). Returns the new routes of every vehicle and the jobs still left out.
-    Afterwards (unless ``deadline``, a ``time.perf_counter`` value, cut it short) no
-    left-out job fits any route at any position, and none fits a route once that route's
-    lower-priority jobs are taken out. Jobs at equal priority are never traded.
+    Afterwards no left-out job fits any route at any position, and none fits a route once
+    that route's lower-priority jobs are taken out (the other jobs in their order). Jobs at
+    equal priority are never traded. ``deadline`` (a ``time.perf_counter`` value) bounds
+    the optional part, re-ordering a route to make room; that guarantee is always met (it
+    takes milliseconds per route) unless ``best_effort`` lets the deadline cut everything
+    short (a greedy construction under a time limit).
     """
     index = travel.index
     T = travel.seconds_array.astype(np.float64)
@@ -272,25 +276,33 @@ def repair(
     def late() -> bool:
         return deadline is not None and time.perf_counter() >= deadline
 
+    def never() -> bool:
+        return False
+
     while levels:
         level = levels.pop(0)
         pool = [j for j in pending if _level(j) == level]
         pending = [j for j in pending if _level(j) != level]
-        if late():
+        if best_effort and late():
             out += pool
             continue
-        pool = _insert_all(lanes, pool, T, index, late)
+        pool = _insert_all(lanes, pool, T, index, late if best_effort else never)
         ejected: list[Job] = []
-        still_out: list[Job] = []
-        for job in pool:
-            if late():
-                still_out.append(job)
-                continue
-            removed = _make_room(lanes, job, level, T, index)
-            if removed is None:
-                still_out.append(job)
-            else:
+        # First with the kept visits in their order (what the checker proves; cheap, so
+        # it always completes), then, while time is left, in a new order too; after each
+        # such move the first kind is tried again on what is still out.
+        still_out = pool if best_effort else _make_room_all(lanes, pool, level, T, index, ejected, resequence=False)
+        tried: set[str] = set()
+        while not best_effort and not late():
+            job = next((j for j in still_out if j.key not in tried), None)
+            if job is None:
+                break
+            tried.add(job.key)
+            removed = _make_room(lanes, job, level, T, index, resequence=True)
+            if removed is not None:
                 ejected += removed
+                still_out.remove(job)
+                still_out = _make_room_all(lanes, still_out, level, T, index, ejected, resequence=False)
         out += still_out
         if ejected:
             pending = sorted(pending + ejected, key=_level, reverse=True)
@@ -331,7 +343,20 @@ def _fits(lane: _Lane, job: Job, T: np.ndarray, index) -> tuple[float, int]:
     return float(cost[0]), int(pos[0])
 
 
-def _make_room(lanes: list[_Lane], job: Job, level: float, T: np.ndarray, index) -> list[Job] | None:
+def _make_room_all(lanes, jobs: list[Job], level: float, T, index, ejected: list[Job], *, resequence: bool) -> list[Job]:
+    """``_make_room`` for each job in turn; the jobs taken out go to ``ejected``; returns
+    the jobs still out."""
+    out = []
+    for job in jobs:
+        removed = _make_room(lanes, job, level, T, index, resequence=resequence)
+        if removed is None:
+            out.append(job)
+        else:
+            ejected += removed
+    return out
+
+
+def _make_room(lanes: list[_Lane], job: Job, level: float, T: np.ndarray, index, *, resequence: bool) -> list[Job] | None:
     """Put ``job`` on the route where it fits once that route's lower-priority jobs are
     out, taking out as few and as low as practical; return the jobs taken out (None: it
     fits nowhere even then). Taken-out jobs that still fit beside ``job`` go back."""
@@ -340,31 +365,36 @@ def _make_room(lanes: list[_Lane], job: Job, level: float, T: np.ndarray, index)
         lower = [j for j in lane.jobs if _level(j) < level]
         if not lower or (job.vehicles is not None and lane.vehicle.key not in job.vehicles):
             continue
-        trial = _Lane(lane.vehicle, [j for j in lane.jobs if _level(j) >= level], index, T)
-        cost, _ = _fits(trial, job, T, index)
-        if cost < INF:
-            # Prefer the route that gives up the least: lowest levels, then fewest visits.
-            value = sorted((_level(j) for j in lower), reverse=True)
-            if best is None or value < best[0]:
-                best = (value, lane)
+        kept = [j for j in lane.jobs if _level(j) >= level]
+        trial = _Lane(lane.vehicle, kept, index, T)
+        if _fits(trial, job, T, index)[0] == INF:
+            if not resequence:
+                continue
+            # The kept visits in another order may leave room: rebuild by cheapest insertion.
+            rebuilt = _Lane(lane.vehicle, [], index, T)
+            if _insert_all([rebuilt], [*kept, job], T, index, lambda: False):
+                continue
+            trial = rebuilt
+        # Prefer the route that gives up the least: lowest levels, then fewest visits.
+        value = sorted((_level(j) for j in lower), reverse=True)
+        if best is None or value < best[0]:
+            best = (value, lane, trial)
     if best is None:
         return None
-    lane = best[1]
-    original = list(lane.jobs)
-    lower = sorted((j for j in original if _level(j) < level), key=_level)
-    # Take out the lowest first until the job fits; then put back what still fits.
-    removed: list[Job] = []
-    kept = list(original)
-    for victim in lower:
-        kept.remove(victim)
-        removed.append(victim)
-        trial = _Lane(lane.vehicle, kept, index, T)
-        cost, pos = _fits(trial, job, T, index)
-        if cost < INF:
-            kept.insert(pos, job)
-            break
-    else:  # cannot happen: it fitted with all lower jobs out
-        return None
+    _, lane, trial = best
+    lower = sorted((j for j in lane.jobs if _level(j) < level), key=_level)
+    if job in trial.jobs:  # fits only in a new order of the kept visits
+        kept, removed = list(trial.jobs), lower
+    else:
+        # Take out the lowest first until the job fits; then put back what still fits.
+        removed, kept = [], list(lane.jobs)
+        for victim in lower:
+            kept.remove(victim)
+            removed.append(victim)
+            cost, pos = _fits(_Lane(lane.vehicle, kept, index, T), job, T, index)
+            if cost < INF:
+                kept.insert(pos, job)
+                break
     lane.jobs = kept
     lane.load = sum(j.demand for j in kept)
     lane.refresh()

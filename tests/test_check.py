@@ -113,8 +113,24 @@ def test_moved_visit_breaks_the_chain(solved):
 
 
 def test_made_up_numbers_on_start_or_break_are_caught(solved):
-    """Travel, distance or waiting put on the start stop (which has no leg) is caught."""
+    """Travel, distance or waiting put on the start stop or the break (which have no leg) is caught."""
     plan, *inputs = solved
     stops = list(plan.routes[0].stops)
-    stops[0] = dataclasses.replace(stops[0], travel_s=5000, distance_m=99999, wait_s=777)
-    assert "time" in _codes(_with_stops(plan, stops), *inputs)
+    start = dataclasses.replace(stops[0], travel_s=5000, distance_m=99999, wait_s=777)
+    assert "time" in _codes(_with_stops(plan, [start, *stops[1:]]), *inputs)
+    plan, inputs = _lunch_day()
+    stops = list(plan.routes[0].stops)
+    i = next(k for k, s in enumerate(stops) if s.type == "break")
+    for change in ({"travel_s": 300}, {"distance_m": 1000}, {"wait_s": 60}):
+        broken = stops[:i] + [dataclasses.replace(stops[i], **change)] + stops[i + 1:]
+        assert "time" in _codes(_with_stops(plan, broken), *inputs), change
+
+
+def _lunch_day():
+    """Twelve A stores for one rep with a 12:00-13:00 lunch: a full day with a break stop."""
+    stores = [store(f"S{i}", 0.003 * (i % 5), 0.004 * (i // 5), cls="A") for i in range(12)]
+    reps = [rep(lunch=(12, 13, 30))]
+    plan = solve_day(THURSDAY, stores, reps, POLICY, params=SolveParams(solution_limit=30, time_limit_s=5))
+    inputs = (stores, reps, POLICY, day_matrix(stores, reps, POLICY))
+    assert _codes(plan, *inputs) == set()
+    return plan, inputs

@@ -123,12 +123,28 @@ def test_checker_catches_a_missing_visit_and_bad_spacing():
     cycle = Cycle(MONDAY, 2)
     travel = day_matrix(stores, reps, POLICY)
     plan = _plan(stores, reps, cycle)
+    assert plan.unassigned == () and sum(len(r.visits) for r in plan.routes) == 12  # 3 A stores, 4 visits each
     route = plan.routes[0]
     dropped = dataclasses.replace(route, stops=tuple(s for s in route.stops if s.store_id != route.visits[0].store_id))
     codes = {v.code for v in check_cycle((dropped, *plan.routes[1:]), plan.unassigned, stores, reps, POLICY, cycle, travel)}
     assert "frequency" in codes
     strict = dataclasses.replace(POLICY, classes=POLICY.classes | {"A": dataclasses.replace(POLICY.classes["A"], min_gap_days=4)})
     codes = {v.code for v in check_cycle(plan.routes, plan.unassigned, stores, reps, strict, cycle, travel)}
+    assert "spacing" in codes
+
+
+def test_spacing_is_checked_for_every_class():
+    """A weekly store (no min_gap_days) visited on two days in a row is caught: every class
+    keeps half its ideal interval (``calendar.min_gap``)."""
+    stores = [Store("B1", "B1", 60.17, 24.94, "B")]
+    reps = [rep("R1")]
+    cycle = Cycle(MONDAY, 2)
+    travel = day_matrix(stores, reps, POLICY)
+    plan = _plan(stores, reps, cycle)
+    (first, second) = plan.routes
+    assert check_cycle(plan.routes, (), stores, reps, POLICY, cycle, travel) == []
+    moved = dataclasses.replace(second, date=(dt.date.fromisoformat(first.date) + dt.timedelta(days=1)).isoformat())
+    codes = {v.code for v in check_cycle((first, moved), (), stores, reps, POLICY, cycle, travel)}
     assert "spacing" in codes
 
 

@@ -31,6 +31,8 @@ def test_ok_small_everything_fits(ok_small):
     breaks = [s for s in route.stops if s.type == "break"]
     if breaks:
         assert 11.5 * 3600 <= breaks[0].start_s and breaks[0].end_s <= 13.5 * 3600
+    else:  # a short day: the 45 min lunch fits after getting home, before 13:30
+        assert route.stops[-1].arrival_s <= 13.5 * 3600 - 45 * 60
     assert route.stops[0].start_s >= 8 * 3600 and route.stops[-1].arrival_s <= 17 * 3600
 
 
