@@ -25,9 +25,6 @@ from .hours import open_windows
 from .model import Policy, Rep, Route, SolveParams, Store, Summary, Unassigned, total_summary
 from .travel import TravelMatrix
 
-#: Seconds kept at the end of a cycle's time limit for putting missing visits where they
-#: fit on their dates (``routing.daily.refill_day``), after the days are routed.
-REFILL_RESERVE_S = 1.0
 #: Share of ``SolveParams.time_limit_s`` for choosing days (``routing.periodic``); the rest
 #: routes the days with the day solver.
 ASSIGN_SHARE = 0.5
@@ -123,12 +120,14 @@ def plan_cycle(
     dates = sorted({d for _, d in assignment} | set(missing_on))
     left_visits = sum(len(v) for v in assignment.values()) or 1
     routes: list[Route] = []
-    for date in dates:
+    refill_s = 0.05  # the longest refill of a date so far: kept in reserve for each date to come
+    for n, date in enumerate(dates):
         day_routes: list[Route] = []
         day_missing = list(missing_on.get(date, []))
+        reserve = refill_s * (len(dates) - n)
         for rep_id, store_ids in sorted((k[0], v) for k, v in assignment.items() if k[1] == date):
             day_stores = [dataclasses.replace(by_store[s], rep_id=rep_id) for s in store_ids]
-            budget = max(0.0, deadline - min(REFILL_RESERVE_S, 0.1 * params.time_limit_s) - time.perf_counter()) * len(store_ids) / left_visits
+            budget = max(0.0, deadline - reserve - time.perf_counter()) * len(store_ids) / left_visits
             left_visits -= len(store_ids)
             day = solve_day(date, day_stores, [by_rep[rep_id]], policy, travel=travel,
                             params=dataclasses.replace(params, time_limit_s=budget), initial={rep_id: store_ids})
@@ -150,7 +149,10 @@ def plan_cycle(
                 refill.append(store)
                 planned[u.store_id].discard(date)
         on_routes = [by_store[v.store_id] for r in day_routes for v in r.visits]
-        day_routes, left = refill_day(date, day_routes, refill, on_routes, reps, policy, travel)
+        began = time.perf_counter()
+        day_routes, left = refill_day(date, day_routes, refill, on_routes, reps, policy, travel,
+                                      deadline=deadline - reserve + refill_s)
+        refill_s = max(refill_s, 1.5 * (time.perf_counter() - began))
         for r in day_routes:
             for v in r.visits:
                 planned[v.store_id].add(date)

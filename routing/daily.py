@@ -50,7 +50,7 @@ class _Screened:
 #: limit plus ``REPAIR_S_PER_JOB`` per visit (at most half the limit); the search stops
 #: that much earlier.
 REPAIR_SHARE = 0.05
-REPAIR_S_PER_JOB = 0.002
+REPAIR_S_PER_JOB = 0.003
 #: Below this many seconds for the search, the day starts from ``initial`` (or nothing)
 #: and goes straight to the repair.
 MIN_SEARCH_S = 0.05
