@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -76,9 +76,26 @@ def _lunch(vehicle: Vehicle) -> tuple[bool, float, float, float]:
 
 
 def time_route(vehicle: Vehicle, jobs: Sequence[Job], travel: TravelMatrix) -> Timing | None:
-    """The earliest schedule of ``jobs`` in this order, or None when the order breaks a
-    window, the shift or the lunch rule. The departure is then put off as long as the
-    first visit's start allows (less waiting at the first store)."""
+    """The schedule of ``jobs`` in this order that gets home earliest and, among those,
+    leaves latest (the shortest day: least waiting), or None when the order breaks a
+    window, the shift or the lunch rule."""
+    timing = _earliest_timing(vehicle, jobs, travel)
+    if timing is None or not jobs:
+        return timing
+    best, lo, hi = timing, timing.depart_s, vehicle.latest_s
+    while lo < hi:  # the home-coming time never falls as the departure moves later
+        mid = (lo + hi + 1) // 2
+        later = _earliest_timing(replace(vehicle, earliest_s=mid), jobs, travel)
+        if later is not None and later.arrive_s <= timing.arrive_s:
+            best, lo = later, mid
+        else:
+            hi = mid - 1
+    return best
+
+
+def _earliest_timing(vehicle: Vehicle, jobs: Sequence[Job], travel: TravelMatrix) -> Timing | None:
+    """The earliest schedule of ``jobs`` in this order (None: infeasible); the departure
+    is put off as long as the first visit's start allows."""
     has_lunch, le, ll, dur = _lunch(vehicle)
     places = [vehicle.start, *(j.place for j in jobs), vehicle.end]
     lv0 = float(vehicle.earliest_s) if has_lunch else INF

@@ -242,7 +242,8 @@ def test_time_route_lunch_rules_by_hand():
     veh = vrptw.Vehicle("R1", r.start_key, r.end_key, 8 * 3600, 17 * 3600, Break(12 * 3600, 13 * 3600, 1800))
     timing = time_route(veh, [job], travel)
     assert timing.starts_s == (12.5 * 3600,) and timing.break_leg == 0 and timing.break_start_s == 12 * 3600
-    assert timing.depart_s == 8 * 3600 and timing.arrive_s == 13 * 3600 + t
+    # The shortest day: leave as late as still gets home at 13:00 + t (lunch from 12:00 on arrival).
+    assert timing.depart_s == 12 * 3600 - t and timing.arrive_s == 13 * 3600 + t
     short = dataclasses.replace(veh, latest_s=13 * 3600 + t - 1)
     assert time_route(short, [job], travel) is None
 
