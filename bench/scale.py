@@ -9,11 +9,10 @@ own. ``wall_s`` times the ``solve_day``/``plan_cycle`` call only (the travel mat
 before it); the independent checker is timed apart (``check_s``). A case still running
 ``5 x limit + 60`` s after it started is killed and reported as a timeout.
 
-Besides the checker's verdict each case reports the bar's conditions: ``idle`` = working
-reps without a visit while a visit left out for lack of time is one they could make on an
-otherwise empty day; ``fits`` = visits left out for lack of time (a day) or reported missing
-(a cycle) that fit, as they stand, into a route of their date or an idle rep's empty day
-(the solver could have planned them).
+Besides the checker's verdict each case reports the bar's conditions, read off the
+checker's proofs: ``idle`` = working reps (cycle: rep-days) without a route while a visit
+left out that date fits their empty day; ``fits`` = visits left out (cycle: reported
+missing) that fit a route of their date, as it is or instead of lower-priority visits.
 """
 
 from __future__ import annotations
@@ -58,10 +57,6 @@ CASES = {
         Case("cycle-2000", "cycle", 2000, 20, 120, owners=True),
     )
 }
-
-#: Reasons of visits the solver left out (the others are screened before it runs).
-DROPPED = ("not_enough_time", "max_visits_reached")
-
 
 def hard_timeout_s(limit_s: float) -> float:
     """When a case is killed: five times its limit plus a minute."""
@@ -143,7 +138,7 @@ def _solve_and_measure(case: Case, limit_s: float, seed: int, conn) -> dict:
     conn.send(("partial", record))
 
     started = time.perf_counter()
-    record |= _bar(plan, stores, reps, policy, travel, dates, cycle_kind=case.kind == "cycle")
+    record |= _bar(plan, violations, dates[0].isoformat() if case.kind == "day" else None)
     record["bar_s"] = round(time.perf_counter() - started, 2)
     record["status"] = "ok" if record["checker_ok"] else "violations"
     return record
@@ -162,96 +157,16 @@ def _count(items) -> dict[str, int]:
 # --- the bar: idle reps, and left-out visits that fit -----------------------------------
 
 
-def _bar(plan, stores, reps, policy, travel, dates, *, cycle_kind: bool) -> dict:
-    """``idle``: (rep, date)s with no visit while a visit of that date left out for lack
-    of time (a day) or reported missing (a cycle) is one the rep could make alone;
-    ``fits``: such visits that fit into a route of their date or an idle rep's day."""
-    import datetime as dt
-
-    from routing.daily import can_visit_alone
-
-    by_store = {s.id: s for s in stores}
-    routes_on: dict[str, list] = {}
-    for r in plan.routes:
-        if r.visits:
-            routes_on.setdefault(r.date, []).append(r)
-    visited: dict[str, list[dt.date]] = {}
-    for r in plan.routes:
-        for v in r.visits:
-            visited.setdefault(v.store_id, []).append(dt.date.fromisoformat(r.date))
-    left_out = [u for u in plan.unassigned if (u.reason in DROPPED or cycle_kind) and u.date]
-    by_id = {r.id: r for r in reps}
-    idle_pairs, fits = set(), []
-    for u in left_out:
-        date, store = dt.date.fromisoformat(u.date), by_store[u.store_id]
-        gap = policy.classes[store.store_class].min_gap_days or 0
-        done = visited.get(store.id, [])
-        if date in done or any(abs((date - d).days) < max(gap, 1) for d in done):
-            continue  # a visit that day would break the class's spacing
-        used = {r.rep_id for r in routes_on.get(u.date, [])}
-        eligible = [r for r in reps if store.rep_id in (None, r.id) and r.works_on(date)]
-        alone = [r for r in eligible if r.id not in used and can_visit_alone(r, store, date, policy, travel)]
-        idle_pairs |= {(r.id, u.date) for r in alone}
-        if alone or any(_fits(route, by_id[route.rep_id], store, date, by_store, policy, travel)
-                        for route in routes_on.get(u.date, []) if route.rep_id in {r.id for r in eligible}):
-            fits.append(u)
-    return {"idle": len(idle_pairs), "fits": len(fits), "fits_first": [f"{u.store_id}@{u.date}" for u in fits[:5]]}
-
-
-def _fits(route, rep, store, date, by_store, policy, travel) -> bool:
-    """Can ``store`` be inserted somewhere into ``route`` keeping windows, shift, lunch
-    break and max_visits (earliest times, the break taken at the best place)?"""
-    from routing.daily import service_seconds
-
-    visits = [v.store_id for v in route.visits]
-    if rep.max_visits is not None and len(visits) >= rep.max_visits:
-        return False
-    service = service_seconds(store, policy)
-    s = route.summary
-    busy = s.travel_s + s.service_s + (rep.lunch.duration_s if rep.lunch else 0)
-    if service > rep.shift_end_s - rep.shift_start_s - busy + 5:
-        return False  # no room for the visit alone, whatever the detour
-    return any(_feasible(visits[:i] + [store.id] + visits[i:], rep, date, by_store, policy, travel)
-               for i in range(len(visits) + 1))
-
-
-def _windows(store, date, policy):
-    from routing.daily import service_seconds, start_windows
-    from routing.hours import open_windows
-
-    return start_windows(open_windows(store.opening_hours, date), service_seconds(store, policy)), service_seconds(store, policy)
-
-
-def _feasible(seq, rep, date, by_store, policy, travel) -> bool:
-    """Earliest-time walk with two states: lunch not yet taken / taken (the rules of
-    ``routing.check``: a break on a leg or while waiting, or after the day's end)."""
-    inf = float("inf")
-    lunch = rep.lunch
-    t0 = rep.shift_start_s
-    t1 = max(t0, lunch.earliest_s + lunch.duration_s) if lunch else inf  # lunch before leaving
-    place = rep.start_key
-
-    def after_leg(t_no, t_yes, travel_s):
-        a0 = t_no + travel_s
-        a1 = t_yes + travel_s
-        if lunch and t_no < inf and max(t_no, lunch.earliest_s) + lunch.duration_s <= lunch.latest_s:
-            a1 = min(a1, max(t_no + travel_s, lunch.earliest_s) + lunch.duration_s)
-        return a0, a1
-
-    for key in seq:
-        windows, service = _windows(by_store[key], date, policy)
-        a0, a1 = after_leg(t0, t1, travel.seconds(place, key))
-        t0, t1 = (_start(a, windows) + service for a in (a0, a1))
-        place = key
-        if t0 == inf and t1 == inf:
-            return False
-    a0, a1 = after_leg(t0, t1, travel.seconds(place, rep.end_key))
-    ok0 = a0 <= rep.shift_end_s and (lunch is None or a0 <= lunch.latest_s - lunch.duration_s)
-    return ok0 or a1 <= rep.shift_end_s
-
-
-def _start(arrive: float, windows) -> float:
-    return next((max(arrive, a) for a, b in windows if arrive <= b), float("inf"))
+def _bar(plan, violations, date) -> dict:
+    """From the checker's proofs: ``idle`` = (rep, date)s without a route while a visit
+    left out that date fits their empty day; ``fits`` = visits left out (a day) or reported
+    missing (a cycle) that fit a route of their date as it is, or instead of its
+    lower-priority visits (``left_out_fits``, ``priority_inversion``)."""
+    used = {(r.rep_id, r.date) for r in plan.routes if r.visits}
+    found = [(v, v.date or date) for v in violations if v.code in ("left_out_fits", "priority_inversion")]
+    idle = {(v.rep_id, d) for v, d in found if v.code == "left_out_fits" and (v.rep_id, d) not in used}
+    fits = sorted({(v.store_id, d) for v, d in found})
+    return {"idle": len(idle), "fits": len(fits), "fits_first": [f"{s}@{d}" for s, d in fits[:5]]}
 
 
 # --- the parent: one process per case -------------------------------------------------

@@ -55,6 +55,8 @@ class Violation:
     message: str
     rep_id: str | None = None
     store_id: str | None = None
+    date: str | None = None
+    """Set by ``check_cycle`` on what it found checking one date."""
 
     def __str__(self) -> str:
         where = " ".join(x for x in (self.rep_id and f"rep {self.rep_id}", self.store_id and f"store {self.store_id}") if x)
@@ -114,15 +116,15 @@ def _check_day(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], poli
             problems.append(Violation("rep_not_working", f"route on {plan.date}, {why}", route.rep_id))
     routes = [r for r in plan.routes if r.rep_id not in off]
     problems += check_routes(routes, plan.unassigned, store_rules, rep_rules, travel, requested=[s.id for s in stores])
-    return problems + _check_left_out(date, routes, plan.unassigned, stores, reps, policy, store_rules, rep_rules,
-                                      travel, proven or {})
+    return problems + _check_left_out(routes, plan.unassigned, stores, policy, store_rules, rep_rules, travel, proven or {})
 
 
 def _store_rules(stores: Sequence[Store], policy: Policy, date: dt.date) -> dict[str, StoreRule]:
+    clock = day_clock(date, policy.time_zone)
     rules = {}
     for s in stores:
         minutes = s.service_min if s.service_min is not None else policy.classes[s.store_class].service_min
-        windows = day_clock(date, policy.time_zone).windows(open_windows(s.opening_hours, date))
+        windows = clock.windows(open_windows(s.opening_hours, date))
         rules[s.id] = StoreRule(tuple(windows), int(round(minutes * 60)), s.demand, s.rep_id)
     return rules
 
@@ -283,12 +285,12 @@ _CANNOT = {"closed_on_date", "window_too_short", "rep_not_working", "outside_shi
            "lunch_break", "no_usable_day"}
 
 
-def _check_left_out(date, routes, unassigned, stores, reps, policy, store_rules, rep_rules, travel,
+def _check_left_out(routes, unassigned, stores, policy, store_rules, rep_rules, travel,
                     proven: Mapping[str, str]) -> list[Violation]:
-    """Prove each left-out visit's reason, then that it fits no eligible route as it is, nor
-    once that route's lower-priority visits are out."""
+    """Prove each left-out visit's reason, then that it fits no eligible route (those of
+    the working reps, ``rep_rules``) as it is, nor once that route's lower-priority visits
+    are out."""
     by_id = {s.id: s for s in stores}
-    working = [r for r in reps if r.id in rep_rules]
     visits_of = {r.rep_id: [s.store_id for s in r.visits] for r in routes}
     priority = {s.id: policy.classes[s.store_class].priority for s in stores}
     out: list[Violation] = []
@@ -297,22 +299,20 @@ def _check_left_out(date, routes, unassigned, stores, reps, policy, store_rules,
         store = by_id.get(u.store_id)
         if store is None or u.reason not in REASONS:
             continue  # reported by check_routes
-        eligible = [rep_rules[r.id] for r in working if store.rep_id in (None, r.id)]
-        why = _disproof(u.reason, store, store_rules, eligible, [r.id for r in working if store.rep_id in (None, r.id)],
-                        visits_of, rep_rules, by_id, date, travel, proven)
+        eligible = [(rep_id, rule) for rep_id, rule in rep_rules.items() if store.rep_id in (None, rep_id)]
+        why = _disproof(u.reason, store, store_rules, eligible, visits_of, rep_rules, travel, proven)
         if why:
             out.append(Violation("false_reason", f"said {u.reason}, but {why}", store_id=store.id))
         if u.reason in _CANNOT and not why:
             continue
         judged.append(store)
-    for rep in working:
-        rule = rep_rules[rep.id]
-        route = visits_of.get(rep.id, [])
-        candidates = [s.id for s in judged if s.rep_id in (None, rep.id)]
+    for rep_id, rule in rep_rules.items():
+        route = visits_of.get(rep_id, [])
+        candidates = [s.id for s in judged if s.rep_id in (None, rep_id)]
         fits = _fit_mask(rule, route, candidates, store_rules, travel)
         for store_id in (c for c, f in zip(candidates, fits) if f):
-            where = f"rep {rep.id}'s route" if route else f"an empty day of rep {rep.id}, who works"
-            out.append(Violation("left_out_fits", f"left out, but it fits {where}", rep.id, store_id))
+            where = f"rep {rep_id}'s route" if route else f"an empty day of rep {rep_id}, who works"
+            out.append(Violation("left_out_fits", f"left out, but it fits {where}", rep_id, store_id))
         rest = [c for c, f in zip(candidates, fits) if not f]
         for level in sorted({priority[c] for c in rest}):
             kept = [v for v in route if priority[v] >= level]
@@ -323,13 +323,15 @@ def _check_left_out(date, routes, unassigned, stores, reps, policy, store_rules,
                 lower = sorted({by_id[v].store_class for v in route if priority[v] < level})
                 out.append(Violation("priority_inversion", f"left out (class {by_id[store_id].store_class}), but it fits "
                                      f"once the route's lower-priority visits (class {', '.join(lower)}) are out",
-                                     rep.id, store_id))
+                                     rep_id, store_id))
     return out
 
 
-def _disproof(reason, store, store_rules, eligible, eligible_ids, visits_of, rep_rules, by_id, date, travel,
-              proven) -> str | None:
-    """None when the inputs prove ``reason`` for this store on this date, else what refutes it."""
+def _disproof(reason: str, store: Store, store_rules: Mapping[str, StoreRule], eligible: Sequence[tuple[str, RepRule]],
+              visits_of: Mapping[str, list[str]], rep_rules: Mapping[str, RepRule], travel: TravelMatrix,
+              proven: Mapping[str, str]) -> str | None:
+    """None when the inputs prove ``reason`` for this store on this date, else what refutes
+    it. ``eligible``: (rep id, rule) of the working reps allowed to visit the store."""
     rule = store_rules[store.id]
     windows = rule.windows
     long_enough = [w for w in windows if w[1] - w[0] >= rule.service_s]
@@ -347,39 +349,39 @@ def _disproof(reason, store, store_rules, eligible, eligible_ids, visits_of, rep
     if reason == "rep_not_working":
         if store.rep_id is not None:
             return f"its owner rep {store.rep_id} works that date" if store.rep_id in rep_rules else None
-        return f"rep {eligible_ids[0]} works that date" if eligible_ids else None
+        return f"rep {eligible[0][0]} works that date" if eligible else None
     if reason == "outside_shift":
-        for rep_id, rep in zip(eligible_ids, eligible):
+        for rep_id, rep in eligible:
             if any(max(a, rep.shift_start_s) + rule.service_s <= min(b, rep.shift_end_s) for a, b in windows):
                 return f"its hours {_fmt(windows)} hold the visit inside rep {rep_id}'s shift"
         return None if eligible else "no rep is eligible to have a shift"
     if reason == "unreachable_in_shift":
-        for rep_id, rep in zip(eligible_ids, eligible):
+        for rep_id, rep in eligible:
             if alone(rep, lunch=False):
                 return f"rep {rep_id} can make it on an otherwise empty day"
         return None if eligible else "no rep is eligible"
     if reason == "lunch_break":
-        for rep_id, rep in zip(eligible_ids, eligible):
+        for rep_id, rep in eligible:
             if alone(rep):
                 return f"rep {rep_id} can make it on an otherwise empty day, lunch included"
-        if not any(alone(rep, lunch=False) for rep in eligible):
+        if not any(alone(rep, lunch=False) for _, rep in eligible):
             return "no eligible rep could make it even without a lunch break (the lunch is not the reason)"
         return None
     if reason == "over_capacity":
-        for rep_id, rep in zip(eligible_ids, eligible):
+        for rep_id, rep in eligible:
             load = sum(store_rules[v].demand for v in visits_of.get(rep_id, []))
             if rep.capacity is None or load + store.demand <= rep.capacity:
                 return f"rep {rep_id} has room for demand {store.demand}"
         return None if eligible else "no rep is eligible"
     if reason == "max_visits_reached":
-        for rep_id, rep in zip(eligible_ids, eligible):
+        for rep_id, rep in eligible:
             if rep.max_visits is None or len(visits_of.get(rep_id, [])) < rep.max_visits:
                 return f"rep {rep_id} has fewer than max_visits visits"
         return None if eligible else "no rep is eligible"
     if reason == "no_usable_day":
         if store.id in proven:
             return None
-        usable = [rep_id for rep_id, rep in zip(eligible_ids, eligible) if alone(rep)]
+        usable = [rep_id for rep_id, rep in eligible if alone(rep)]
         return f"rep {usable[0]} could visit it that date" if usable else None
     return None  # not_enough_time: proven by fitting no route
 
@@ -544,7 +546,7 @@ def check_cycle(
         day = DayPlan(date_text, policy.time_zone, tuple(by_date.get(date_text, ())), tuple(missing))
         day_stores = {s.store_id for r in day.routes for s in r.visits} | {u.store_id for u in day.unassigned}
         problems += [
-            dataclasses.replace(v, message=f"{date_text}: {v.message}")
+            dataclasses.replace(v, message=f"{date_text}: {v.message}", date=date_text)
             for v in _check_day(day, [s for s in stores if s.id in day_stores], reps, policy, travel, proven)
         ]
     missing_count: dict[str, int] = {}

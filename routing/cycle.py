@@ -139,9 +139,9 @@ def plan_cycle(
         refill, keep = [], []
         for u in day_missing:
             store = by_store[u.store_id]
-            gap = min_gap(policy.classes[store.store_class], cycle.weeks)
-            others = planned[u.store_id] - {date}
             cls = policy.classes[store.store_class]
+            gap = min_gap(cls, cycle.weeks)
+            others = planned[u.store_id] - {date}
             off_pattern = cls.same_weekday == "require" and others and date.weekday() not in {d.weekday() for d in others}
             if date in cycle.holidays or off_pattern or any(abs((d - date).days) < gap for d in others):
                 keep.append(u)

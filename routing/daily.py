@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import vrptw
-from .repair import Timing, repair, time_route
 from .clock import day_clock
+from .repair import Timing, feasible, repair, time_route
 from .hours import open_windows
-from .model import Break, DayPlan, Policy, Rep, Route, SolveParams, Stop, Store, Unassigned
+from .model import DayPlan, Policy, Rep, Route, SolveParams, Stop, Store, Unassigned
 from .travel import TravelMatrix, places_of, straight_line_matrix
 
 
@@ -122,16 +122,11 @@ def solve_day(
             orders = {vr.vehicle: [by_key[k] for k in vr.jobs] for vr in solution.routes} if solution.routes else start
             extra |= {"status": solution.status, "objective": solution.objective}
         else:
-            orders = _rep_by_rep(vehicles, screened.jobs, travel, initial, search_end, params)
+            orders = _rep_by_rep(vehicles, screened.jobs, travel, start, search_end, params)
             extra |= {"status": "rep_by_rep"}
         orders, left_out = _timed(vehicles, orders, screened.jobs, travel)
         orders, left_out = repair(vehicles, orders, left_out, travel, deadline=deadline)
-    routes = []
-    by_vehicle = {v.key: v for v in vehicles}
-    for key, jobs in orders.items():
-        if jobs:
-            timing = time_route(by_vehicle[key], jobs, travel)
-            routes.append(build_route(by_vehicle[key], jobs, timing, date=date.isoformat(), travel=travel))
+    routes = _routes(vehicles, orders, date, travel)
     unassigned += _explain_dropped([j.key for j in left_out], stores, working, routes, policy, date)
     extra["wall_s"] = round(time.perf_counter() - started, 3)
     order = {s.id: i for i, s in enumerate(stores)}
@@ -139,7 +134,7 @@ def solve_day(
     return DayPlan(
         date=date.isoformat(),
         time_zone=policy.time_zone,
-        routes=tuple(sorted(routes, key=lambda r: r.rep_id)),
+        routes=tuple(routes),
         unassigned=tuple(unassigned),
         params=params.as_dict() | extra,
     )
@@ -170,33 +165,38 @@ def refill_day(
     orders, peeled = _timed(vehicles, on_routes, [j for r in on_routes.values() for j in r], travel)
     left = peeled + [jobs[s.id] for s in left_out if s.id in jobs]
     orders, left = repair(vehicles, orders, left, travel, deadline=deadline)
-    by_vehicle = {v.key: v for v in vehicles}
-    new_routes = [build_route(by_vehicle[k], jobs_, time_route(by_vehicle[k], jobs_, travel), date=date.isoformat(), travel=travel)
-                  for k, jobs_ in orders.items() if jobs_]
+    new_routes = _routes(vehicles, orders, date, travel)
     unassigned = screened.unassigned + _explain_dropped([j.key for j in left], [*stores, *left_out], working, new_routes, policy, date)
-    return sorted(new_routes, key=lambda r: r.rep_id), unassigned
+    return new_routes, unassigned
+
+
+def _routes(vehicles, orders: Mapping[str, Sequence[vrptw.Job]], date: dt.date, travel: TravelMatrix) -> list[Route]:
+    """The routes with visits, timed and turned into stops, by rep id."""
+    by_vehicle = {v.key: v for v in vehicles}
+    return sorted((build_route(by_vehicle[k], jobs, time_route(by_vehicle[k], jobs, travel), date=date.isoformat(), travel=travel)
+                   for k, jobs in orders.items() if jobs), key=lambda r: r.rep_id)
 
 
 def _timed(vehicles, orders: Mapping[str, Sequence[vrptw.Job]], jobs, travel):
-    """Each route timed exactly (``routing.repair.time_route``); a route the search got
-    wrong by that rule (it should not happen) loses visits from its end until it holds.
-    Returns the routes and the jobs on none."""
+    """Each route checked by the exact timing rule (``routing.repair.feasible``); a route
+    the search got wrong by it (it should not happen) loses visits from its end until it
+    holds. Returns the routes and the jobs on none."""
     by_vehicle = {v.key: v for v in vehicles}
     out: dict[str, list[vrptw.Job]] = {}
     for key, route in orders.items():
         route = list(route)
-        while route and time_route(by_vehicle[key], route, travel) is None:
+        while route and not feasible(by_vehicle[key], route, travel):
             route.pop()
         out[key] = route
     on_route = {j.key for r in out.values() for j in r}
     return out, [j for j in jobs if j.key not in on_route]
 
 
-def _rep_by_rep(vehicles, jobs, travel, initial, deadline: float, params: SolveParams) -> dict[str, list[vrptw.Job]]:
-    """A big day: a greedy start by priority (``routing.repair``), then each rep's route
-    with the left-out visits nearest to it, re-solved in a small OR-Tools model."""
+def _rep_by_rep(vehicles, jobs, travel, start, deadline: float, params: SolveParams) -> dict[str, list[vrptw.Job]]:
+    """A big day: a greedy start by priority (``routing.repair``) from ``start`` (vehicle
+    key -> jobs), then each rep's route with the left-out visits nearest to it, re-solved
+    in a small OR-Tools model."""
     by_key = {j.key: j for j in jobs}
-    start = {k: [by_key[s] for s in ids] for k, ids in (initial or {}).items()}
     start, _ = _timed(vehicles, start, jobs, travel)
     share = 0.3  # of the time: the greedy start; the rest polishes the routes rep by rep
     greedy_end = time.perf_counter() + share * max(0.0, deadline - time.perf_counter())
@@ -224,7 +224,7 @@ def _rep_by_rep(vehicles, jobs, travel, initial, deadline: float, params: SolveP
         if not result.routes:
             continue
         new = [by_key[key] for key in result.routes[0].jobs]
-        if time_route(veh, new, travel) is None:
+        if not feasible(veh, new, travel):
             continue
         taken = {j.key for j in new}
         left = [j for j in left if j.key not in taken] + [j for j in mine if j.key not in taken]
@@ -330,7 +330,7 @@ def _screen(date, stores, reps, working, policy, travel, balance_weight: int) ->
             penalty=penalties[policy.classes[store.store_class].priority],
             demand=store.demand,
         )
-        able = [r for r in able if time_route(_vehicle(r), [job], travel) is not None]
+        able = [r for r in able if feasible(_vehicle(r), [job], travel)]
         if not able:
             lunch = reachable[0].lunch
             when = f" ({_fmt_windows([(lunch.earliest_s, lunch.latest_s)])}, {lunch.duration_s // 60} min)" if lunch else ""
@@ -353,7 +353,7 @@ def can_visit_alone(rep: Rep, store: Store, date: dt.date, policy: Policy, trave
     windows = start_windows(clock.windows(open_windows(store.opening_hours, date)), service)
     if not _reachable_alone(rep, store.id, windows, service, travel):
         return False
-    return time_route(_vehicle(rep), [vrptw.Job(store.id, store.id, tuple(windows), service)], travel) is not None
+    return feasible(_vehicle(rep), [vrptw.Job(store.id, store.id, tuple(windows), service)], travel)
 
 
 def _reachable_alone(rep: Rep, place: str, windows, service: int, travel: TravelMatrix) -> bool:

@@ -75,10 +75,15 @@ def _lunch(vehicle: Vehicle) -> tuple[bool, float, float, float]:
     return (True, b.earliest_s, b.latest_s, b.duration_s) if b is not None else (False, 0.0, 0.0, 0.0)
 
 
+def feasible(vehicle: Vehicle, jobs: Sequence[Job], travel: TravelMatrix) -> bool:
+    """Can ``jobs`` be done in this order (windows, shift, lunch rule)? One forward pass."""
+    return _earliest_timing(vehicle, jobs, travel) is not None
+
+
 def time_route(vehicle: Vehicle, jobs: Sequence[Job], travel: TravelMatrix) -> Timing | None:
     """The schedule of ``jobs`` in this order that gets home earliest and, among those,
     leaves latest (the shortest day: least waiting), or None when the order breaks a
-    window, the shift or the lunch rule."""
+    window, the shift or the lunch rule. For a yes/no answer ``feasible`` is cheaper."""
     timing = _earliest_timing(vehicle, jobs, travel)
     if timing is None or not jobs:
         return timing
@@ -93,18 +98,19 @@ def time_route(vehicle: Vehicle, jobs: Sequence[Job], travel: TravelMatrix) -> T
     return best
 
 
-def _earliest_timing(vehicle: Vehicle, jobs: Sequence[Job], travel: TravelMatrix) -> Timing | None:
-    """The earliest schedule of ``jobs`` in this order (None: infeasible); the departure
-    is put off as long as the first visit's start allows."""
+def _forward(vehicle: Vehicle, jobs: Sequence[Job], legs: Sequence[float]):
+    """The earliest-start pass with two states (lunch not yet taken / taken). ``legs``:
+    the travel time into each job and then home. Returns the leave times at the start and,
+    per node after it (the jobs, then home), (start in state 0, start in state 1, whether
+    state 1 got there by taking the lunch on this leg, that lunch's start)."""
     has_lunch, le, ll, dur = _lunch(vehicle)
-    places = [vehicle.start, *(j.place for j in jobs), vehicle.end]
     lv0 = float(vehicle.earliest_s) if has_lunch else INF
     lv1 = float(max(vehicle.earliest_s, le + dur)) if has_lunch else float(vehicle.earliest_s)
-    steps = []  # per node after the start: (start in state 0, start in state 1, lunch taken on this leg, its start)
+    first = (lv0, lv1)
+    steps = []
     n = len(jobs)
-    for k in range(1, n + 2):
-        t = travel.seconds(places[k - 1], places[k])
-        windows = jobs[k - 1].windows if k <= n else ((-INF, INF),)
+    for k, t in enumerate(legs):
+        windows = jobs[k].windows if k < n else ((-INF, INF),)
         s0 = _earliest(windows, lv0 + t)
         s1 = _earliest(windows, lv1 + t)
         took, b = False, None
@@ -115,8 +121,18 @@ def _earliest_timing(vehicle: Vehicle, jobs: Sequence[Job], travel: TravelMatrix
                 if s1b < s1:
                     s1, took = s1b, True
         steps.append((s0, s1, took, b))
-        service = jobs[k - 1].service_s if k <= n else 0
+        service = jobs[k].service_s if k < n else 0
         lv0, lv1 = s0 + service, s1 + service
+    return first, steps
+
+
+def _earliest_timing(vehicle: Vehicle, jobs: Sequence[Job], travel: TravelMatrix) -> Timing | None:
+    """The earliest schedule of ``jobs`` in this order (None: infeasible); the departure
+    is put off as long as the first visit's start allows."""
+    has_lunch, le, ll, dur = _lunch(vehicle)
+    places = [vehicle.start, *(j.place for j in jobs), vehicle.end]
+    _, steps = _forward(vehicle, jobs, [travel.seconds(a, b) for a, b in zip(places, places[1:])])
+    n = len(jobs)
     end0, end1 = steps[-1][0], steps[-1][1]
     if has_lunch and end0 <= min(vehicle.latest_s, ll - dur):
         state = 0  # no lunch on the route: it fits after getting home
@@ -125,11 +141,11 @@ def _earliest_timing(vehicle: Vehicle, jobs: Sequence[Job], travel: TravelMatrix
     else:
         return None
     starts, break_leg, break_start = [0.0] * (n + 1), None, None
-    for k in range(n + 1, 0, -1):
-        s0, s1, took, b = steps[k - 1]
-        starts[k - 1] = s0 if state == 0 else s1
+    for k in range(n, -1, -1):
+        s0, s1, took, b = steps[k]
+        starts[k] = s0 if state == 0 else s1
         if state == 1 and took:
-            break_leg, break_start, state = k - 1, b, 0
+            break_leg, break_start, state = k, b, 0
     depart = vehicle.earliest_s if (state == 0 or not has_lunch) else max(vehicle.earliest_s, le + dur)
     if n and break_leg != 0:
         depart = max(depart, starts[0] - travel.seconds(vehicle.start, jobs[0].place))
@@ -155,20 +171,10 @@ class _Lane:
         has_lunch, le, ll, dur = _lunch(veh)
         idx = [self._index[veh.start], *(self._index[j.place] for j in jobs), self._index[veh.end]]
         n = len(jobs)
-        lv0 = np.full(n + 1, INF)
-        lv1 = np.full(n + 1, INF)
-        lv0[0] = veh.earliest_s if has_lunch else INF
-        lv1[0] = max(veh.earliest_s, le + dur) if has_lunch else veh.earliest_s
-        for k in range(1, n + 1):
-            t = T[idx[k - 1], idx[k]]
-            w, svc = jobs[k - 1].windows, jobs[k - 1].service_s
-            s0 = _earliest(w, lv0[k - 1] + t)
-            s1 = _earliest(w, lv1[k - 1] + t)
-            if has_lunch and lv0[k - 1] < INF:
-                b = max(lv0[k - 1], le)
-                if b + dur <= ll:
-                    s1 = min(s1, _earliest(w, max(lv0[k - 1] + t, b) + dur))
-            lv0[k], lv1[k] = s0 + svc, s1 + svc
+        (first0, first1), steps = _forward(veh, jobs, [T[i, j] for i, j in zip(idx, idx[1:])])
+        service = np.array([j.service_s for j in jobs], dtype=float)
+        lv0 = np.array([first0, *(st[0] for st in steps[:n])]) + np.r_[0.0, service]
+        lv1 = np.array([first1, *(st[1] for st in steps[:n])]) + np.r_[0.0, service]
         lt0 = np.full(n + 2, -INF)
         lt1 = np.full(n + 2, -INF)
         lt1[n + 1] = veh.latest_s
@@ -259,6 +265,10 @@ def insertion_costs(lane: _Lane, pool: _Pool, T: np.ndarray) -> tuple[np.ndarray
 # --- repair ---------------------------------------------------------------------------
 
 
+def _never() -> bool:
+    return False
+
+
 def _level(job: Job) -> float:
     return INF if job.penalty is None else job.penalty
 
@@ -293,9 +303,6 @@ def repair(
     def late() -> bool:
         return deadline is not None and time.perf_counter() >= deadline
 
-    def never() -> bool:
-        return False
-
     while levels:
         level = levels.pop(0)
         pool = [j for j in pending if _level(j) == level]
@@ -303,7 +310,7 @@ def repair(
         if best_effort and late():
             out += pool
             continue
-        pool = _insert_all(lanes, pool, T, index, late if best_effort else never)
+        pool = _insert_all(lanes, pool, T, index, late if best_effort else _never)
         ejected: list[Job] = []
         # First with the kept visits in their order (what the checker proves; cheap, so
         # it always completes), then, while time is left, in a new order too; after each
@@ -389,7 +396,7 @@ def _make_room(lanes: list[_Lane], job: Job, level: float, T: np.ndarray, index,
                 continue
             # The kept visits in another order may leave room: rebuild by cheapest insertion.
             rebuilt = _Lane(lane.vehicle, [], index, T)
-            if _insert_all([rebuilt], [*kept, job], T, index, lambda: False):
+            if _insert_all([rebuilt], [*kept, job], T, index, _never):
                 continue
             trial = rebuilt
         # Prefer the route that gives up the least: lowest levels, then fewest visits.
@@ -415,5 +422,5 @@ def _make_room(lanes: list[_Lane], job: Job, level: float, T: np.ndarray, index,
     lane.jobs = kept
     lane.load = sum(j.demand for j in kept)
     lane.refresh()
-    back = _insert_all([lane], sorted(removed, key=_level, reverse=True), T, index, lambda: False)
+    back = _insert_all([lane], sorted(removed, key=_level, reverse=True), T, index, _never)
     return back
