@@ -94,6 +94,11 @@ class DayClock:
         return int(round((utc - self._midnight).total_seconds()))
 
     @property
+    def regular(self) -> bool:
+        """No change of UTC offset on this date: real seconds are clock-face seconds."""
+        return self._plain
+
+    @property
     def length_s(self) -> int:
         """Real length of the day: 86400, or 82800 / 90000 when the clocks go forward / back."""
         return self.real(DAY_S)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from . import periodic
 from .calendar import Cycle, Pattern, day_patterns, min_gap, required_visits
+from .clock import day_clock
 from .daily import can_visit_alone, refill_day, service_seconds, solve_day
 from .hours import open_windows
 from .model import Policy, Rep, Route, SolveParams, Store, Summary, Unassigned, total_summary
@@ -106,7 +107,8 @@ def plan_cycle(
     started = time.perf_counter()
     deadline = started + params.time_limit_s
     load_weight = _LOAD_WEIGHT * (1 + params.balance_weight)
-    assignment, unassigned = _assign(stores, reps, policy, cycle, travel, load_weight, params)
+    assignment, unassigned = _assign(stores, reps, policy, cycle, travel, load_weight, params,
+                                     started + ASSIGN_SHARE * params.time_limit_s)
     by_rep = {r.id: r for r in reps}
     by_store = {s.id: s for s in stores}
     planned: dict[str, set[dt.date]] = defaultdict(set)
@@ -183,7 +185,33 @@ class _Option:
     penalty: float = 0.0  # for the visits the pattern misses or moves off its weekdays
 
 
-def _options(store: Store, reps: Sequence[Rep], policy: Policy, cycle: Cycle, n: int, travel: TravelMatrix) -> list[_Option]:
+class _Usable:
+    """Which rep can visit which store alone on which date (``can_visit_alone``), without
+    asking it store x rep x date times: working days once per rep, opening hours once per
+    (hours, date), and the answer once per (rep, store, that date's hours) on dates whose
+    clock is regular (a date the clocks change is asked on its own)."""
+
+    def __init__(self, reps: Sequence[Rep], policy: Policy, cycle: Cycle, travel: TravelMatrix):
+        self.policy, self.travel = policy, travel
+        self.works = {r.id: {d for d in cycle.dates if r.works_on(d)} for r in reps}
+        self.regular = {d: day_clock(d, policy.time_zone).regular for d in cycle.dates}
+        self._hours: dict[tuple[str, dt.date], tuple] = {}
+        self._alone: dict[tuple, bool] = {}
+
+    def __call__(self, rep: Rep, store: Store, date: dt.date) -> bool:
+        if date not in self.works[rep.id]:
+            return False
+        hours = self._hours.get((store.opening_hours, date))
+        if hours is None:
+            hours = self._hours[store.opening_hours, date] = tuple(open_windows(store.opening_hours, date))
+        key = (rep.id, store.id, hours, None if self.regular[date] else date)
+        ok = self._alone.get(key)
+        if ok is None:
+            ok = self._alone[key] = can_visit_alone(rep, store, date, self.policy, self.travel)
+        return ok
+
+
+def _options(store: Store, reps: Sequence[Rep], policy: Policy, cycle: Cycle, n: int, usable_by: _Usable) -> list[_Option]:
     cls = policy.classes[store.store_class]
     out = []
     for rep in reps:
@@ -191,7 +219,7 @@ def _options(store: Store, reps: Sequence[Rep], policy: Policy, cycle: Cycle, n:
             continue
 
         def usable(d: dt.date, rep=rep) -> bool:
-            return rep.works_on(d) and can_visit_alone(rep, store, d, policy, travel)
+            return usable_by(rep, store, d)
 
         cap = _day_capacity_s(rep)
         for p in day_patterns(n, cycle, usable, min_gap_days=cls.min_gap_days, weekday_sets=cls.day_patterns,
@@ -201,16 +229,18 @@ def _options(store: Store, reps: Sequence[Rep], policy: Policy, cycle: Cycle, n:
     return out
 
 
-def _assign(stores, reps, policy, cycle, travel, load_weight: float, params: SolveParams):
+def _assign(stores, reps, policy, cycle, travel, load_weight: float, params: SolveParams, deadline: float):
     """Each store's (rep, pattern) and each (rep, date)'s stores, by the periodic-routing
-    search (``routing.periodic``): real route costs across days, every (rep, date) a vehicle
-    whose day holds at most the rep's working time and ``max_visits``, the pattern's missing
-    or moved visits as option costs, and ``load_weight`` evening out the days."""
+    search (``routing.periodic``) until ``deadline``: real route costs across days, every
+    (rep, date) a vehicle whose day holds at most the rep's working time and
+    ``max_visits``, the pattern's missing or moved visits as option costs, and
+    ``load_weight`` evening out the days."""
     unassigned: list[Unassigned] = []
     prepared = []
+    usable = _Usable(reps, policy, cycle, travel)
     for store in stores:
         n = required_visits(policy.classes[store.store_class], cycle.weeks)
-        options = _options(store, reps, policy, cycle, n, travel)
+        options = _options(store, reps, policy, cycle, n, usable)
         if not options:
             why = "owner rep" if store.rep_id else "any rep"
             for date in _ideal_dates(cycle, n):
@@ -233,7 +263,8 @@ def _assign(stores, reps, policy, cycle, travel, load_weight: float, params: Sol
     problem = periodic.Problem(clients, fleet, travel, cost="seconds", balance_weight=load_weight,
                                group_weight=REP_LOAD_WEIGHT * load_weight / _LOAD_WEIGHT)
     iterations = None if params.solution_limit is None else ASSIGN_ITERATIONS_PER_SOLUTION * params.solution_limit
-    solution = periodic.solve(problem, time_limit_s=ASSIGN_SHARE * params.time_limit_s, iterations=iterations, seed=params.seed)
+    solution = periodic.solve(problem, time_limit_s=max(0.0, deadline - time.perf_counter()), iterations=iterations,
+                              seed=params.seed)
     members: dict[tuple[str, dt.date], list[str]] = {}
     for (rep_id, date), routes in zip(days, solution.routes):
         for store_ids in routes.values():
