@@ -101,9 +101,10 @@ def plan_cycle(
     params: SolveParams = SolveParams(),
 ) -> CyclePlan:
     """Plan ``cycle`` for the team. ``params.time_limit_s`` is the budget of the whole
-    cycle: ``ASSIGN_SHARE`` of it chooses the days, the rest routes the (rep, date) days in
-    proportion to their visits; ``params.balance_weight`` trades travel for evener days
-    (0: the default trade-off)."""
+    cycle: the first ``ASSIGN_SHARE`` of it chooses the days, the rest routes the (rep,
+    date) days in proportion to their visits, keeping back the time each date's refill of
+    missing visits takes (``refill_day``); ``params.balance_weight`` trades travel for
+    evener days (0: the default trade-off)."""
     started = time.perf_counter()
     deadline = started + params.time_limit_s
     load_weight = _LOAD_WEIGHT * (1 + params.balance_weight)
