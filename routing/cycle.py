@@ -15,7 +15,7 @@ import math
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from . import periodic
@@ -99,12 +99,16 @@ def plan_cycle(
     *,
     travel: TravelMatrix,
     params: SolveParams = SolveParams(),
+    progress: Callable[[str, float], None] | None = None,
 ) -> CyclePlan:
     """Plan ``cycle`` for the team. ``params.time_limit_s`` is the budget of the whole
     cycle: the first ``ASSIGN_SHARE`` of it chooses the days, the rest routes the (rep,
     date) days in proportion to their visits, keeping back the time each date's refill of
     missing visits takes (``refill_day``); ``params.balance_weight`` trades travel for
-    evener days (0: the default trade-off)."""
+    evener days (0: the default trade-off). ``progress(phase, share)``, if given, hears how
+    far the plan is (0-1) as it goes."""
+    report = progress or (lambda phase, share: None)
+    report("choosing days", 0.0)
     started = time.perf_counter()
     deadline = started + params.time_limit_s
     load_weight = _LOAD_WEIGHT * (1 + params.balance_weight)
@@ -124,7 +128,9 @@ def plan_cycle(
     left_visits = sum(len(v) for v in assignment.values()) or 1
     routes: list[Route] = []
     refill_s = 0.05  # the longest refill of a date so far: kept in reserve for each date to come
+    report("routing days", ASSIGN_SHARE)
     for n, date in enumerate(dates):
+        report("routing days", ASSIGN_SHARE + (1 - ASSIGN_SHARE) * n / len(dates))
         day_routes: list[Route] = []
         day_missing = list(missing_on.get(date, []))
         reserve = refill_s * (len(dates) - n)

@@ -107,13 +107,16 @@ class _Row:
 
 
 def _csv_rows(path: Path, required: tuple[str, ...], problems: list[InputProblem]) -> Iterator[_Row]:
-    source = path.name
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        problems.append(InputProblem(source, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+        problems.append(InputProblem(path.name, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
         return
-    reader = csv.DictReader(StringIO(text, newline=""))
+    yield from _csv_text_rows(text, path.name, required, problems)
+
+
+def _csv_text_rows(text: str, source: str, required: tuple[str, ...], problems: list[InputProblem]) -> Iterator[_Row]:
+    reader = csv.DictReader(StringIO(text.removeprefix("\ufeff"), newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in header]
     if missing:
@@ -128,12 +131,15 @@ def _csv_rows(path: Path, required: tuple[str, ...], problems: list[InputProblem
 
 
 def _geojson_rows(path: Path, required: tuple[str, ...], problems: list[InputProblem]) -> Iterator[_Row]:
-    source = path.name
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        problems.append(InputProblem(source, None, None, f"not valid JSON: {exc}"))
+        problems.append(InputProblem(path.name, None, None, f"not valid JSON: {exc}"))
         return
+    yield from _geojson_data_rows(data, path.name, required, problems)
+
+
+def _geojson_data_rows(data: Any, source: str, required: tuple[str, ...], problems: list[InputProblem]) -> Iterator[_Row]:
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
         problems.append(InputProblem(source, None, None, "expected a GeoJSON FeatureCollection"))
         return
@@ -159,6 +165,27 @@ def _geojson_rows(path: Path, required: tuple[str, ...], problems: list[InputPro
             yield _Row(source, where, props, problems)
 
 
+def _record_rows(records: Any, source: str, required: tuple[str, ...], problems: list[InputProblem]) -> Iterator[_Row]:
+    """Rows of a JSON list of objects (an API body); row ``[i]`` is the list's item i (from 0)."""
+    if not isinstance(records, list):
+        problems.append(InputProblem(source, None, None, "expected a JSON list of objects"))
+        return
+    for n, record in enumerate(records):
+        where = f"[{n}]"
+        if not isinstance(record, dict):
+            problems.append(InputProblem(source, where, None, "expected a JSON object"))
+            continue
+        missing = [c for c in required if record.get(c) is None]
+        for column in missing:
+            problems.append(InputProblem(source, where, column, "required, got nothing"))
+        if not missing:
+            yield _Row(source, where, record, problems)
+
+
+#: Readers of store and rep rows by format: a file or text for CSV, parsed JSON otherwise.
+_ROW_READERS = {"csv": _csv_text_rows, "geojson": _geojson_data_rows, "json": _record_rows}
+
+
 def _unique(row: _Row, value: str | None, seen: dict[str, str]) -> None:
     if value is None:
         return
@@ -170,8 +197,12 @@ def _unique(row: _Row, value: str | None, seen: dict[str, str]) -> None:
 
 def _stores(path: Path, policy: Policy | None, rep_ids: set[str] | None, problems: list[InputProblem]) -> list[Store]:
     reader = _geojson_rows if path.suffix.lower() in (".geojson", ".json") else _csv_rows
+    return _store_rows(reader(path, STORE_REQUIRED, problems), policy, rep_ids, problems)
+
+
+def _store_rows(rows: Iterator[_Row], policy: Policy | None, rep_ids: set[str] | None, problems: list[InputProblem]) -> list[Store]:
     stores, seen = [], {}
-    for row in reader(path, STORE_REQUIRED, problems):
+    for row in rows:
         before = len(problems)
         store_id, name = row.required("id"), row.required("name")
         _unique(row, store_id, seen)
@@ -192,8 +223,12 @@ def _stores(path: Path, policy: Policy | None, rep_ids: set[str] | None, problem
 
 
 def _reps(path: Path, problems: list[InputProblem]) -> list[Rep]:
+    return _rep_rows(_csv_rows(path, REP_REQUIRED, problems), problems)
+
+
+def _rep_rows(rows: Iterator[_Row], problems: list[InputProblem]) -> list[Rep]:
     reps, seen = [], {}
-    for row in _csv_rows(path, REP_REQUIRED, problems):
+    for row in rows:
         before = len(problems)
         rep_id, name = row.required("id"), row.required("name")
         _unique(row, rep_id, seen)
@@ -248,6 +283,10 @@ def _policy(path: Path, problems: list[InputProblem]) -> Policy | None:
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         problems.append(InputProblem(source, None, None, f"cannot parse: {exc}"))
         return None
+    return _policy_data(data, source, problems)
+
+
+def _policy_data(data: Any, source: str, problems: list[InputProblem]) -> Policy | None:
     if not isinstance(data, dict):
         problems.append(InputProblem(source, None, None, "expected a table (TOML) or an object (JSON) at the top level"))
         return None
@@ -366,6 +405,63 @@ def load_policy(path: Path) -> Policy:
     if problems:
         raise InputError(problems)
     return policy
+
+
+def parse_stores(data: Any, *, fmt: str, source: str = "stores", policy: Policy | None = None,
+                 rep_ids: set[str] | None = None) -> list[Store]:
+    """Validate stores given as CSV text (``fmt="csv"``), a parsed GeoJSON FeatureCollection
+    (``"geojson"``) or a JSON list of objects (``"json"``, the columns of the CSV as keys): the
+    same rules and messages as the files. ``policy`` and ``rep_ids``, when given, are what a
+    store's class and owner must name. Raises one ``InputError`` listing every problem."""
+    problems: list[InputProblem] = []
+    stores = _store_rows(_ROW_READERS[fmt](data, source, STORE_REQUIRED, problems), policy, rep_ids, problems)
+    if problems:
+        raise InputError(problems)
+    return stores
+
+
+def parse_reps(data: Any, *, fmt: str, source: str = "reps") -> list[Rep]:
+    """Validate reps given as CSV text or a JSON list of objects (see ``parse_stores``)."""
+    problems: list[InputProblem] = []
+    reps = _rep_rows(_ROW_READERS[fmt](data, source, REP_REQUIRED, problems), problems)
+    if problems:
+        raise InputError(problems)
+    return reps
+
+
+def parse_policy(data: Any, *, source: str = "policy") -> Policy:
+    """Validate a policy given as parsed TOML or JSON data (the file's rules and messages)."""
+    problems: list[InputProblem] = []
+    policy = _policy_data(data, source, problems)
+    if problems:
+        raise InputError(problems)
+    return policy
+
+
+def store_record(store: Store) -> dict[str, Any]:
+    """A store as a JSON object with the stores file's columns (``parse_stores`` reads it back)."""
+    record = {"id": store.id, "name": store.name, "lat": store.lat, "lon": store.lon, "class": store.store_class,
+              "opening_hours": store.opening_hours, "service_min": store.service_min, "rep_id": store.rep_id,
+              "demand": store.demand}
+    return record
+
+
+def _hhmm(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def rep_record(rep: Rep) -> dict[str, Any]:
+    """A rep as a JSON object with the reps file's columns (``parse_reps`` reads it back)."""
+    lunch = rep.lunch
+    return {
+        "id": rep.id, "name": rep.name, "start_lat": rep.start_lat, "start_lon": rep.start_lon,
+        "end_lat": rep.end_lat, "end_lon": rep.end_lon,
+        "shift_start": _hhmm(rep.shift_start_s), "shift_end": _hhmm(rep.shift_end_s),
+        "break_start": _hhmm(lunch.earliest_s) if lunch else None, "break_end": _hhmm(lunch.latest_s) if lunch else None,
+        "break_min": lunch.duration_s // 60 if lunch else None,
+        "working_days": rep.working_days, "max_visits": rep.max_visits, "capacity": rep.capacity,
+        "days_off": ";".join(sorted(d.isoformat() for d in rep.days_off)) or None,
+    }
 
 
 # --- plans ------------------------------------------------------------------------------

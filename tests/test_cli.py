@@ -12,7 +12,7 @@ INPUTS = ["--stores", str(DEMO / "stores.csv"), "--reps", str(DEMO / "reps.csv")
 
 def _run(*args, cwd=None, cache=None):
     env = dict(os.environ, **({"FIELDROUTE_CACHE": str(cache)} if cache else {}))
-    return subprocess.run([sys.executable, "-m", "routing.cli", *args], capture_output=True, text=True, cwd=cwd, env=env)
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, cwd=cwd, env=env)
 
 
 def test_solve_day_then_check(tmp_path):

@@ -124,7 +124,7 @@ def test_cli_rejects_bad_input_and_writes_nothing(tmp_path):
     """The CLI exits 2, prints every problem, and creates no plan or map."""
     out, html = tmp_path / "plan.json", tmp_path / "plan.html"
     result = subprocess.run(
-        [sys.executable, "-m", "routing.cli", "solve-day", "--stores", str(DATA / "bad_stores.csv"),
+        [sys.executable, "-m", "api.cli", "solve-day", "--stores", str(DATA / "bad_stores.csv"),
          "--reps", str(DEMO / "reps.csv"), "--policy", str(DEMO / "policy.toml"), "--date", "2026-12-03",
          "--out", str(out), "--map", str(html)],
         capture_output=True, text=True,

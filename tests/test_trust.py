@@ -208,7 +208,7 @@ def test_zero_stores_and_zero_reps():
 def test_plan_cycle_command_with_no_stores(tmp_path, capsys):
     """The command line with an empty stores file plans and checks an empty cycle (it
     crashed printing the coverage)."""
-    from routing.cli import main
+    from api.cli import main
 
     empty = tmp_path / "stores.csv"
     empty.write_text((DEMO / "stores.csv").read_text().splitlines()[0] + "\n")

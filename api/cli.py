@@ -1,34 +1,30 @@
-"""The ``fieldroute`` command: solve a day, check a plan, run the demo."""
+"""The ``fieldroute`` command: solve a day, plan a cycle, check a plan, run the demo, serve the API.
+
+An edge of the system, like the service: it reads files, prints, and calls ``routing`` and
+``maps``; the library imports neither.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import datetime as dt
-import os
+import logging
 import sys
 from pathlib import Path
 
-import numpy as np
+from routing.check import check_plan
+from routing.daily import solve_day
+from routing.errors import InputError, InputProblem
+from routing.io import load_inputs, plan_from_dict, write_plan
+from routing.model import SUMMARY_KEYS, DayPlan, SolveParams
 
-from .check import check_plan
-from .daily import day_matrix, solve_day
-from .errors import InputError, InputProblem
-from .io import load_inputs, plan_from_dict, write_plan
-from .model import SUMMARY_KEYS, DayPlan, SolveParams
-from .travel import places_of
+from . import network
+from .network import DEMO_DIR
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-DEMO_DIR = DATA_DIR / "demo"
-DEMO_PBF = DATA_DIR / "osm" / "monaco.osm.pbf"
 DEMO_DATE = "2026-12-03"
 DEMO_CYCLE_START = "2026-11-30"
 DEMO_CLASSES = "A,B"  # the classes due on the demo day, until the cycle planner picks the day's stores
-
-
-def cache_dir() -> Path:
-    """Where road graphs and matrices are cached: $FIELDROUTE_CACHE or ~/.cache/fieldroute."""
-    return Path(os.environ.get("FIELDROUTE_CACHE") or Path.home() / ".cache" / "fieldroute")
 
 
 def _date(text: str) -> dt.date:
@@ -132,26 +128,11 @@ def _h(seconds: int) -> str:
 def _travel(args, stores, reps, policy):
     """The travel matrix the options ask for, the road network behind it and how far places
     were snapped to it (both None for straight-line travel)."""
-    from . import roads
-
-    if not args.place and args.network == "straight":
-        return day_matrix(stores, reps, policy), None, None
-    print("Loading the road network ...", file=sys.stderr, flush=True)
-    if args.place:
-        network = roads.road_network_from_place(args.place, cache_dir=cache_dir())
-    else:
-        network = roads.build_road_network(DEMO_PBF if args.network == "demo" else Path(args.network), cache_dir=cache_dir())
-    points = places_of(stores, reps)
-    snaps = network.snap(points)
-    far = [s for s in snaps if s.distance_m > roads.SNAP_WARN_M]
-    for snap in far:
-        print(f"warning: {snap.key} is {snap.distance_m:.0f} m from the nearest road node", file=sys.stderr)
-    snapping = {
-        "max_m": round(max((s.distance_m for s in snaps), default=0.0), 1),
-        "median_m": round(float(np.median([s.distance_m for s in snaps])) if snaps else 0.0, 1),
-        f"over_{roads.SNAP_WARN_M:.0f}_m": [s.key for s in far],
-    }
-    return roads.road_matrix(network, points, cache_dir=cache_dir()), network, snapping
+    if args.place or args.network != "straight":
+        print("Loading the road network ...", file=sys.stderr, flush=True)
+    roads = network.road_network(args.network, place=args.place)
+    travel, snapping = network.travel_for(roads, stores, reps, policy)
+    return travel, roads, snapping
 
 
 def _select(stores, classes: str | None):
@@ -191,15 +172,15 @@ def _solve_and_write(args, stores_path, reps_path, policy_path, out, map_path) -
 
 
 def _cycle_of(args):
-    from .calendar import Cycle
+    from routing.calendar import Cycle
 
     return Cycle(args.start, args.weeks, args.holidays)
 
 
 def _plan_cycle(args, stores_path, reps_path, policy_path, out, maps_dir) -> int:
-    from .check import check_cycle
-    from .cycle import plan_cycle
-    from .io import cycle_to_dict, write_json
+    from routing.check import check_cycle
+    from routing.cycle import plan_cycle
+    from routing.io import cycle_to_dict, write_json
 
     stores, reps, policy = load_inputs(stores_path, reps_path, policy_path)
     cycle = _cycle_of(args)
@@ -247,8 +228,8 @@ def _print_cycle(plan) -> None:
 
 
 def _check(args) -> int:
-    from .check import check_cycle
-    from .io import cycle_from_dict, read_json
+    from routing.check import check_cycle
+    from routing.io import cycle_from_dict, read_json
 
     stores, reps, policy = load_inputs(args.stores, args.reps, args.policy)
     stores = _select(stores, args.classes)
@@ -281,15 +262,25 @@ def _check(args) -> int:
 def _routes_of(raw: dict):
     from zoneinfo import ZoneInfo
 
-    from .io import route_from_dict
+    from routing.io import route_from_dict
 
     zone = ZoneInfo(raw["time_zone"])
     return [route_from_dict(r, zone) for r in raw.get("routes", [])]
 
 
+def _stderr_handler() -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logging.addLevelName(logging.WARNING, "warning")
+    return handler
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .roads import RoadNetworkError
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("fieldroute").handlers[:] = [_stderr_handler()]
+    logging.getLogger("fieldroute").propagate = False
+    from routing.roads import RoadNetworkError
 
     try:
         if args.command == "solve-day":
