@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     _solve_options(p, 5.0)
     p.add_argument("--cycle-time-limit", type=float, default=20.0, help="time limit of the 4-week cycle (default 20 s)")
     p.add_argument("--day-only", action="store_true", help="plan the demo day only, not the 4-week cycle")
+    from .serve import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -282,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("fieldroute").propagate = False
     from routing.roads import RoadNetworkError
 
+    if args.command in ("serve", "db", "token"):
+        from .serve import run
+
+        return run(args)
     try:
         if args.command == "solve-day":
             return _solve_and_write(args, args.stores, args.reps, args.policy, args.out, args.map)

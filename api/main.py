@@ -1,22 +1,105 @@
-"""The FastAPI application: for now a health route (the service issue adds the rest)."""
+"""The FastAPI application: ``create_app(settings)`` builds it (tests build one per database).
+
+Run it with ``fieldroute serve`` (or ``uvicorn --factory api.main:create_app``).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import logging
+import threading
+from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import RedirectResponse
+
+from . import problems
+from .auth import ROLE_HELP
+from .db import make_engine, session_factory, upgrade
+from .jobs import JobRunner
+from .routes import health, login, plans, policy, rep_routes, reps, stores, tokens
+from .settings import Settings
+
+log = logging.getLogger("fieldroute")
+
+DESCRIPTION = """Route optimisation for field-sales visits: stores, reps and the visit policy in;
+visit cycles and each rep's daily route out.
+
+Authenticate with `Authorization: Bearer <token>` (tokens from `fieldroute token create`).
+Roles: """ + "; ".join(f"**{role}**: {text}" for role, text in ROLE_HELP.items()) + """.
+Errors are RFC 9457 problem details (`application/problem+json`)."""
 
 
-def create_app() -> FastAPI:
-    """Build the application (a factory, so tests can make their own)."""
-    app = FastAPI(title="Fieldroute", version=_version())
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service on ``settings`` (default: from the environment). Migrations are
+    applied and jobs left running by a stopped server are marked failed when it starts."""
+    settings = settings or Settings()
+    logging.getLogger("fieldroute").setLevel(settings.log_level.upper())
+    engine = make_engine(settings.db_url)
+    sessions = session_factory(engine)
+    runner = JobRunner(settings, sessions)
 
-    @app.get("/health")
-    def health() -> dict:
-        return {"status": "ok", "time": dt.datetime.now(dt.timezone.utc).isoformat()}
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if settings.migrate_on_start:
+            upgrade(engine)
+        failed = runner.recover()
+        if failed:
+            log.warning("%d plan job(s) were running when the service stopped; marked failed", failed)
+        runner.kick()
+        yield
+        runner.shutdown()
+        engine.dispose()
 
+    app = FastAPI(title="Fieldroute", version=_version(), description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings, app.state.engine, app.state.sessions, app.state.jobs = settings, engine, sessions, runner
+    app.state.road_network = _road_networks(settings)
+    problems.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                           allow_headers=["Authorization", "Content-Type", "If-None-Match"], expose_headers=["ETag", "Location"])
+    for module in (health, login, stores, reps, policy, plans, rep_routes, tokens):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    app.openapi = lambda: _openapi(app)
     return app
+
+
+def _road_networks(settings: Settings):
+    """Road networks by name ('demo', a path; None for 'straight'), loaded once per process."""
+    from .network import road_network
+
+    loaded: dict[str, object] = {}
+    lock = threading.Lock()
+
+    def get(name: str):
+        with lock:
+            if name not in loaded:
+                loaded[name] = road_network(name, cache=settings.cache_dir)
+            return loaded[name]
+
+    return get
+
+
+def _openapi(app: FastAPI) -> dict:
+    """The OpenAPI schema, each operation's description ending with the roles it admits."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    for path in schema["paths"].values():
+        for operation in path.values():
+            if roles := operation.get("x-roles"):
+                operation["description"] = (operation.get("description", "") + f"\n\n**Roles:** {', '.join(roles)}.").strip()
+    app.openapi_schema = schema
+    return schema
 
 
 def _version() -> str:
@@ -24,6 +107,3 @@ def _version() -> str:
         return version("fieldroute")
     except PackageNotFoundError:
         return "0+unknown"
-
-
-app = create_app()

@@ -1,0 +1,190 @@
+"""Database tables (SQLAlchemy 2). Every change to them goes through an Alembic migration.
+
+Stores and reps keep every version of themselves, so a plan can name the exact inputs it
+was made from (``Plan.inputs``) and be checked, re-planned or exported later on those, even
+after an import changed them. Inputs are kept as the stores and reps files' columns
+(``routing.io.store_record``) and read back through the same validation as the files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime, stored naive in UTC (SQLite keeps no offsets)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=dt.timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, dt.datetime: UTCDateTime}
+
+
+class StoreRow(Base):
+    """The current version of a store; ``active`` False once deactivated (sync or delete)."""
+
+    __tablename__ = "stores"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    rep_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    store_class: Mapped[str] = mapped_column(String(50), index=True)
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StoreVersion(Base):
+    """Every version a store has had (the current one included)."""
+
+    __tablename__ = "store_versions"
+    store_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean)
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RepRow(Base):
+    """The current version of a rep."""
+
+    __tablename__ = "reps"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RepVersion(Base):
+    """Every version a rep has had."""
+
+    __tablename__ = "rep_versions"
+    rep_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean)
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PolicyVersion(Base):
+    """The visit policy; the highest version is the current one."""
+
+    __tablename__ = "policy_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Plan(Base):
+    """A cycle plan: its inputs' versions, its result, draft or published."""
+
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)  # draft | published
+    start: Mapped[str] = mapped_column(String(10))
+    end: Mapped[str] = mapped_column(String(10))  # the last date of the cycle
+    weeks: Mapped[int] = mapped_column(Integer)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    network: Mapped[str] = mapped_column(String(500))
+    inputs: Mapped[dict[str, Any]]  # {"stores": {id: version}, "reps": {id: version}, "policy": version}
+    params: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any]]  # summary, KPIs, capacity, suggestions, unassigned (routes are rows)
+    job_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[dt.datetime | None]
+
+
+class RouteRow(Base):
+    """One rep's route on one date of a plan; a re-solve adds a version, never overwrites."""
+
+    __tablename__ = "routes"
+    __table_args__ = (UniqueConstraint("plan_id", "rep_id", "date", "version"), Index("ix_routes_rep_date", "rep_id", "date"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    rep_id: Mapped[str] = mapped_column(String(200))
+    date: Mapped[str] = mapped_column(String(10))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    data: Mapped[dict[str, Any]]  # routing.io.route_to_dict
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    """A background job (a cycle plan): status, phase, progress, and the plan it made."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="plan")
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)  # queued running succeeded failed cancelled
+    phase: Mapped[str] = mapped_column(String(50), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    params: Mapped[dict[str, Any]]
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text)
+    callback_url: Mapped[str | None] = mapped_column(String(2000))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+
+class Token(Base):
+    """An API token: only its SHA-256 hash is kept; ``prefix`` names it in lists."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # admin supervisor integrator rep
+    rep_id: Mapped[str | None] = mapped_column(String(200))
+    team: Mapped[list[Any] | None]  # a supervisor's rep ids; None = every rep
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class Session(Base):
+    """A browser session from /login: the cookie carries the secret, the table its hash."""
+
+    __tablename__ = "sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("tokens.id", ondelete="CASCADE"))
+    expires_at: Mapped[dt.datetime]
+
+
+class CalendarKey(Base):
+    """A rep's secret calendar-feed key (hash); a new key replaces (revokes) the old."""
+
+    __tablename__ = "calendar_keys"
+    rep_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    """A same-day event on a route (visit done, store closed, ...): room for re-solving."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    rep_id: Mapped[str] = mapped_column(String(200))
+    date: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

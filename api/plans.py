@@ -1,0 +1,91 @@
+"""Plans and routes in the database: which plan reps see on a date, a route with its stores,
+a date's plan for a map, the export rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from routing.io import route_from_dict
+from routing.model import DayPlan, Route, Unassigned
+
+from .models import Event, Plan, RouteRow
+from .records import REPS, STORES, versions, current_policy_row, load_inputs
+
+
+def local_today(session: Session) -> dt.date:
+    """Today in the policy's time zone (UTC without a policy)."""
+    row = current_policy_row(session)
+    zone = ZoneInfo(row.data["time_zone"]) if row else dt.timezone.utc
+    return dt.datetime.now(zone).date()
+
+
+def resolve_date(session: Session, text: str) -> dt.date | None:
+    """A path's date: ISO, ``today`` or ``tomorrow`` (in the plan's time zone); None if neither."""
+    if text in ("today", "tomorrow"):
+        return local_today(session) + dt.timedelta(days=text == "tomorrow")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def published_plan(session: Session, date: dt.date) -> Plan | None:
+    """The plan reps see on ``date``: the last published one whose cycle holds the date."""
+    day = date.isoformat()
+    return session.scalar(select(Plan).where(Plan.status == "published", Plan.start <= day, Plan.end >= day)
+                          .order_by(Plan.published_at.desc(), Plan.id.desc()).limit(1))
+
+
+def plan_for_rep(session: Session, rep_id: str, date: dt.date) -> Plan | None:
+    """The plan of a rep's route on ``date``: the plan that has the rep's events of that day (a
+    day under way keeps its route when a new plan is published), else the published one."""
+    event_plan = session.scalar(select(Event.plan_id).where(Event.rep_id == rep_id, Event.date == date.isoformat())
+                                .order_by(Event.id.desc()).limit(1))
+    if event_plan is not None:
+        return session.get(Plan, event_plan)
+    return published_plan(session, date)
+
+
+def route_row(session: Session, plan_id: int, rep_id: str, date: str) -> RouteRow | None:
+    """The latest version of a rep's route on a date of a plan."""
+    return session.scalar(select(RouteRow).where(RouteRow.plan_id == plan_id, RouteRow.rep_id == rep_id, RouteRow.date == date)
+                          .order_by(RouteRow.version.desc()).limit(1))
+
+
+def latest_routes(session: Session, plan_id: int, date: str | None = None) -> list[RouteRow]:
+    """The latest version of every route of a plan (of one date, if given), by date and rep."""
+    query = select(RouteRow).where(RouteRow.plan_id == plan_id)
+    if date is not None:
+        query = query.where(RouteRow.date == date)
+    latest: dict[tuple[str, str], RouteRow] = {}
+    for row in session.scalars(query.order_by(RouteRow.version)):
+        latest[row.date, row.rep_id] = row
+    return [latest[k] for k in sorted(latest)]
+
+
+def store_data(session: Session, plan: Plan, store_ids: set[str]) -> dict[str, dict]:
+    """The stores (file columns) a plan was made from, of ``store_ids``."""
+    wanted = {k: plan.inputs["stores"][k] for k in store_ids if k in plan.inputs["stores"]}
+    return {r["id"]: r for r in versions(session, STORES, wanted)}
+
+
+def rep_data(session: Session, plan: Plan, rep_id: str) -> dict | None:
+    version = plan.inputs["reps"].get(rep_id)
+    rows = versions(session, REPS, {rep_id: version}) if version else []
+    return rows[0] if rows else None
+
+
+def day_plan(session: Session, plan: Plan, date: str, rep_id: str | None = None):
+    """A date of a plan as a ``DayPlan`` with its stores and reps (for a map)."""
+    zone = ZoneInfo(plan.time_zone)
+    rows = [r for r in latest_routes(session, plan.id, date) if rep_id is None or r.rep_id == rep_id]
+    routes: tuple[Route, ...] = tuple(route_from_dict(r.data, zone) for r in rows)
+    missing = tuple(Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date"))
+                    for u in plan.result.get("unassigned", []) if u.get("date") == date and rep_id is None)
+    ids = {v.store_id for r in routes for v in r.visits} | {u.store_id for u in missing}
+    stores, reps, _ = load_inputs(session, plan.inputs, ids)
+    return DayPlan(date, plan.time_zone, routes, missing), stores, reps

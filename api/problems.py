@@ -1,0 +1,117 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``), one shape everywhere.
+
+Input problems carry where they are: ``pointer`` (a JSON pointer into the body, e.g.
+``/3/lat``), or ``line`` and ``column`` for a CSV upload, with the CLI's message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from routing.errors import InputError, InputProblem
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("fieldroute")
+
+
+class ProblemItem(BaseModel):
+    """One thing wrong with the request."""
+
+    detail: str
+    pointer: str | None = None
+    line: int | None = None
+    column: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[ProblemItem] | None = None
+
+
+class ProblemError(Exception):
+    """Raise to answer with a problem: ``ProblemError(404, "no store 'S9'")``."""
+
+    def __init__(self, status: int, detail: str, *, errors: list[ProblemItem] | None = None, headers: dict | None = None):
+        super().__init__(detail)
+        self.status, self.detail, self.errors, self.headers = status, detail, errors, headers
+
+
+def problem_response(request: Request, status: int, detail: str | None, errors=None, headers=None) -> JSONResponse:
+    body = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, instance=request.url.path, errors=errors)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+_ROW = re.compile(r"line (\d+)|\[(\d+)\]|feature (\d+)")
+
+
+def input_items(problems: list[InputProblem]) -> list[ProblemItem]:
+    """Where each input problem is, in the request's terms, with the CLI's message."""
+    items = []
+    for p in problems:
+        match = _ROW.fullmatch(p.row or "")
+        line = column = pointer = None
+        if match and match[1]:
+            line, column = int(match[1]), p.field
+        elif match:
+            index = int(match[2]) if match[2] else int(match[3]) - 1
+            prefix = "" if match[2] else "/features"
+            pointer = f"{prefix}/{index}" + (f"/{p.field}" if p.field else "")
+        elif p.row:  # e.g. classes.A in a policy
+            pointer = "/" + "/".join(p.row.split(".")) + (f"/{p.field}" if p.field else "")
+        elif p.field:
+            pointer = f"/{p.field}"
+        items.append(ProblemItem(detail=str(p), pointer=pointer, line=line, column=column))
+    return items
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error of ``app`` as problem+json."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError):
+        return problem_response(request, exc.status, exc.detail, exc.errors, exc.headers)
+
+    @app.exception_handler(InputError)
+    async def _input(request: Request, exc: InputError):
+        n = len(exc.problems)
+        return problem_response(request, 422, f"input rejected ({n} problem{'s' * (n != 1)}); nothing was changed",
+                                input_items(exc.problems))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        items = []
+        for e in exc.errors():
+            loc = [str(x) for x in e.get("loc", ())]
+            pointer = "/" + "/".join(loc[1:]) if loc[:1] == ["body"] else None
+            items.append(ProblemItem(detail=f"{'.'.join(loc)}: {e.get('msg')}", pointer=pointer))
+        return problem_response(request, 422, "the request is not valid", items)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return problem_response(request, exc.status_code, exc.detail if isinstance(exc.detail, str) else None,
+                                headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem_response(request, 500, "internal error; it has been logged")
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the problem codes an endpoint answers."""
+    return {code: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": HTTPStatus(code).phrase} for code in codes}

@@ -1,0 +1,76 @@
+"""What the stores and reps routers share: reading an upload, paging, the import options."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+
+from routing.errors import InputError, InputProblem
+
+from ..problems import ProblemError
+
+UPLOAD_TYPES = ("application/json", "text/csv", "application/geo+json", "multipart/form-data")
+
+
+async def read_upload(request: Request, source: str, *, geojson: bool) -> tuple[Any, str]:
+    """The body of an import and its format ("json", "csv" or "geojson"), by content type; a
+    multipart form's ``file`` field by its file name."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ProblemError(422, "a multipart upload needs the file in a field named 'file'")
+        name = (upload.filename or "").lower()
+        raw, content_type = await upload.read(), ("text/csv" if name.endswith(".csv") else "application/geo+json")
+    else:
+        raw = await request.body()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError([InputProblem(source, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    if content_type == "text/csv":
+        return text, "csv"
+    if content_type not in ("application/json", "application/geo+json"):
+        raise ProblemError(415, f"send the rows as {', '.join(UPLOAD_TYPES[:3 if geojson else 2])} or a multipart 'file', "
+                                f"not {content_type or 'no content type'}")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError([InputProblem(source, None, None, f"not valid JSON: {exc}")]) from None
+    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+        if not geojson:
+            raise ProblemError(415, "reps are imported as CSV or a JSON list, not GeoJSON")
+        return data, "geojson"
+    return data, "json"
+
+
+async def read_object(request: Request, source: str) -> dict:
+    """A JSON object body (a patch)."""
+    try:
+        data = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError([InputProblem(source, None, None, f"not valid JSON: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise InputError([InputProblem(source, None, None, "expected a JSON object")])
+    return data
+
+
+def upload_body(item_schema: dict, *, geojson: bool) -> dict:
+    """OpenAPI requestBody of an import: a JSON list, CSV text (GeoJSON for stores) or a multipart file."""
+    content = {
+        "application/json": {"schema": {"type": "array", "items": item_schema}},
+        "text/csv": {"schema": {"type": "string"}, "example": "id,name,lat,lon,class,opening_hours\nS1,Corner shop,43.73,7.42,A,Mo-Sa 08:00-19:00\n"},
+        "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}},
+                                           "required": ["file"]}},
+    }
+    if geojson:
+        content["application/geo+json"] = {"schema": {"type": "object", "description": "a FeatureCollection of Points"}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def patch_body(item_schema: dict) -> dict:
+    schema = dict(item_schema, required=[])
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -1,0 +1,25 @@
+"""/healthz: the service is up and its database answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from ..deps import SessionDep
+from ..problems import MEDIA_TYPE
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", responses={503: {"description": "the database does not answer", "content": {MEDIA_TYPE: {}}}})
+def healthz(session: SessionDep) -> dict:
+    """``{"status": "ok"}`` when the database answers (no token needed)."""
+    try:
+        session.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any database failure is "unhealthy"
+        return JSONResponse({"type": "about:blank", "title": "Service Unavailable", "status": 503,
+                             "detail": f"database: {type(exc).__name__}"}, status_code=503, media_type=MEDIA_TYPE)
+    return {"status": "ok", "database": "ok", "time": dt.datetime.now(dt.timezone.utc).isoformat()}

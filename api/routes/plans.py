@@ -1,0 +1,148 @@
+"""/v1/plans and /v1/jobs: plan a cycle as a job, read, publish, map and export plans."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy import func, select
+
+from .. import plans, records
+from ..deps import SessionDep, SettingsDep, allow
+from ..jobs import new_job
+from ..models import Job, Plan, utcnow
+from ..problems import ProblemError, responses
+from ..schemas import JobOut, Page, PlanOut, PlanRequest
+
+router = APIRouter(tags=["plans"])
+PLANNERS = ("admin", "supervisor")
+
+
+def plan_out(plan: Plan) -> PlanOut:
+    inputs = {"policy_version": plan.inputs["policy"], "stores": len(plan.inputs["stores"]), "reps": len(plan.inputs["reps"])}
+    return PlanOut.model_validate({c: getattr(plan, c) for c in PlanOut.model_fields if c != "inputs"} | {"inputs": inputs})
+
+
+def job_out(session, job: Job) -> JobOut:
+    plan = session.get(Plan, job.plan_id) if job.plan_id else None
+    data = {c: getattr(job, c) for c in JobOut.model_fields if c != "plan"}
+    return JobOut.model_validate(data | {"plan": plan_out(plan) if plan else None})
+
+
+def _plan(session, plan_id: int) -> Plan:
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise ProblemError(404, f"no plan {plan_id}")
+    return plan
+
+
+@router.post("/v1/plans", status_code=202, response_model=JobOut, responses=responses(401, 403, 409, 422), **allow(*PLANNERS))
+def create_plan(body: PlanRequest, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> JobOut:
+    """Plan a visit cycle from the current stores, reps and policy: answers 202 with a job;
+    follow it at ``GET /v1/jobs/{id}`` (status, phase, progress, and the plan when done)."""
+    inputs = records.snapshot(session)
+    if inputs["policy"] is None:
+        raise ProblemError(409, "no policy yet: PUT /v1/policy first")
+    if not inputs["reps"]:
+        raise ProblemError(409, "no active reps: import reps first")
+    params = body.model_dump(mode="json", exclude={"callback_url"}) | {"network": settings.network, "inputs": inputs}
+    job = new_job(session, params, str(body.callback_url) if body.callback_url else None)
+    session.commit()
+    request.app.state.jobs.kick()
+    session.refresh(job)
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return job_out(session, job)
+
+
+@router.get("/v1/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404), **allow(*PLANNERS))
+def get_job(job_id: str, session: SessionDep) -> JobOut:
+    """A job's status (queued, running, succeeded, failed, cancelled), phase, progress (0-1), and its plan when done."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise ProblemError(404, f"no job {job_id!r}")
+    return job_out(session, job)
+
+
+@router.delete("/v1/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404, 409), **allow(*PLANNERS))
+def cancel_job(job_id: str, request: Request, session: SessionDep) -> JobOut:
+    """Cancel a queued or running job (nothing of it is kept)."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise ProblemError(404, f"no job {job_id!r}")
+    if not request.app.state.jobs.cancel(job_id):
+        raise ProblemError(409, f"job {job_id} has already ended ({job.status})")
+    session.expire_all()
+    return job_out(session, session.get(Job, job_id))
+
+
+@router.get("/v1/plans", response_model=Page[PlanOut], responses=responses(401, 403), **allow(*PLANNERS))
+def list_plans(session: SessionDep, status: str | None = None, offset: Annotated[int, Query(ge=0)] = 0,
+               limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Page[PlanOut]:
+    """Plans, newest first (``status=draft`` or ``published`` to filter)."""
+    query = select(Plan) if status is None else select(Plan).where(Plan.status == status)
+    count = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(Plan.id.desc()).offset(offset).limit(limit))
+    return Page[PlanOut](items=[plan_out(p) for p in rows], count=count, offset=offset, limit=limit)
+
+
+@router.get("/v1/plans/{plan_id}", response_model=PlanOut, responses=responses(401, 403, 404), **allow(*PLANNERS))
+def get_plan(plan_id: int, session: SessionDep) -> PlanOut:
+    """A plan: summary, KPIs, capacity report, missing visits with reasons, the checker's verdict."""
+    return plan_out(_plan(session, plan_id))
+
+
+@router.post("/v1/plans/{plan_id}/publish", response_model=PlanOut, responses=responses(401, 403, 404), **allow(*PLANNERS))
+def publish_plan(plan_id: int, session: SessionDep) -> PlanOut:
+    """Make this plan the one reps see from its start date on; dates before it keep the routes
+    they had, and a rep's day that has events keeps its route. Earlier plans stay readable."""
+    plan = _plan(session, plan_id)
+    plan.status, plan.published_at = "published", utcnow()
+    session.commit()
+    return plan_out(plan)
+
+
+@router.get("/v1/plans/{plan_id}/map", response_class=HTMLResponse, responses=responses(401, 403, 404, 422), **allow(*PLANNERS))
+def plan_map(plan_id: int, date: dt.date, request: Request, session: SessionDep) -> HTMLResponse:
+    """All reps' routes of one date on a map (HTML; opens in a browser after /login)."""
+    plan = _plan(session, plan_id)
+    if not plan.start <= date.isoformat() <= plan.end:
+        raise ProblemError(422, f"{date} is outside the plan's cycle ({plan.start} to {plan.end})")
+    return HTMLResponse(render_map(request, session, plan, date.isoformat()))
+
+
+def render_map(request: Request, session, plan: Plan, date: str, rep_id: str | None = None) -> str:
+    from maps.routes import route_map
+
+    day, stores, reps = plans.day_plan(session, plan, date, rep_id)
+    return route_map(day, stores, reps, roads=request.app.state.road_network(plan.network)).get_root().render()
+
+
+EXPORT_COLUMNS = ("plan_id", "date", "rep_id", "sequence", "store_id", "store_name", "class", "arrival", "start", "end",
+                  "travel_s", "distance_m", "wait_s")
+
+
+@router.get("/v1/plans/{plan_id}/export.csv", response_class=Response, responses=responses(401, 403, 404),
+            **allow("admin", "supervisor", "integrator", openapi={"responses": {"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}}}))
+def export_plan(plan_id: int, session: SessionDep) -> Response:
+    """One row per visit: date, rep, order, store, times (ISO 8601 with offset), travel, wait."""
+    plan = _plan(session, plan_id)
+    rows = plans.latest_routes(session, plan.id)
+    stores = plans.store_data(session, plan, {s["store_id"] for r in rows for s in r.data["stops"] if s["type"] == "visit"})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        seq = 0
+        for stop in row.data["stops"]:
+            if stop["type"] != "visit":
+                continue
+            seq += 1
+            store = stores.get(stop["store_id"], {})
+            writer.writerow((plan.id, row.date, row.rep_id, seq, stop["store_id"], store.get("name", ""), store.get("class", ""),
+                             stop["arrival"], stop["start"], stop["end"], stop["travel_s"], stop["distance_m"], stop["wait_s"]))
+    return Response(out.getvalue(), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="plan-{plan.id}.csv"'})

@@ -1,0 +1,197 @@
+"""A rep's routes: one date (JSON, GeoJSON, HTML map), several dates, and a calendar feed.
+
+Route answers carry an ``ETag``; a phone that sends it back in ``If-None-Match`` gets 304."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from .. import auth, plans
+from ..deps import PrincipalDep, SessionDep, allow, require_rep_access
+from ..models import Plan, RouteRow
+from ..problems import ProblemError, responses
+from ..schemas import CalendarKeyOut, RouteOut
+from .plans import render_map
+
+router = APIRouter(prefix="/v1/reps/{rep_id}", tags=["routes"])
+READERS = ("admin", "supervisor", "rep")
+MAX_DAYS = 62
+
+
+def _date(session, text: str) -> dt.date:
+    date = plans.resolve_date(session, text)
+    if date is None:
+        raise ProblemError(422, f"date: expected YYYY-MM-DD, 'today' or 'tomorrow', got {text!r}")
+    return date
+
+
+def route_body(session, plan: Plan, rep_id: str, date: str, row: RouteRow | None) -> dict:
+    """A route as the API shows it: stops with the stores' names, classes, hours and places."""
+    stops = row.data["stops"] if row else []
+    stores = plans.store_data(session, plan, {s["store_id"] for s in stops if s.get("store_id")})
+    rep = plans.rep_data(session, plan, rep_id) or {}
+    out = []
+    for stop in stops:
+        item = dict(stop)
+        store = stores.get(stop.get("store_id") or "")
+        if store:
+            item |= {"lat": store["lat"], "lon": store["lon"], "name": store["name"], "class": store["class"],
+                     "opening_hours": store["opening_hours"]}
+        elif stop["type"] == "end":
+            item |= {"lat": rep.get("end_lat", 0.0), "lon": rep.get("end_lon", 0.0)}
+        else:  # start, or a break: where the rep is then
+            item |= {"lat": out[-1]["lat"] if out else rep.get("start_lat", 0.0), "lon": out[-1]["lon"] if out else rep.get("start_lon", 0.0)}
+        out.append(item)
+    summary = row.data["summary"] if row else {"visits": 0, "travel_s": 0, "service_s": 0, "wait_s": 0, "distance_m": 0, "span_s": 0}
+    return {"plan_id": plan.id, "rep_id": rep_id, "date": date, "time_zone": plan.time_zone,
+            "version": row.version if row else 0, "stops": out, "summary": summary}
+
+
+def _route(session, principal, rep_id: str, date: dt.date) -> tuple[Plan, dict]:
+    require_rep_access(principal, rep_id)
+    plan = plans.plan_for_rep(session, rep_id, date)
+    if plan is None:
+        raise ProblemError(404, f"no published plan holds {date}")
+    if rep_id not in plan.inputs["reps"]:
+        raise ProblemError(404, f"rep {rep_id!r} is not in plan {plan.id}")
+    row = plans.route_row(session, plan.id, rep_id, date.isoformat())
+    return plan, route_body(session, plan, rep_id, date.isoformat(), row)
+
+
+def _cached(request: Request, body: dict | str, media_type: str) -> Response:
+    """``body`` with an ETag, or 304 if the client has it already."""
+    content = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    etag = '"' + hashlib.sha256(content.encode()).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(content, media_type=media_type, headers=headers)
+
+
+def _geojson(request: Request, plan: Plan, body: dict) -> dict:
+    from routing.travel import Point
+
+    roads = request.app.state.road_network(plan.network)
+    places = [(s["lat"], s["lon"]) for s in body["stops"]]
+    line: list[tuple[float, float]] = []
+    for a, b in zip(places, places[1:]):
+        line += roads.path(Point(*a), Point(*b)) if roads is not None else [a, b]
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
+                 "properties": {k: v for k, v in s.items() if k not in ("lat", "lon")} | {"sequence": n}}
+                for n, s in enumerate(body["stops"])]
+    if len(line) > 1:
+        features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[lon, lat] for lat, lon in line]},
+                         "properties": {"kind": "route", "distance_m": body["summary"]["distance_m"]}})
+    meta = {k: v for k, v in body.items() if k != "stops"}
+    return {"type": "FeatureCollection", "features": features, "properties": meta}
+
+
+_ROUTE_RESPONSES = responses(401, 403, 404, 422) | {
+    200: {"model": RouteOut, "content": {"application/geo+json": {"schema": {"type": "object"}}}},
+    304: {"description": "Not Modified: the ETag in If-None-Match is current"},
+}
+
+
+@router.get("/routes/{date}", response_model=RouteOut, responses=_ROUTE_RESPONSES, **allow(*READERS))
+def get_route(rep_id: str, date: str, request: Request, session: SessionDep, principal: PrincipalDep,
+              format: Literal["json", "geojson"] = "json") -> Response:
+    """The rep's route on ``date`` (YYYY-MM-DD, ``today`` or ``tomorrow`` in the plan's time
+    zone) from the published plan: stops with ETAs, each store's name, class, opening hours
+    and place, and the totals. ``format=geojson``: the stops and the road-following line."""
+    plan, body = _route(session, principal, rep_id, _date(session, date))
+    if format == "geojson":
+        return _cached(request, _geojson(request, plan, body), "application/geo+json")
+    return _cached(request, body, "application/json")
+
+
+@router.get("/routes/{date}/map", response_class=HTMLResponse, responses=responses(401, 403, 404, 422), **allow(*READERS))
+def get_route_map(rep_id: str, date: str, request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+    """The rep's route on ``date`` as an HTML map (opens in a browser after /login)."""
+    day = _date(session, date)
+    plan, _ = _route(session, principal, rep_id, day)
+    return _cached(request, render_map(request, session, plan, day.isoformat(), rep_id), "text/html")
+
+
+@router.get("/routes", response_model=list[RouteOut], responses=responses(401, 403, 422), **allow(*READERS))
+def get_routes(rep_id: str, request: Request, session: SessionDep, principal: PrincipalDep,
+               from_: Annotated[str, Query(alias="from")] = "today", to: str = "tomorrow") -> Response:
+    """The rep's routes from ``from`` to ``to`` (inclusive, at most 62 days), so a phone can go
+    offline: dates without a published plan are left out."""
+    first, last = _date(session, from_), _date(session, to)
+    if last < first or (last - first).days >= MAX_DAYS:
+        raise ProblemError(422, f"to: expected a date from {first} to {first + dt.timedelta(days=MAX_DAYS - 1)}, got {last}")
+    require_rep_access(principal, rep_id)
+    days = []
+    for n in range((last - first).days + 1):
+        try:
+            days.append(_route(session, principal, rep_id, first + dt.timedelta(days=n))[1])
+        except ProblemError as exc:
+            if exc.status != 404:
+                raise
+    return _cached(request, days, "application/json")
+
+
+@router.post("/calendar-key", response_model=CalendarKeyOut, responses=responses(401, 403), **allow(*READERS))
+def new_calendar_key(rep_id: str, request: Request, session: SessionDep, principal: PrincipalDep) -> CalendarKeyOut:
+    """A new secret address of the rep's calendar feed (the old one stops working): calendar
+    apps send no headers, so the key is in the URL."""
+    require_rep_access(principal, rep_id)
+    key = auth.new_calendar_key(session, rep_id)
+    session.commit()
+    url = str(request.url_for("calendar_feed", rep_id=rep_id).include_query_params(key=key))
+    return CalendarKeyOut(rep_id=rep_id, url=url)
+
+
+@router.delete("/calendar-key", status_code=204, responses=responses(401, 403, 404), **allow(*READERS))
+def revoke_calendar_key(rep_id: str, session: SessionDep, principal: PrincipalDep) -> Response:
+    """Revoke the rep's calendar feed address."""
+    require_rep_access(principal, rep_id)
+    if not auth.revoke_calendar_key(session, rep_id):
+        raise ProblemError(404, f"rep {rep_id!r} has no calendar key")
+    session.commit()
+    return Response(status_code=204)
+
+
+CALENDAR_PAST_DAYS = 14
+
+
+@router.get("/calendar.ics", name="calendar_feed", response_class=Response, responses=responses(401, 404) | {
+    200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}}, openapi_extra={"x-roles": ["calendar key"]})
+def calendar_feed(rep_id: str, key: str, request: Request, session: SessionDep) -> Response:
+    """The rep's published visits (from two weeks ago on) as an iCalendar feed a phone's
+    calendar can subscribe to; ``key`` comes from ``POST .../calendar-key``."""
+    from icalendar import Calendar, Event
+
+    if not auth.calendar_key_valid(session, rep_id, key):
+        raise ProblemError(401, "the calendar key is unknown or revoked")
+    today = plans.local_today(session)
+    cal = Calendar()
+    cal.add("prodid", "-//Fieldroute//visits//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"Visits {rep_id}")
+    for n in range(CALENDAR_PAST_DAYS + 7 * 13):
+        date = today + dt.timedelta(days=n - CALENDAR_PAST_DAYS)
+        plan = plans.plan_for_rep(session, rep_id, date)
+        row = plans.route_row(session, plan.id, rep_id, date.isoformat()) if plan else None
+        if row is None:
+            continue
+        body = route_body(session, plan, rep_id, date.isoformat(), row)
+        for stop in body["stops"]:
+            if stop["type"] != "visit":
+                continue
+            event = Event()
+            event.add("uid", f"{plan.id}-{rep_id}-{date}-{stop['store_id']}@fieldroute")
+            event.add("summary", f"Visit {stop['name']} ({stop['class']})")
+            event.add("dtstart", dt.datetime.fromisoformat(stop["start"]).astimezone(dt.timezone.utc))
+            event.add("dtend", dt.datetime.fromisoformat(stop["end"]).astimezone(dt.timezone.utc))
+            event.add("dtstamp", dt.datetime.now(dt.timezone.utc))
+            event.add("geo", (stop["lat"], stop["lon"]))
+            event.add("description", f"Store {stop['store_id']}; opening hours {stop['opening_hours'] or 'always'}")
+            cal.add_component(event)
+    return _cached(request, cal.to_ical().decode(), "text/calendar")

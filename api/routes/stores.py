@@ -1,0 +1,89 @@
+"""/v1/stores: import (CSV, GeoJSON or JSON; upsert, sync, dry run), list, get, patch, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import func, select
+
+from .. import records
+from ..deps import PrincipalDep, SessionDep, allow
+from ..models import StoreRow
+from ..problems import ProblemError, responses
+from ..schemas import Deleted, ImportResult, Page, StoreOut, StoreRecord
+from ._inputs import patch_body, read_object, read_upload, upload_body
+
+router = APIRouter(prefix="/v1/stores", tags=["stores"])
+READ = ("admin", "supervisor", "integrator")
+WRITE = ("admin", "supervisor", "integrator")
+EDIT = ("admin", "supervisor")
+_SCHEMA = StoreRecord.model_json_schema(by_alias=True)
+
+
+def out(row: StoreRow) -> StoreOut:
+    return StoreOut.model_validate(row.data | {"version": row.version, "active": row.active, "updated_at": row.updated_at})
+
+
+@router.post("/import", response_model=ImportResult, responses=responses(401, 403, 415, 422),
+             **allow(*WRITE, openapi=upload_body(_SCHEMA, geojson=True)))
+async def import_stores(request: Request, session: SessionDep, sync: bool = False, dry_run: bool = False) -> ImportResult:
+    """Add or update stores by id, all or nothing. ``sync=true``: stores missing from the upload
+    are deactivated (a CRM export is the full list). ``dry_run=true``: say what would change."""
+    data, fmt = await read_upload(request, "stores", geojson=True)
+    report = records.import_records(session, records.STORES, data, fmt, sync=sync, dry_run=dry_run)
+    session.commit()
+    return ImportResult(**vars(report))
+
+
+@router.get("", response_model=Page[StoreOut], responses=responses(401, 403), **allow(*READ))
+def list_stores(session: SessionDep, principal: PrincipalDep,
+                rep_id: str | None = None, store_class: Annotated[str | None, Query(alias="class")] = None,
+                active: bool | None = True, offset: Annotated[int, Query(ge=0)] = 0,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page[StoreOut]:
+    """Stores, by id, paged; filter by owner rep, class, and active (default) or not (``active=``
+    empty for both). A supervisor limited to a team sees its reps' stores."""
+    query = select(StoreRow)
+    if rep_id is not None:
+        query = query.where(StoreRow.rep_id == rep_id)
+    if store_class is not None:
+        query = query.where(StoreRow.store_class == store_class)
+    if active is not None:
+        query = query.where(StoreRow.active == active)
+    if principal.team is not None:
+        query = query.where(StoreRow.rep_id.in_(principal.team))
+    count = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(StoreRow.id).offset(offset).limit(limit))
+    return Page[StoreOut](items=[out(r) for r in rows], count=count, offset=offset, limit=limit)
+
+
+def _get(session, principal, store_id: str) -> StoreRow:
+    row = session.get(StoreRow, store_id)
+    if row is None or (principal.team is not None and row.rep_id not in principal.team):
+        raise ProblemError(404, f"no store {store_id!r}")
+    return row
+
+
+@router.get("/{store_id}", response_model=StoreOut, responses=responses(401, 403, 404), **allow(*READ))
+def get_store(store_id: str, session: SessionDep, principal: PrincipalDep) -> StoreOut:
+    """One store, its current version."""
+    return out(_get(session, principal, store_id))
+
+
+@router.patch("/{store_id}", response_model=StoreOut, responses=responses(401, 403, 404, 422),
+              **allow(*EDIT, openapi=patch_body(_SCHEMA)))
+async def patch_store(store_id: str, request: Request, session: SessionDep, principal: PrincipalDep) -> StoreOut:
+    """Change some of a store's fields (a new version; a deactivated store is reactivated)."""
+    _get(session, principal, store_id)
+    row = records.patch_record(session, records.STORES, store_id, await read_object(request, f"store {store_id}"))
+    session.commit()
+    return out(row)
+
+
+@router.delete("/{store_id}", response_model=Deleted, responses=responses(401, 403, 404), **allow(*EDIT))
+def delete_store(store_id: str, session: SessionDep, principal: PrincipalDep) -> Deleted:
+    """Erase a store, or deactivate it if a plan was made from it (the plan keeps its inputs)."""
+    _get(session, principal, store_id)
+    result = records.delete_record(session, records.STORES, store_id)
+    session.commit()
+    return Deleted(id=store_id, result=result)

@@ -1,0 +1,192 @@
+"""Request and response shapes (pydantic), which are also the OpenAPI schema.
+
+Store and rep bodies are documented here but validated by ``routing.io`` (one path for CSV
+rows, GeoJSON features and JSON bodies, with the CLI's messages)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+T = TypeVar("T")
+
+
+class StoreRecord(BaseModel):
+    """A store: the columns of the stores file."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    id: str
+    name: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    store_class: str = Field(alias="class", description="one of the policy's classes")
+    opening_hours: str = Field("", description="OpenStreetMap opening_hours, e.g. 'Mo-Sa 08:00-19:00'; empty = always open")
+    service_min: float | None = Field(None, ge=0, description="visit minutes; default: the class's")
+    rep_id: str | None = Field(None, description="the owner rep (a territory is hard in planning)")
+    demand: int = 0
+
+
+class RepRecord(BaseModel):
+    """A rep: the columns of the reps file (times HH:MM, dates ISO)."""
+
+    id: str
+    name: str
+    start_lat: float = Field(ge=-90, le=90)
+    start_lon: float = Field(ge=-180, le=180)
+    end_lat: float | None = Field(None, ge=-90, le=90)
+    end_lon: float | None = Field(None, ge=-180, le=180)
+    shift_start: str | None = Field(None, examples=["08:30"])
+    shift_end: str | None = Field(None, examples=["17:30"])
+    break_start: str | None = None
+    break_end: str | None = None
+    break_min: int | None = None
+    working_days: str | None = Field(None, examples=["Mo-Fr"])
+    max_visits: int | None = None
+    capacity: int | None = None
+    days_off: str | None = Field(None, examples=["2026-12-24;2026-12-28..2026-12-31"])
+
+
+class Versioned(BaseModel):
+    version: int
+    active: bool
+    updated_at: dt.datetime
+
+
+class StoreOut(StoreRecord, Versioned):
+    pass
+
+
+class RepOut(RepRecord, Versioned):
+    pass
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    count: int = Field(description="how many match in all")
+    offset: int
+    limit: int
+
+
+class ImportResult(BaseModel):
+    """What an import did, or with dry_run would do."""
+
+    added: list[str]
+    changed: list[str]
+    deactivated: list[str]
+    unchanged: int
+    dry_run: bool
+
+
+class Deleted(BaseModel):
+    id: str
+    result: str = Field(description="'deleted', or 'deactivated' when a plan was made from it")
+
+
+class PolicyOut(BaseModel):
+    version: int
+    created_at: dt.datetime
+    policy: dict[str, Any] = Field(description="the policy file as JSON: time_zone, classes, ...")
+
+
+class PlanRequest(BaseModel):
+    """A cycle plan to compute (a job)."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: dt.date
+    weeks: int = Field(4, ge=1, le=13)
+    time_limit_s: float = Field(30.0, gt=0, le=3600)
+    solution_limit: int | None = Field(None, ge=1, description="stop after this many improving solutions (repeatable runs)")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    balance: int = Field(0, ge=0, le=100)
+    holidays: list[dt.date] = Field(default_factory=list, max_length=400)
+    callback_url: HttpUrl | None = Field(None, description="called with POST {job_id, status, plan_id, error} when the job ends")
+
+
+class JobOut(BaseModel):
+    id: str
+    status: str = Field(description="queued, running, succeeded, failed or cancelled")
+    phase: str
+    progress: float = Field(ge=0, le=1)
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    error: str | None
+    plan_id: int | None
+    plan: PlanOut | None = None
+
+
+class PlanOut(BaseModel):
+    """A cycle plan's summary, KPIs, capacity report and missing visits (routes are per rep)."""
+
+    id: int
+    status: str = Field(description="draft or published")
+    start: dt.date
+    end: dt.date
+    weeks: int
+    time_zone: str
+    network: str
+    created_at: dt.datetime
+    published_at: dt.datetime | None
+    job_id: str | None
+    inputs: dict[str, Any] = Field(description="the versions of the policy and counts of stores and reps it was made from")
+    params: dict[str, Any]
+    result: dict[str, Any] = Field(description="summary, KPIs, capacity, suggestions, unassigned visits, check")
+
+
+class StopOut(BaseModel):
+    type: str
+    store_id: str | None = None
+    arrival: dt.datetime
+    start: dt.datetime
+    end: dt.datetime
+    travel_s: int
+    distance_m: int
+    wait_s: int
+    lat: float
+    lon: float
+    name: str | None = None
+    store_class: str | None = Field(None, alias="class")
+    opening_hours: str | None = None
+
+
+class RouteOut(BaseModel):
+    """A rep's route on a date, from the published plan."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    plan_id: int
+    rep_id: str
+    date: dt.date
+    time_zone: str
+    version: int
+    stops: list[StopOut]
+    summary: dict[str, int]
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(pattern="^(admin|supervisor|integrator|rep)$")
+    rep_id: str | None = None
+    team: list[str] | None = None
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    rep_id: str | None
+    team: list[str] | None
+    prefix: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="the secret: shown once, only its hash is kept")
+
+
+class CalendarKeyOut(BaseModel):
+    rep_id: str
+    url: str = Field(description="the feed's address, with the secret key; a new key revokes the old")

@@ -1,0 +1,193 @@
+"""The service's commands: ``fieldroute serve [--demo]``, ``db upgrade``, ``token create|list|revoke``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import tomllib
+from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from . import auth, records
+from .db import current_revision, make_engine, session_factory, transaction, upgrade
+from .models import Job, Plan, RouteRow, StoreRow, Token, utcnow
+from .network import DEMO_DIR
+from .settings import Settings
+
+DEMO_WEEKS = 4
+DEMO_TOKEN_PREFIX = "demo "
+
+
+def add_commands(sub) -> None:
+    """The service's subcommands on the ``fieldroute`` parser."""
+    p = sub.add_parser("serve", help="run the HTTP service (FastAPI on uvicorn)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("FIELDROUTE_PORT", 8000)), help="port (default 8000 or $FIELDROUTE_PORT)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    _db_option(p)
+    p.add_argument("--network", help="travel model of plans: straight, demo or an .osm.pbf path (default $FIELDROUTE_NETWORK or straight; demo with --demo)")
+    p.add_argument("--demo", action="store_true", help="on an empty database, load the demo team, plan and publish a 4-week cycle "
+                   "from this week's Monday; print tokens for a supervisor and each rep")
+    p.add_argument("--demo-time-limit", type=float, default=20.0, help="seconds for the demo cycle plan (default 20)")
+
+    p = sub.add_parser("db", help="database maintenance")
+    p.add_argument("action", choices=["upgrade", "current"], help="upgrade: apply migrations; current: show the revision")
+    _db_option(p)
+
+    p = sub.add_parser("token", help="create, list or revoke API tokens")
+    p.add_argument("action", choices=["create", "list", "revoke"])
+    p.add_argument("id", nargs="?", type=int, help="the token to revoke")
+    p.add_argument("--name", help="who or what the token is for")
+    p.add_argument("--role", choices=auth.ROLES, help="admin, supervisor, integrator or rep")
+    p.add_argument("--rep", help="the rep a rep token belongs to")
+    p.add_argument("--team", help="comma-separated rep ids a supervisor is limited to (default: every rep)")
+    _db_option(p)
+
+
+def _db_option(p) -> None:
+    p.add_argument("--db", help="database URL or SQLite file path (default $FIELDROUTE_DATABASE_URL or a file in the data directory)")
+
+
+def settings_from(args) -> Settings:
+    """Settings from the environment, overridden by the command's options."""
+    values = {}
+    if args.db:
+        values["database_url"] = args.db if "://" in args.db else f"sqlite:///{Path(args.db).resolve()}"
+    if getattr(args, "network", None):
+        values["network"] = args.network
+    elif getattr(args, "demo", False) and "FIELDROUTE_NETWORK" not in os.environ:
+        values["network"] = "demo"
+    return Settings(**values)
+
+
+def run(args) -> int:
+    if args.command == "db":
+        return _db(args)
+    if args.command == "token":
+        return _token(args)
+    return _serve(args)
+
+
+def _db(args) -> int:
+    engine = make_engine(settings_from(args).db_url)
+    if args.action == "upgrade":
+        upgrade(engine)
+    print(f"database at revision {current_revision(engine) or '(none)'}")
+    return 0
+
+
+def _token(args) -> int:
+    engine = make_engine(settings_from(args).db_url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    with transaction(sessions) as session:
+        if args.action == "list":
+            print(f"{'id':>4}  {'role':<11} {'rep/team':<16} {'prefix':<11} {'status':<8} name")
+            for t in session.scalars(select(Token).order_by(Token.id)):
+                scope = t.rep_id or (",".join(t.team) if t.team is not None else "-")
+                print(f"{t.id:>4}  {t.role:<11} {scope:<16} {t.prefix:<11} {'revoked' if t.revoked_at else 'active':<8} {t.name}")
+            return 0
+        if args.action == "revoke":
+            if args.id is None or not auth.revoke_token(session, args.id):
+                print(f"no active token {args.id}", file=sys.stderr)
+                return 2
+            print(f"token {args.id} revoked")
+            return 0
+        if not args.role or not args.name:
+            print("token create needs --name and --role", file=sys.stderr)
+            return 2
+        team = [r.strip() for r in args.team.split(",") if r.strip()] if args.team else None
+        try:
+            token, secret = auth.create_token(session, name=args.name, role=args.role, rep_id=args.rep, team=team)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        print(f"token {token.id} ({token.role}{' ' + token.rep_id if token.rep_id else ''}): {secret}")
+        print("Keep it: only its hash is stored.", file=sys.stderr)
+    return 0
+
+
+def seed_demo(settings: Settings, *, time_limit_s: float, today: dt.date | None = None) -> dict[str, str] | None:
+    """On an empty database: the demo stores, reps and policy, and a published 4-week cycle
+    from the Monday of this week. Returns fresh tokens (earlier demo tokens are revoked):
+    {"supervisor": secret, "R1": secret, ...}; None if the database had stores already and
+    tokens only are renewed."""
+    from . import jobs
+
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    policy = tomllib.loads((DEMO_DIR / "policy.toml").read_text(encoding="utf-8"))
+    zone = ZoneInfo(policy["time_zone"])
+    today = today or dt.datetime.now(zone).date()
+    with transaction(sessions) as session:
+        empty = session.scalar(select(StoreRow.id).limit(1)) is None
+        if empty:
+            records.put_policy(session, policy)
+            records.import_records(session, records.REPS, (DEMO_DIR / "reps.csv").read_text(encoding="utf-8"), "csv", sync=False, dry_run=False)
+            records.import_records(session, records.STORES, (DEMO_DIR / "stores.csv").read_text(encoding="utf-8"), "csv", sync=False, dry_run=False)
+            monday = today - dt.timedelta(days=today.weekday())
+            job = jobs.new_job(session, {"start": monday.isoformat(), "weeks": DEMO_WEEKS, "time_limit_s": time_limit_s,
+                                         "solution_limit": None, "seed": 0, "balance": 0, "holidays": [],
+                                         "network": settings.network, "inputs": records.snapshot(session)}, None)
+            job.status, job.started_at = "running", utcnow()
+            job_id = job.id
+    if empty:
+        print(f"Planning the demo cycle ({DEMO_WEEKS} weeks from {monday}, {time_limit_s:g} s) ...", file=sys.stderr, flush=True)
+        jobs.run_plan_job(settings.model_dump(mode="json"), job_id)
+        with transaction(sessions) as session:
+            job = session.get(Job, job_id)
+            if job.status != "succeeded":
+                raise RuntimeError(f"the demo plan failed: {job.error}")
+            session.execute(update(Plan).where(Plan.id == job.plan_id).values(status="published", published_at=utcnow()))
+    with transaction(sessions) as session:
+        for old in session.scalars(select(Token).where(Token.name.startswith(DEMO_TOKEN_PREFIX), Token.revoked_at.is_(None))):
+            old.revoked_at = utcnow()
+        tokens = {"supervisor": auth.create_token(session, name=DEMO_TOKEN_PREFIX + "supervisor", role="supervisor")[1]}
+        for rep_id in sorted(records.snapshot(session)["reps"]):
+            tokens[rep_id] = auth.create_token(session, name=f"{DEMO_TOKEN_PREFIX}rep {rep_id}", role="rep", rep_id=rep_id)[1]
+    engine.dispose()
+    return tokens
+
+
+def _serve(args) -> int:
+    import uvicorn
+
+    settings = settings_from(args)
+    for key, value in (("FIELDROUTE_DATABASE_URL", settings.db_url), ("FIELDROUTE_NETWORK", settings.network)):
+        os.environ[key] = value  # the workers build their settings from the environment
+    if args.demo:
+        tokens = seed_demo(settings, time_limit_s=args.demo_time_limit)
+        _print_demo(settings, tokens, args.host, args.port)
+    print(f"Serving on http://{args.host}:{args.port} (database {settings.db_url}); Ctrl-C stops.", file=sys.stderr, flush=True)
+    uvicorn.run("api.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level=settings.log_level)
+    return 0
+
+
+def _print_demo(settings: Settings, tokens: dict[str, str], host: str, port: int) -> None:
+    sessions = session_factory(make_engine(settings.db_url))
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    with sessions() as session:
+        plan = session.scalar(select(Plan).where(Plan.status == "published").order_by(Plan.published_at.desc()).limit(1))
+        zone = ZoneInfo(plan.time_zone)
+        today = dt.datetime.now(zone).date()
+        dates = sorted({d for (d,) in session.execute(select(RouteRow.date).where(RouteRow.plan_id == plan.id)) if d > today.isoformat()})
+        day = dates[0] if dates else plan.start
+        rep = next((r for r in sorted(tokens) if r != "supervisor"), None)
+    print(f"\nDemo plan {plan.id}: {plan.start} to {plan.end}, published.")
+    print("Tokens (shown once; new ones at every --demo start):")
+    for who, secret in tokens.items():
+        print(f"  {who:<11} {secret}")
+    print("\nOpen:")
+    print(f"  API docs              {base}/docs")
+    print(f"  sign in (paste the supervisor token)  {base}/login?next={quote(f'/v1/plans/{plan.id}/map?date={day}')}")
+    print(f"  supervisor's map of {day}  {base}/v1/plans/{plan.id}/map?date={day}")
+    if rep:
+        print(f"  {rep}'s route on {day}:  curl -H 'Authorization: Bearer {tokens[rep]}' {base}/v1/reps/{rep}/routes/{day}")
+    print()
+

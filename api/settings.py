@@ -1,0 +1,52 @@
+"""The service's settings: one object, read from ``FIELDROUTE_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "fieldroute"
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment (prefix ``FIELDROUTE_``).
+
+    Example: ``FIELDROUTE_DATABASE_URL=postgresql+psycopg://fieldroute@db/fieldroute``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FIELDROUTE_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir, description="where the SQLite database and caches live")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file fieldroute.db in data_dir")
+    network: str = Field("straight", description="travel model of plans: 'straight', 'demo' (bundled Monaco roads) or an .osm.pbf path")
+    cache_dir: Path | None = Field(None, description="road graph and matrix cache; default: $FIELDROUTE_CACHE or ~/.cache/fieldroute")
+    cors_origins: list[str] = Field(default_factory=list, description="browser origins allowed to call the API")
+    log_level: str = Field("info", description="debug, info, warning or error")
+    max_jobs: int = Field(1, ge=1, description="plan jobs run at once per server process; the rest wait in the queue")
+    job_nice: int = Field(10, ge=0, le=19, description="how much lower the OS priority of plan jobs is than the web server's")
+    session_hours: float = Field(12.0, gt=0, description="how long a browser session cookie from /login lasts")
+    migrate_on_start: bool = Field(True, description="apply database migrations when the service starts")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.lower() not in ("debug", "info", "warning", "error"):
+            raise ValueError(f"expected debug, info, warning or error, got {value!r}")
+        return value.lower()
+
+    @field_validator("network")
+    @classmethod
+    def _network(cls, value: str) -> str:
+        if value not in ("straight", "demo") and not Path(value).is_file():
+            raise ValueError(f"expected 'straight', 'demo' or the path of an .osm/.osm.pbf file, got {value!r}")
+        return value
+
+    @property
+    def db_url(self) -> str:
+        """The database URL in use: the setting, else a SQLite file in ``data_dir``."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'fieldroute.db'}"
