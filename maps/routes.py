@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import folium
+from branca.element import MacroElement
+from jinja2 import Template
 
 from routing.clock import DAY_S, DayClock
 from routing.model import DayPlan, Rep, Store
@@ -43,13 +45,24 @@ def _self_contained_map() -> folium.Map:
     Folium links Leaflet, jQuery, Bootstrap and icon fonts from CDNs; our maps use plain
     Leaflet only (div icons, no font icons), so the file works offline except for the tiles.
     """
-    fmap = folium.Map(tiles=None, control_scale=True)
+    fmap = folium.Map(tiles=None, control_scale=False)
     fmap.default_js, fmap.default_css = [], []
+    _MetricScale().add_to(fmap)
     header = fmap.get_root().header
     header.add_child(folium.Element(f"<style>{(LEAFLET / 'leaflet.css').read_text()}</style>"), name="leaflet_css")
     header.add_child(folium.Element(f"<script>{(LEAFLET / 'leaflet.js').read_text()}</script>"), name="leaflet_js")
     header.add_child(folium.Element(f"<script>{_JQUERY_STANDIN}</script>"), name="jquery_standin")
     return fmap
+
+
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only: folium's ``control_scale`` adds miles and feet too."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
 
 
 def _place_icon(symbol: str, colour: str) -> folium.DivIcon:

@@ -8,6 +8,8 @@ from routing.model import SolveParams
 
 from .conftest import POLICY, THURSDAY, rep, store
 
+METRIC_SCALE = "L.control.scale({imperial: false})"
+
 
 def test_route_map_contents(tmp_path):
     stores = [store(f"S{i}", 0.002 * i, 0.001 * i) for i in range(6)] + [store("closed", 0.01, hours="Sa 10:00-12:00")]
@@ -27,6 +29,7 @@ def test_route_map_contents(tmp_path):
     # One self-contained file: Leaflet inline, no script or style sheet fetched from elsewhere.
     assert "<script src=" not in html and '<link rel="stylesheet"' not in html
     assert "L.map(" in html and "Leaflet" in html
+    assert METRIC_SCALE in html and "L.control.scale()" not in html  # metres only, no miles
 
 
 def test_names_cannot_break_the_page():
