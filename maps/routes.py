@@ -91,7 +91,7 @@ def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], *, ro
     fastest road path; without, legs are straight lines between stops."""
     by_store = {s.id: s for s in stores}
     by_rep = {r.id: r for r in reps}
-    points = [(s.lat, s.lon) for s in stores] + [(r.start_lat, r.start_lon) for r in reps]
+    points = [(s.lat, s.lon) for s in stores] + [(r.start_lat, r.start_lon) for r in reps] + [(r.end_lat, r.end_lon) for r in reps]
     fmap = _self_contained_map()
     folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap").add_to(fmap)
     if points:
