@@ -1,13 +1,17 @@
-"""Folium map of a day plan: one colour per rep, numbered stops, unassigned stores apart."""
+"""Folium map of a day plan: one colour per rep, numbered stops, unassigned stores apart,
+over the streets of the road network when the plan was made on one (readable offline)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from html import escape as html_escape
 from collections.abc import Sequence
 from pathlib import Path
 
 import folium
+from branca.element import MacroElement
+from jinja2 import Template
 
 from routing.clock import DAY_S, DayClock
 from routing.model import DayPlan, Rep, Store
@@ -15,6 +19,8 @@ from routing.model import DayPlan, Rep, Store
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f"]
 LEAFLET = Path(__file__).parent / "static" / "leaflet-1.9.4"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+STREET_MARGIN_M = 500.0  # streets drawn this far beyond the plan's places: legs may leave their box
+STREET_STYLE = {"color": "#999", "weight": 1.5, "opacity": 0.9}
 
 
 def _safe(text: str) -> str:
@@ -43,13 +49,47 @@ def _self_contained_map() -> folium.Map:
     Folium links Leaflet, jQuery, Bootstrap and icon fonts from CDNs; our maps use plain
     Leaflet only (div icons, no font icons), so the file works offline except for the tiles.
     """
-    fmap = folium.Map(tiles=None, control_scale=True)
+    fmap = folium.Map(tiles=None, control_scale=False)
     fmap.default_js, fmap.default_css = [], []
+    _MetricScale().add_to(fmap)
     header = fmap.get_root().header
     header.add_child(folium.Element(f"<style>{(LEAFLET / 'leaflet.css').read_text()}</style>"), name="leaflet_css")
     header.add_child(folium.Element(f"<script>{(LEAFLET / 'leaflet.js').read_text()}</script>"), name="leaflet_js")
     header.add_child(folium.Element(f"<script>{_JQUERY_STANDIN}</script>"), name="jquery_standin")
     return fmap
+
+
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only: folium's ``control_scale`` adds miles and feet too."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+
+
+def _street_layer(roads, points: Sequence[tuple[float, float]]) -> folium.FeatureGroup:
+    """The network's streets around ``points`` as one thin grey multi-polyline, so the map shows
+    where the roads are without tiles. It has a pane under the other lines (z-index 350, routes
+    are at 400) and takes no clicks, so it stays under the routes when it is toggled back on."""
+    from routing.roads import street_lines
+
+    layer = folium.FeatureGroup(name="Streets")
+    lines = street_lines(roads, _bbox(points, STREET_MARGIN_M))
+    if lines:
+        streets = folium.PolyLine(lines, **STREET_STYLE)
+        streets.options.update(pane="streets", interactive=False)  # folium's path options drop both
+        streets.add_to(layer)
+    return layer
+
+
+def _bbox(points: Sequence[tuple[float, float]], margin_m: float) -> tuple[float, float, float, float]:
+    """(south, west, north, east) of ``points`` widened by ``margin_m``."""
+    lats, lons = [p[0] for p in points], [p[1] for p in points]
+    dlat = margin_m / 111_195
+    dlon = dlat / max(math.cos(math.radians(max(map(abs, lats)))), 0.01)
+    return min(lats) - dlat, min(lons) - dlon, max(lats) + dlat, max(lons) + dlon
 
 
 def _place_icon(symbol: str, colour: str) -> folium.DivIcon:
@@ -78,11 +118,14 @@ def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], *, ro
     fastest road path; without, legs are straight lines between stops."""
     by_store = {s.id: s for s in stores}
     by_rep = {r.id: r for r in reps}
-    points = [(s.lat, s.lon) for s in stores] + [(r.start_lat, r.start_lon) for r in reps]
+    points = [(s.lat, s.lon) for s in stores] + [(r.start_lat, r.start_lon) for r in reps] + [(r.end_lat, r.end_lon) for r in reps]
     fmap = _self_contained_map()
     folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap").add_to(fmap)
     if points:
         fmap.fit_bounds([[min(p[0] for p in points), min(p[1] for p in points)], [max(p[0] for p in points), max(p[1] for p in points)]])
+    if roads is not None and points:
+        folium.map.CustomPane("streets", z_index=350).add_to(fmap)
+        _street_layer(roads, points).add_to(fmap)
     legend = []
     for n, route in enumerate(plan.routes):
         colour = PALETTE[n % len(PALETTE)]

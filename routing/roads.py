@@ -9,6 +9,7 @@ every snapped place can reach every other. Matrices are many-to-many Dijkstra ru
 from __future__ import annotations
 
 import hashlib
+import math
 import pickle
 import tempfile
 import warnings
@@ -123,6 +124,64 @@ class RoadNetwork:
             line.append((float(self.lat[v]), float(self.lon[v])))
         line.append((b.lat, b.lon))
         return line
+
+
+#: Douglas-Peucker tolerance of ``street_lines``. The Monaco demo network (12,744 street
+#: segments) as (lat, lon) JSON at 5 decimals: 301 KB unsimplified, 228 KB at 1 m, 188 KB at
+#: 2 m, 165 KB at 3 m, 139 KB at 5 m, 114 KB at 10 m. 3 m is about 2 px at zoom 16.
+STREET_TOLERANCE_M = 3.0
+_M_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180
+
+
+def street_lines(network: RoadNetwork, bbox: tuple[float, float, float, float] | None = None, *,
+                 tolerance_m: float = STREET_TOLERANCE_M) -> list[list[tuple[float, float]]]:
+    """The network's streets as (lat, lon) polylines, for drawing a map that needs no tiles.
+
+    A two-way street is drawn once, edges are merged into lines between junctions, then
+    clipped to ``bbox`` (south, west, north, east), widened to whole 1e-5 degrees so that
+    every rounded point lies inside it, and simplified within ``tolerance_m`` (shapes are kept:
+    a roundabout stays a ring). Coordinates are rounded to 5 decimals (about 1 m).
+    """
+    import shapely
+
+    lines = _street_segments(network)
+    if not lines:
+        return []
+    merged = shapely.line_merge(shapely.MultiLineString(lines))
+    if bbox is not None:
+        south, west = (math.floor(v * 1e5) / 1e5 for v in bbox[:2])
+        north, east = (math.ceil(v * 1e5) / 1e5 for v in bbox[2:])
+        merged = shapely.clip_by_rect(merged, west, south, east, north)
+    # simplify in metres: a degree of longitude is shorter than one of latitude
+    scale = np.array([_M_PER_DEGREE * math.cos(math.radians(float(np.mean(network.lat)))), _M_PER_DEGREE])
+    metric = shapely.transform(merged, lambda xy: xy * scale)
+    simple = shapely.transform(shapely.simplify(metric, tolerance_m, preserve_topology=True), lambda xy: xy / scale)
+    result = []
+    for part in shapely.get_parts(simple):
+        if part.geom_type != "LineString":  # clipping can leave a lone point on the edge
+            continue
+        line: list[tuple[float, float]] = []
+        for lon, lat in part.coords:
+            point = (round(lat, 5), round(lon, 5))
+            if not line or line[-1] != point:
+                line.append(point)
+        if len(line) >= 2:
+            result.append(line)
+    return result
+
+
+def _street_segments(network: RoadNetwork) -> list[list[tuple[float, float]]]:
+    """One (lon, lat) line per pair of adjacent nodes, with the edge's own shape if it has one."""
+    edges = network.graph.tocoo()
+    pairs = np.unique(np.column_stack([np.minimum(edges.row, edges.col), np.maximum(edges.row, edges.col)]), axis=0)
+    lines = []
+    for u, v in pairs.tolist():
+        if u == v:
+            continue
+        inner = network.edge_geometry.get((u, v)) or network.edge_geometry.get((v, u), [])[::-1]
+        lines.append([(float(network.lon[u]), float(network.lat[u]))] + [(lon, lat) for lat, lon in inner]
+                     + [(float(network.lon[v]), float(network.lat[v]))])
+    return lines
 
 
 def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

@@ -48,3 +48,11 @@ def ok_small():
         store("S4", -0.01, -0.005, "B", "24/7"),
     ]
     return stores, [rep(lunch=(11.5, 13.5, 45))], POLICY
+
+
+@pytest.fixture(scope="session")
+def demo_roads():
+    """The drivable network of the bundled Monaco extract, built once per run (about 3 s)."""
+    from routing.roads import build_road_network
+
+    return build_road_network(ROOT / "data" / "osm" / "monaco.osm.pbf")

@@ -1,12 +1,21 @@
-"""The route map: one colour per rep, numbered stops, start/end, unassigned apart, attribution."""
+"""The route map: one colour per rep, numbered stops, start/end, unassigned apart, attribution,
+and the streets of the road network under the routes so it reads without tiles."""
 
+import math
 import re
+
+import folium
+import pytest
 
 from maps.routes import PALETTE, route_map
 from routing.daily import solve_day
+from routing.io import load_inputs
 from routing.model import SolveParams
+from routing.travel import places_of
 
-from .conftest import POLICY, THURSDAY, rep, store
+from .conftest import DEMO, POLICY, THURSDAY, rep, store
+
+METRIC_SCALE = "L.control.scale({imperial: false})"
 
 
 def test_route_map_contents(tmp_path):
@@ -27,6 +36,10 @@ def test_route_map_contents(tmp_path):
     # One self-contained file: Leaflet inline, no script or style sheet fetched from elsewhere.
     assert "<script src=" not in html and '<link rel="stylesheet"' not in html
     assert "L.map(" in html and "Leaflet" in html
+    assert METRIC_SCALE in html and "L.control.scale()" not in html  # metres only, no miles
+    # planned without roads: no street layer
+    assert _streets(route_map(plan, stores, reps)) is None
+    assert '"Streets"' not in html and '"pane": "streets"' not in html
 
 
 def test_names_cannot_break_the_page():
@@ -54,3 +67,45 @@ def test_clock_shows_local_time_and_the_offset_on_change_days():
     assert shown("2026-10-25", 7200) == "02:00+02:00"
     assert shown("2026-10-25", 10800) == "02:00+01:00"
     assert shown("2026-06-15", 7200) == "02:00"
+
+
+@pytest.fixture(scope="module")
+def demo_day(demo_roads):
+    """The demo day (classes A and B) planned on the Monaco roads, as ``fieldroute demo`` does."""
+    stores, reps, policy = load_inputs(DEMO / "stores.csv", DEMO / "reps.csv", DEMO / "policy.toml")
+    stores = [s for s in stores if s.store_class in ("A", "B")]
+    travel = demo_roads.matrix(places_of(stores, reps))
+    plan = solve_day(THURSDAY, stores, reps, policy, travel=travel, params=SolveParams(solution_limit=20, time_limit_s=5))
+    return plan, stores, reps
+
+
+def _streets(fmap: folium.Map) -> list[list[tuple[float, float]]] | None:
+    """The coordinates of the map's "Streets" layer, or None when it has none."""
+    groups = [c for c in fmap._children.values() if isinstance(c, folium.FeatureGroup) and c.layer_name == "Streets"]
+    if not groups:
+        return None
+    (group,) = groups
+    (line,) = group._children.values()
+    return line.locations
+
+
+def test_demo_map_draws_the_streets_under_the_routes(demo_day, demo_roads):
+    """On roads, the map carries the network's streets around the places (500 m margin) as one
+    grey multi-polyline under the routes, simplified so the page stays small."""
+    plan, stores, reps = demo_day
+    fmap = route_map(plan, stores, reps, roads=demo_roads)
+    lines = _streets(fmap)
+    points = [p for line in lines for p in line]
+    assert len(lines) > 1000 and len(points) > 5000  # Monaco: 1,564 lines, 7,563 points at 3 m
+    assert len(points) < 9000  # simplified: 14,010 points as the network has them, 10,545 at 1 m
+    lats = [s.lat for s in stores] + [r.start_lat for r in reps] + [r.end_lat for r in reps]
+    lons = [s.lon for s in stores] + [r.start_lon for r in reps] + [r.end_lon for r in reps]
+    dlat, dlon = 500 / 111_195 + 1e-5, 500 / 111_195 / math.cos(math.radians(max(lats))) + 1e-5
+    assert all(min(lats) - dlat <= lat <= max(lats) + dlat and min(lons) - dlon <= lon <= max(lons) + dlon for lat, lon in points)
+    assert min(lon for _, lon in points) < min(lons) - dlon / 2  # the margin is drawn, not only the places' box
+    assert all(lat == round(lat, 5) and lon == round(lon, 5) for lat, lon in points)  # short numbers in the page
+    page = fmap.get_root().render()
+    assert METRIC_SCALE in page and "L.control.scale()" not in page
+    assert '"Streets"' in page and '"pane": "streets", ' in page and '"interactive": false' in page
+    assert page.index('"pane": "streets", ') < page.index(f'"color": "{PALETTE[0]}"')  # drawn before the routes
+    assert len(page) < 650_000  # 407 KB without streets (Leaflet inline), about 567 KB with them

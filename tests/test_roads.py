@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from routing.roads import RoadNetworkError, build_road_network
-from routing.travel import Point
+from routing.roads import RoadNetworkError, build_road_network, street_lines
+from routing.travel import Point, haversine_m
 
 # A 200 m square: 1 (SW) - 2 (SE) - 3 (NE) - 4 (NW), all residential, two-way except
 # the east side 2 -> 3, which is one-way northbound. A stub 3-5 leads north.
@@ -94,3 +94,30 @@ def test_footways_and_private_roads_are_not_driven(osm_file):
     m = roads.matrix({"se": _at(2), "nw": _at(4), "sw": _at(1), "ne": _at(3)})
     assert m.metres("se", "nw") == pytest.approx(400, abs=10)
     assert m.metres("sw", "ne") == pytest.approx(400, abs=10)
+
+
+def _drawn_m(lines) -> float:
+    return sum(haversine_m(Point(*a), Point(*b)) for line in lines for a, b in zip(line, line[1:]))
+
+
+def test_street_lines_draw_each_street_once(osm_file):
+    """The four sides and the stub, 1,000 m of street, are drawn once each although three
+    sides are two-way (1,800 m of directed edges), merged into the ring and the stub; the
+    square's corners survive simplification; the footway and private diagonals are not drawn."""
+    roads = build_road_network(osm_file)
+    lines = street_lines(roads, tolerance_m=3)
+    assert _drawn_m(lines) == pytest.approx(1000, abs=5)
+    assert sorted(len(line) for line in lines) == [2, 5]  # stub 3-5; ring 3-4-1-2-3 (or from another corner)
+    ring = max(lines, key=len)
+    assert ring[0] == ring[-1] and set(ring) == {NODES[n] for n in (1, 2, 3, 4)}
+
+
+def test_street_lines_are_clipped_to_the_box(osm_file):
+    """A box over the southern half of the square keeps the south side and half of the east and
+    west sides (400 m), every point inside the box."""
+    roads = build_road_network(osm_file)
+    south, west, north, east = 60.1695, 24.9390, 60.1709, 24.9450
+    lines = street_lines(roads, (south, west, north, east), tolerance_m=3)
+    points = [p for line in lines for p in line]
+    assert all(south <= lat <= north and west <= lon <= east for lat, lon in points)
+    assert _drawn_m(lines) == pytest.approx(200 + 2 * 100, abs=5)
