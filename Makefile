@@ -11,8 +11,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## plan a day for the demo team, write out/demo/plan.json and plan.html
+demo: $(STAMP)  ## plan the demo day and cycle (out/demo/), then serve the demo on 127.0.0.1:8000 (Ctrl-C stops)
 	$(BIN)/fieldroute demo
+	$(BIN)/fieldroute serve --demo --db out/demo/service.db
 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest -q

@@ -87,6 +87,15 @@ class JobRunner:
         self.lock = threading.Lock()
         self.stopping = False
 
+    def start(self) -> int:
+        """(Re)start with the app: fail the jobs a stopped server left running, start queued
+        ones; returns how many were failed."""
+        with self.lock:
+            self.stopping = False
+        failed = self.recover()
+        self.kick()
+        return failed
+
     def recover(self) -> int:
         """Mark failed the jobs left "running" by a server that stopped; returns how many."""
         with self.sessions() as session:

@@ -46,10 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         if settings.migrate_on_start:
             upgrade(engine)
-        failed = runner.recover()
-        if failed:
+        if failed := runner.start():
             log.warning("%d plan job(s) were running when the service stopped; marked failed", failed)
-        runner.kick()
         yield
         runner.shutdown()
         engine.dispose()
@@ -90,12 +88,17 @@ def _road_networks(settings: Settings):
 
 
 def _openapi(app: FastAPI) -> dict:
-    """The OpenAPI schema, each operation's description ending with the roles it admits."""
+    """The OpenAPI schema: each operation's description ends with the roles it admits; errors
+    are documented as problem+json."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    problem = {problems.MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path in schema["paths"].values():
         for operation in path.values():
+            for code, response in operation.get("responses", {}).items():
+                if code[0] in "45":  # every error is problem+json, FastAPI's own 422 included
+                    response["content"] = problem
             if roles := operation.get("x-roles"):
                 operation["description"] = (operation.get("description", "") + f"\n\n**Roles:** {', '.join(roles)}.").strip()
     app.openapi_schema = schema

@@ -17,11 +17,11 @@ class StoreRecord(BaseModel):
     """A store: the columns of the stores file."""
 
     model_config = ConfigDict(populate_by_name=True)
-    id: str
-    name: str
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    store_class: str = Field(alias="class", description="one of the policy's classes")
+    store_class: str = Field(alias="class", min_length=1, description="one of the policy's classes")
     opening_hours: str = Field("", description="OpenStreetMap opening_hours, e.g. 'Mo-Sa 08:00-19:00'; empty = always open")
     service_min: float | None = Field(None, ge=0, description="visit minutes; default: the class's")
     rep_id: str | None = Field(None, description="the owner rep (a territory is hard in planning)")
@@ -31,8 +31,8 @@ class StoreRecord(BaseModel):
 class RepRecord(BaseModel):
     """A rep: the columns of the reps file (times HH:MM, dates ISO)."""
 
-    id: str
-    name: str
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
     start_lat: float = Field(ge=-90, le=90)
     start_lon: float = Field(ge=-180, le=180)
     end_lat: float | None = Field(None, ge=-90, le=90)

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
@@ -20,6 +20,7 @@ from ..schemas import JobOut, Page, PlanOut, PlanRequest
 
 router = APIRouter(tags=["plans"])
 PLANNERS = ("admin", "supervisor")
+PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a plan's id")]
 
 
 def plan_out(plan: Plan) -> PlanOut:
@@ -44,6 +45,8 @@ def _plan(session, plan_id: int) -> Plan:
 def create_plan(body: PlanRequest, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> JobOut:
     """Plan a visit cycle from the current stores, reps and policy: answers 202 with a job;
     follow it at ``GET /v1/jobs/{id}`` (status, phase, progress, and the plan when done)."""
+    if body.time_limit_s > settings.max_plan_time_s:
+        raise ProblemError(422, f"time_limit_s: at most {settings.max_plan_time_s:g} s on this service, got {body.time_limit_s:g}")
     inputs = records.snapshot(session)
     if inputs["policy"] is None:
         raise ProblemError(409, "no policy yet: PUT /v1/policy first")
@@ -90,13 +93,13 @@ def list_plans(session: SessionDep, status: str | None = None, offset: Annotated
 
 
 @router.get("/v1/plans/{plan_id}", response_model=PlanOut, responses=responses(401, 403, 404), **allow(*PLANNERS))
-def get_plan(plan_id: int, session: SessionDep) -> PlanOut:
+def get_plan(plan_id: PlanId, session: SessionDep) -> PlanOut:
     """A plan: summary, KPIs, capacity report, missing visits with reasons, the checker's verdict."""
     return plan_out(_plan(session, plan_id))
 
 
 @router.post("/v1/plans/{plan_id}/publish", response_model=PlanOut, responses=responses(401, 403, 404), **allow(*PLANNERS))
-def publish_plan(plan_id: int, session: SessionDep) -> PlanOut:
+def publish_plan(plan_id: PlanId, session: SessionDep) -> PlanOut:
     """Make this plan the one reps see from its start date on; dates before it keep the routes
     they had, and a rep's day that has events keeps its route. Earlier plans stay readable."""
     plan = _plan(session, plan_id)
@@ -106,7 +109,7 @@ def publish_plan(plan_id: int, session: SessionDep) -> PlanOut:
 
 
 @router.get("/v1/plans/{plan_id}/map", response_class=HTMLResponse, responses=responses(401, 403, 404, 422), **allow(*PLANNERS))
-def plan_map(plan_id: int, date: dt.date, request: Request, session: SessionDep) -> HTMLResponse:
+def plan_map(plan_id: PlanId, date: dt.date, request: Request, session: SessionDep) -> HTMLResponse:
     """All reps' routes of one date on a map (HTML; opens in a browser after /login)."""
     plan = _plan(session, plan_id)
     if not plan.start <= date.isoformat() <= plan.end:
@@ -127,7 +130,7 @@ EXPORT_COLUMNS = ("plan_id", "date", "rep_id", "sequence", "store_id", "store_na
 
 @router.get("/v1/plans/{plan_id}/export.csv", response_class=Response, responses=responses(401, 403, 404),
             **allow("admin", "supervisor", "integrator", openapi={"responses": {"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}}}))
-def export_plan(plan_id: int, session: SessionDep) -> Response:
+def export_plan(plan_id: PlanId, session: SessionDep) -> Response:
     """One row per visit: date, rep, order, store, times (ISO 8601 with offset), travel, wait."""
     plan = _plan(session, plan_id)
     rows = plans.latest_routes(session, plan.id)

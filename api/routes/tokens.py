@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from sqlalchemy import select
 
 from .. import auth
@@ -36,7 +38,7 @@ def create_token(body: TokenIn, session: SessionDep) -> TokenCreated:
 
 
 @router.delete("/{token_id}", response_model=TokenOut, responses=responses(401, 403, 404), **allow("admin"))
-def revoke_token(token_id: int, session: SessionDep) -> TokenOut:
+def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep) -> TokenOut:
     """Revoke a token (its sessions end too)."""
     if not auth.revoke_token(session, token_id):
         raise ProblemError(404, f"no active token {token_id}")

@@ -1,0 +1,95 @@
+"""End to end over HTTP: ``fieldroute serve --demo`` on a real uvicorn bound to 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, token: str | None = None, *, method: str = "GET", body: dict | None = None) -> tuple[int, dict | str]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = None
+    if body is not None:
+        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+    request = urllib.request.Request(url, headers=headers, method=method, data=data)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw, status, kind = response.read(), response.status, response.headers["content-type"]
+    except urllib.error.HTTPError as exc:
+        raw, status, kind = exc.read(), exc.code, exc.headers["content-type"]
+    return status, json.loads(raw) if "json" in kind else raw.decode()
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    """The demo service on a free port: its base URL and the tokens it printed."""
+    port = _free_port()
+    db = tmp_path_factory.mktemp("serve") / "fieldroute.db"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--demo", "--db", str(db), "--port", str(port), "--network", "straight",
+         "--demo-time-limit", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        tokens, lines = {}, []
+        deadline = time.monotonic() + 120
+        while not (tokens.get("R4") and _up(base)):
+            assert time.monotonic() < deadline and server.poll() is None, "".join(lines) + server.stderr.read()
+            line = server.stdout.readline()
+            lines.append(line)
+            if m := re.match(r"\s+(supervisor|R\d)\s+(fr_\S+)", line):
+                tokens[m[1]] = m[2]
+            if tokens.get("R4"):
+                time.sleep(0.2)
+        yield base, tokens, "".join(lines)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def _up(base: str) -> bool:
+    try:
+        return _get(f"{base}/healthz")[0] == 200
+    except OSError:
+        return False
+
+
+def test_demo_service_over_http(demo_server):
+    """Health, a rep's route for tomorrow (from the published demo cycle), 403 for another
+    rep's, the printed URLs, and a plan job that runs in a worker while routes answer."""
+    base, tokens, printed = demo_server
+    status, health = _get(f"{base}/healthz")
+    assert status == 200 and health["database"] == "ok"
+    for path in re.findall(r"http://127\.0\.0\.1:\d+(/\S+)", printed):
+        assert _get(base + path.rstrip("'"))[0] in (200, 401), path  # pages answer; maps want a login
+    status, route = _get(f"{base}/v1/reps/R1/routes/today", tokens["R1"])
+    assert status in (200, 404)
+    status, routes = _get(f"{base}/v1/reps/R1/routes?from=today&to=tomorrow", tokens["R1"])
+    assert status == 200 and all(r["rep_id"] == "R1" for r in routes)
+    week = _get(f"{base}/v1/plans", tokens["supervisor"])[1]["items"][0]
+    status, route = _get(f"{base}/v1/reps/R2/routes/{week['start']}", tokens["R2"])
+    assert status == 200 and route["date"] == week["start"] and route["stops"][0]["type"] == "start"
+    assert _get(f"{base}/v1/reps/R2/routes/{week['start']}", tokens["R1"])[0] == 403
+    status, job = _get(f"{base}/v1/plans", tokens["supervisor"], method="POST",
+                       body={"start": week["start"], "weeks": 1, "time_limit_s": 3})
+    assert status == 202
+    deadline = time.monotonic() + 60
+    while job["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        assert _get(f"{base}/v1/reps/R2/routes/{week['start']}", tokens["R2"])[0] == 200  # routes answer meanwhile
+        job = _get(f"{base}/v1/jobs/{job['id']}", tokens["supervisor"])[1]
+        time.sleep(0.2)
+    assert job["status"] == "succeeded" and job["plan"]["result"]["check"]["ok"]
