@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .models import CalendarKey, Token, utcnow
@@ -88,6 +88,7 @@ def open_session(session: Session, token_secret: str, hours: float) -> tuple[str
         return None
     secret = secrets.token_urlsafe(32)
     expires = utcnow() + dt.timedelta(hours=hours)
+    session.execute(delete(BrowserSession).where(BrowserSession.expires_at <= utcnow()))  # forget the expired
     session.add(BrowserSession(id_hash=digest(secret), token_id=token.id, expires_at=expires))
     return secret, expires
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from . import auth, records
 from .db import current_revision, make_engine, session_factory, transaction, upgrade
@@ -176,9 +176,9 @@ def _print_demo(settings: Settings, tokens: dict[str, str], host: str, port: int
         plan = session.scalar(select(Plan).where(Plan.status == "published").order_by(Plan.published_at.desc()).limit(1))
         zone = ZoneInfo(plan.time_zone)
         today = dt.datetime.now(zone).date()
-        dates = sorted({d for (d,) in session.execute(select(RouteRow.date).where(RouteRow.plan_id == plan.id)) if d > today.isoformat()})
-        day = dates[0] if dates else plan.start
         rep = next((r for r in sorted(tokens) if r != "supervisor"), None)
+        day = session.scalar(select(func.min(RouteRow.date)).where(  # the rep's next working day
+            RouteRow.plan_id == plan.id, RouteRow.rep_id == rep, RouteRow.date > today.isoformat())) or plan.start
     print(f"\nDemo plan {plan.id}: {plan.start} to {plan.end}, published.")
     print("Tokens (shown once; new ones at every --demo start):")
     for who, secret in tokens.items():
