@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from . import problems
 from .auth import ROLE_HELP
@@ -52,7 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runner.shutdown()
         engine.dispose()
 
-    app = FastAPI(title="Fieldroute", version=_version(), description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Fieldroute", version=_version(), description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.settings, app.state.engine, app.state.sessions, app.state.jobs = settings, engine, sessions, runner
     app.state.road_network = _road_networks(settings)
     problems.install(app)
@@ -67,8 +68,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def root() -> RedirectResponse:
         return RedirectResponse("/docs")
 
+    _offline_docs(app)
+
     app.openapi = lambda: _openapi(app)
     return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """/docs with Swagger UI served from the package (swagger-ui-bundle), not a CDN, so the
+    API page works without internet like the maps."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Fieldroute API",
+                                   swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="/static/swagger-ui/favicon-32x32.png")
 
 
 def _road_networks(settings: Settings):

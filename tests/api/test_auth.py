@@ -142,3 +142,15 @@ def test_openapi_lists_each_endpoints_roles(client):
     assert schema["paths"]["/v1/tokens"]["post"]["x-roles"] == ["admin"]
     assert "bearer" in str(schema["components"]["securitySchemes"]).lower()
     assert "/health" not in schema["paths"] and "/healthz" in schema["paths"]
+
+
+def test_docs_page_works_offline(client):
+    """/docs loads Swagger UI from this server only (no CDN), and those files are served."""
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/openapi.json" in page.text
+    urls = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
+    assert urls and all(u.startswith("/static/swagger-ui/") for u in urls), urls
+    assert all(client.get(u).status_code == 200 for u in urls)
+    assert "cdn" not in page.text.lower()
