@@ -106,6 +106,17 @@ class JobRunner:
                     only_if=("running",))
         return len(stale)
 
+    def reap(self, job: Job) -> bool:
+        """Fail ``job`` if it is "running" on this machine in a worker that is gone and that no
+        runner of this process watches (e.g. a worker orphaned by a killed server that then
+        died); True if it was failed."""
+        with self.lock:
+            watched = job.id in self.processes
+        if watched or job.status != "running" or job.host != HOST or not job.pid or _alive(job.pid):
+            return False
+        return _finish(self.sessions, job.id, "failed", "the worker process of this job is gone; submit the plan again",
+                       only_if=("running",)) is not None
+
     def kick(self) -> None:
         """Start queued jobs while there is room."""
         with self.lock:

@@ -16,7 +16,7 @@ from routing.errors import InputError, InputProblem
 from routing.io import parse_policy, parse_reps, parse_stores, rep_record, store_record
 from routing.model import Policy, Rep, Store
 
-from .models import Plan, PolicyVersion, RepRow, RepVersion, StoreRow, StoreVersion, utcnow
+from .models import Job, Plan, PolicyVersion, RepRow, RepVersion, StoreRow, StoreVersion, utcnow
 
 
 @dataclass
@@ -116,8 +116,13 @@ def patch_record(session: Session, kind: Kind, row_id: str, changes: dict) -> An
 
 
 def in_any_plan(session: Session, kind: Kind, row_id: str) -> bool:
+    """Whether a plan, or a plan job still to write one, was made from ``row_id``: a queued or
+    running job's inputs name the versions it snapshotted when it was submitted."""
     key = "stores" if kind is STORES else "reps"
-    return any(row_id in inputs.get(key, {}) for inputs in session.scalars(select(Plan.inputs)))
+    if any(row_id in inputs.get(key, {}) for inputs in session.scalars(select(Plan.inputs))):
+        return True
+    pending = session.scalars(select(Job.params).where(Job.status.in_(("queued", "running"))))
+    return any(row_id in (params.get("inputs") or {}).get(key, {}) for params in pending)
 
 
 def delete_record(session: Session, kind: Kind, row_id: str) -> str | None:
@@ -148,8 +153,13 @@ def current_policy(session: Session) -> Policy | None:
 
 
 def put_policy(session: Session, data: Any) -> PolicyVersion:
-    """Validate ``data`` as the policy file is validated and make it the next version."""
-    parse_policy(data)
+    """Validate ``data`` as the policy file is validated (and, as the CLI checks stores against
+    the policy, keep every class an active store names) and make it the next version."""
+    policy = parse_policy(data)
+    used = session.scalars(select(StoreRow.store_class).where(StoreRow.active).distinct())
+    if missing := sorted(set(used) - set(policy.classes)):
+        raise InputError([InputProblem("policy", f"classes.{name}", None, "active stores have this class; keep it, "
+                                       "or change or delete those stores first") for name in missing])
     row = current_policy_row(session)
     new = PolicyVersion(version=(row.version if row else 0) + 1, data=data)
     session.add(new)

@@ -62,11 +62,14 @@ def create_plan(body: PlanRequest, request: Request, response: Response, session
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404), **allow(*PLANNERS))
-def get_job(job_id: str, session: SessionDep) -> JobOut:
+def get_job(job_id: str, request: Request, session: SessionDep) -> JobOut:
     """A job's status (queued, running, succeeded, failed, cancelled), phase, progress (0-1), and its plan when done."""
     job = session.get(Job, job_id)
     if job is None:
         raise ProblemError(404, f"no job {job_id!r}")
+    if job.status == "running" and request.app.state.jobs.reap(job):
+        session.expire_all()
+        job = session.get(Job, job_id)
     return job_out(session, job)
 
 
@@ -83,7 +86,7 @@ def cancel_job(job_id: str, request: Request, session: SessionDep) -> JobOut:
 
 
 @router.get("/v1/plans", response_model=Page[PlanOut], responses=responses(401, 403), **allow(*PLANNERS))
-def list_plans(session: SessionDep, status: str | None = None, offset: Annotated[int, Query(ge=0)] = 0,
+def list_plans(session: SessionDep, status: str | None = None, offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Page[PlanOut]:
     """Plans, newest first (``status=draft`` or ``published`` to filter)."""
     query = select(Plan) if status is None else select(Plan).where(Plan.status == status)

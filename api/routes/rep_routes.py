@@ -125,7 +125,8 @@ def get_routes(rep_id: str, request: Request, session: SessionDep, principal: Pr
     offline: dates without a published plan are left out."""
     first, last = _date(session, from_), _date(session, to)
     if last < first or (last - first).days >= MAX_DAYS:
-        raise ProblemError(422, f"to: expected a date from {first} to {first + dt.timedelta(days=MAX_DAYS - 1)}, got {last}")
+        latest = first + dt.timedelta(days=min(MAX_DAYS - 1, (dt.date.max - first).days))
+        raise ProblemError(422, f"to: expected a date from {first} to {latest}, got {last}")
     require_rep_access(principal, rep_id)
     days = []
     for n in range((last - first).days + 1):

@@ -36,7 +36,7 @@ async def import_reps(request: Request, session: SessionDep, sync: bool = False,
 
 @router.get("", response_model=Page[RepOut], responses=responses(401, 403), **allow(*READ))
 def list_reps(session: SessionDep, principal: PrincipalDep, active: bool | None = True,
-              offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page[RepOut]:
+              offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page[RepOut]:
     """Reps, by id, paged; active ones by default. A supervisor limited to a team sees its reps."""
     query = select(RepRow)
     if active is not None:

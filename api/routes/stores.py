@@ -39,7 +39,7 @@ async def import_stores(request: Request, session: SessionDep, sync: bool = Fals
 @router.get("", response_model=Page[StoreOut], responses=responses(401, 403), **allow(*READ))
 def list_stores(session: SessionDep, principal: PrincipalDep,
                 rep_id: str | None = None, store_class: Annotated[str | None, Query(alias="class")] = None,
-                active: bool | None = True, offset: Annotated[int, Query(ge=0)] = 0,
+                active: bool | None = True, offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page[StoreOut]:
     """Stores, by id, paged; filter by owner rep, class, and active (default) or not (``active=``
     empty for both). A supervisor limited to a team sees its reps' stores."""
