@@ -48,15 +48,20 @@ def current_principal(request: Request, session: SessionDep,
 PrincipalDep = Annotated[auth.Principal, Depends(current_principal)]
 
 
-def allow(*roles: str, openapi: dict[str, Any] | None = None) -> dict[str, Any]:
+def allow(*roles: str, whole_team: bool = False, openapi: dict[str, Any] | None = None) -> dict[str, Any]:
     """Route options that admit only ``roles`` (403 for the others) and list them in OpenAPI
-    (with ``openapi``, more of the operation's OpenAPI, e.g. a request body)."""
+    (with ``openapi``, more of the operation's OpenAPI, e.g. a request body). ``whole_team``:
+    the action touches every rep (imports, the policy, planning), so a supervisor limited to
+    a team may not do it."""
 
     def check(principal: PrincipalDep) -> None:
         if principal.role not in roles:
             raise ProblemError(403, f"role {principal.role!r} may not do this; allowed: {', '.join(roles)}")
+        if whole_team and principal.team is not None:
+            raise ProblemError(403, "this acts on every rep; a supervisor limited to a team may not do it")
 
-    return {"dependencies": [Depends(check)], "openapi_extra": (openapi or {}) | {"x-roles": list(roles)}}
+    extra = {"x-roles": list(roles)} | ({"x-whole-team": True} if whole_team else {})
+    return {"dependencies": [Depends(check)], "openapi_extra": (openapi or {}) | extra}
 
 
 def require_rep_access(principal: auth.Principal, rep_id: str) -> None:

@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -247,22 +248,27 @@ def _plan(settings: Settings, sessions: sessionmaker, job_id: str) -> None:
     data = cycle_to_dict(dataclasses.replace(plan, params=plan.params | ({"snapping": snapping} if snapping else {})))
     data.pop("routes")
     data["check"] = {"violations": [str(v) for v in violations[:100]], "ok": not violations}
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(plan.time_zone)
-    with transaction(sessions) as session:
-        if session.scalar(select(Job.status).where(Job.id == job_id)) != "running":
-            return
-        row = Plan(status="draft", start=plan.start, end=(cycle.start + dt.timedelta(days=7 * cycle.weeks - 1)).isoformat(),
-                   weeks=cycle.weeks, time_zone=plan.time_zone, network=params["network"], inputs=inputs,
-                   params={k: v for k, v in params.items() if k != "inputs"}, result=data, job_id=job_id)
-        session.add(row)
-        session.flush()
-        session.add_all(RouteRow(plan_id=row.id, rep_id=r.rep_id, date=r.date, version=1, data=route_to_dict(r, zone))
-                        for r in plan.routes)
-        session.execute(update(Job).where(Job.id == job_id).values(
-            status="succeeded", phase="done", progress=1.0, plan_id=row.id, finished_at=utcnow()))
-        callback = session.scalar(select(Job.callback_url).where(Job.id == job_id))
-        plan_id = row.id
+    try:
+        with transaction(sessions) as session:
+            row = Plan(status="draft", start=plan.start, end=(cycle.start + dt.timedelta(days=7 * cycle.weeks - 1)).isoformat(),
+                       weeks=cycle.weeks, time_zone=plan.time_zone, network=params["network"], inputs=inputs,
+                       params={k: v for k, v in params.items() if k != "inputs"}, result=data, job_id=job_id)
+            session.add(row)
+            session.flush()
+            session.add_all(RouteRow(plan_id=row.id, rep_id=r.rep_id, date=r.date, version=1, data=route_to_dict(r, zone))
+                            for r in plan.routes)
+            done = session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(
+                status="succeeded", phase="done", progress=1.0, plan_id=row.id, finished_at=utcnow())).rowcount
+            if not done:
+                raise _Cancelled
+            callback = session.scalar(select(Job.callback_url).where(Job.id == job_id))
+            plan_id = row.id
+    except _Cancelled:  # cancelled meanwhile: the transaction, plan and routes, was rolled back
+        return
     if callback:
         notify(callback, {"job_id": job_id, "status": "succeeded", "plan_id": plan_id, "error": None})
+
+
+class _Cancelled(Exception):
+    pass

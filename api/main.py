@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from . import problems
 from .auth import ROLE_HELP
 from .db import make_engine, session_factory, upgrade
+from .guard import RequestGuard
 from .jobs import JobRunner
 from .routes import health, login, plans, policy, rep_routes, reps, stores, tokens
 from .settings import Settings
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.road_network = _road_networks(settings)
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(RequestGuard, max_body_bytes=int(settings.max_body_mb * 2**20))
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type", "If-None-Match"], expose_headers=["ETag", "Location"])
@@ -116,7 +118,11 @@ def _openapi(app: FastAPI) -> dict:
     problem = {problems.MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path in schema["paths"].values():
         for operation in path.values():
-            for code, response in operation.get("responses", {}).items():
+            responses = operation.setdefault("responses", {})  # what api.guard refuses before any handler
+            responses.setdefault("400", {"description": "a NUL character in the path or query"})
+            if "requestBody" in operation:
+                responses.setdefault("413", {"description": "the body is larger than FIELDROUTE_MAX_BODY_MB"})
+            for code, response in responses.items():
                 if code[0] in "45":  # every error is problem+json, FastAPI's own 422 included
                     response["content"] = problem
             if roles := operation.get("x-roles"):

@@ -13,14 +13,17 @@ from routing.io import route_from_dict
 from routing.model import DayPlan, Route, Unassigned
 
 from .models import Event, Plan, RouteRow
-from .records import REPS, STORES, versions, current_policy_row, load_inputs
+from .records import REPS, STORES, current_policy_row, load_inputs, versions
 
 
 def local_today(session: Session) -> dt.date:
-    """Today in the policy's time zone (UTC without a policy)."""
-    row = current_policy_row(session)
-    zone = ZoneInfo(row.data["time_zone"]) if row else dt.timezone.utc
-    return dt.datetime.now(zone).date()
+    """Today in the time zone of the plans reps see (the last published plan's; else the
+    policy's; UTC without either)."""
+    zone_name = session.scalar(select(Plan.time_zone).where(Plan.status == "published")
+                               .order_by(Plan.published_at.desc()).limit(1))
+    if zone_name is None and (row := current_policy_row(session)) is not None:
+        zone_name = row.data["time_zone"]
+    return dt.datetime.now(ZoneInfo(zone_name) if zone_name else dt.timezone.utc).date()
 
 
 def resolve_date(session: Session, text: str) -> dt.date | None:
@@ -79,13 +82,14 @@ def rep_data(session: Session, plan: Plan, rep_id: str) -> dict | None:
     return rows[0] if rows else None
 
 
-def day_plan(session: Session, plan: Plan, date: str, rep_id: str | None = None):
-    """A date of a plan as a ``DayPlan`` with its stores and reps (for a map)."""
+def day_plan(session: Session, plan: Plan, date: str, rep_ids: frozenset[str] | None = None):
+    """A date of a plan as a ``DayPlan`` with its stores and reps (for a map); only the
+    routes of ``rep_ids`` if given (and then no missing visits)."""
     zone = ZoneInfo(plan.time_zone)
-    rows = [r for r in latest_routes(session, plan.id, date) if rep_id is None or r.rep_id == rep_id]
+    rows = [r for r in latest_routes(session, plan.id, date) if rep_ids is None or r.rep_id in rep_ids]
     routes: tuple[Route, ...] = tuple(route_from_dict(r.data, zone) for r in rows)
     missing = tuple(Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date"))
-                    for u in plan.result.get("unassigned", []) if u.get("date") == date and rep_id is None)
+                    for u in plan.result.get("unassigned", []) if u.get("date") == date and rep_ids is None)
     ids = {v.store_id for r in routes for v in r.visits} | {u.store_id for u in missing}
     stores, reps, _ = load_inputs(session, plan.inputs, ids)
     return DayPlan(date, plan.time_zone, routes, missing), stores, reps

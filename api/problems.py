@@ -67,10 +67,11 @@ def input_items(problems: list[InputProblem]) -> list[ProblemItem]:
         line = column = pointer = None
         if match and match[1]:
             line, column = int(match[1]), p.field
-        elif match:
-            index = int(match[2]) if match[2] else int(match[3]) - 1
-            prefix = "" if match[2] else "/features"
-            pointer = f"{prefix}/{index}" + (f"/{p.field}" if p.field else "")
+        elif match and match[2]:
+            pointer = f"/{match[2]}" + (f"/{p.field}" if p.field else "")
+        elif match:  # a GeoJSON feature: the fields are its properties (lat, lon its geometry)
+            where = "/geometry" if p.field in ("geometry", "lat", "lon") else f"/properties/{p.field}" if p.field else ""
+            pointer = f"/features/{int(match[3]) - 1}{where}"
         elif p.row:  # e.g. classes.A in a policy
             pointer = "/" + "/".join(p.row.split(".")) + (f"/{p.field}" if p.field else "")
         elif p.field:

@@ -6,17 +6,28 @@ CLI's files) and is kept as the file's columns, so reading it back is parsing it
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from routing.errors import InputError, InputProblem
 from routing.io import parse_policy, parse_reps, parse_stores, rep_record, store_record
 from routing.model import Policy, Rep, Store
 
-from .models import Job, Plan, PolicyVersion, RepRow, RepVersion, StoreRow, StoreVersion, utcnow
+from .models import (
+    CalendarKey,
+    Job,
+    Plan,
+    PolicyVersion,
+    RepRow,
+    RepVersion,
+    StoreRow,
+    StoreVersion,
+    utcnow,
+)
 
 
 @dataclass
@@ -43,7 +54,7 @@ class Kind:
 class _Stores(Kind):
     def parse(self, session, data, fmt, *, source=None):
         policy = current_policy(session)
-        rep_ids = set(session.scalars(select(RepRow.id).where(RepRow.active)))
+        rep_ids = set(session.scalars(select(RepRow.id)))  # a deactivated rep's stores plan as "rep not working"
         return [store_record(s) for s in parse_stores(data, fmt=fmt, source=source or "stores", policy=policy, rep_ids=rep_ids)]
 
     def columns(self, record: dict) -> dict:
@@ -110,7 +121,10 @@ def patch_record(session: Session, kind: Kind, row_id: str, changes: dict) -> An
     if "id" in changes and changes["id"] != row_id:
         raise InputError([InputProblem(kind.name, None, "id", f"the id cannot change ({row_id!r} to {changes['id']!r})")])
     merged = row.data | changes
-    (record,) = kind.parse(session, [merged], "json", source=f"{kind.name} {row_id}")
+    try:
+        (record,) = kind.parse(session, [merged], "json", source=f"{kind.name} {row_id}")
+    except InputError as exc:  # the body is one object: its problems point at its fields
+        raise InputError([dataclasses.replace(p, row=None) for p in exc.problems]) from None
     _write(session, kind, row, record, True)
     return row
 
@@ -125,12 +139,21 @@ def in_any_plan(session: Session, kind: Kind, row_id: str) -> bool:
     return any(row_id in (params.get("inputs") or {}).get(key, {}) for params in pending)
 
 
+class InUse(Exception):
+    """A row others depend on (a rep that owns stores) cannot be erased."""
+
+
 def delete_record(session: Session, kind: Kind, row_id: str) -> str | None:
     """Erase a row, or deactivate it if a plan was made from it (plans keep their inputs).
-    Returns "deleted", "deactivated" or None (no such row)."""
+    Returns "deleted", "deactivated" or None (no such row); raises ``InUse`` for a rep that
+    still owns stores."""
     row = session.get(kind.row, row_id)
     if row is None:
         return None
+    if kind is REPS and (owned := session.scalar(select(func.count()).where(StoreRow.rep_id == row_id))):
+        raise InUse(f"rep {row_id!r} owns {owned} store(s); give them another owner (or none) first")
+    if kind is REPS:
+        session.execute(delete(CalendarKey).where(CalendarKey.rep_id == row_id))  # its feed ends with it
     if in_any_plan(session, kind, row_id):
         if row.active:
             _write(session, kind, row, row.data, False)

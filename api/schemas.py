@@ -6,9 +6,9 @@ rows, GeoJSON features and JSON bodies, with the CLI's messages)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 T = TypeVar("T")
 
@@ -103,6 +103,13 @@ class PlanRequest(BaseModel):
     holidays: list[dt.date] = Field(default_factory=list, max_length=400)
     callback_url: HttpUrl | None = Field(None, description="called with POST {job_id, status, plan_id, error} when the job ends")
 
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: dt.date) -> dt.date:
+        if not dt.date(2000, 1, 1) <= value <= dt.date(2200, 12, 31):
+            raise ValueError("expected a start date from 2000-01-01 to 2200-12-31")
+        return value
+
 
 class JobOut(BaseModel):
     id: str
@@ -168,8 +175,8 @@ class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(pattern="^(admin|supervisor|integrator|rep)$")
-    rep_id: str | None = None
-    team: list[str] | None = None
+    rep_id: str | None = Field(None, min_length=1, max_length=200)
+    team: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(None, max_length=10000)
 
 
 class TokenOut(BaseModel):

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     log_level: str = Field("info", description="debug, info, warning or error")
     max_jobs: int = Field(1, ge=1, description="plan jobs run at once per server process; the rest wait in the queue")
     job_nice: int = Field(10, ge=0, le=19, description="how much lower the OS priority of plan jobs is than the web server's")
+    max_body_mb: float = Field(50.0, gt=0, description="the largest request body (an import) in MiB")
     max_plan_time_s: float = Field(3600.0, gt=0, description="the longest time limit a plan request may ask for")
     session_hours: float = Field(12.0, gt=0, description="how long a browser session cookie from /login lasts")
     migrate_on_start: bool = Field(True, description="apply database migrations when the service starts")

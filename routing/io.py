@@ -24,6 +24,11 @@ from .hours import HoursError, validate
 from .model import WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Route, Stop, Store, Unassigned
 
 STORE_REQUIRED = ("id", "name", "lat", "lon", "class", "opening_hours")
+#: Longest id (store, rep) and class name; ids also may not hold '/' (they are parts of URLs).
+MAX_ID_LEN = 200
+MAX_CLASS_LEN = 50
+#: Longest ``days_off`` range, and most days off in all: a typo such as 2026..9026 is refused.
+MAX_DAYS_OFF = 1000
 REP_REQUIRED = ("id", "name", "start_lat", "start_lon")
 
 
@@ -38,7 +43,23 @@ class _Row:
 
     def text(self, field: str) -> str:
         value = self.values.get(field)
-        return "" if value is None else str(value).strip()
+        if isinstance(value, (dict, list)):
+            self.fail(field, f"expected a text or a number, got {type(value).__name__ if isinstance(value, list) else 'an object'}")
+            return ""
+        text = "" if value is None else str(value).strip()
+        if "\x00" in text:
+            self.fail(field, "contains a NUL character")
+            return ""
+        return text
+
+    def identifier(self, field: str, *, required: bool = True) -> str | None:
+        """An id: at most ``MAX_ID_LEN`` characters, no '/' (ids are parts of URLs)."""
+        value = self.required(field) if required else (self.text(field) or None)
+        if value is not None and (len(value) > MAX_ID_LEN or "/" in value):
+            self.fail(field, f"expected an id of at most {MAX_ID_LEN} characters without '/', got {value[:40]!r}"
+                      + ("..." if len(value) > 40 else ""))
+            return None
+        return value
 
     def required(self, field: str) -> str | None:
         value = self.text(field)
@@ -94,6 +115,9 @@ class _Row:
             if b < a:
                 self.fail(field, f"the range {item!r} ends before it starts")
                 continue
+            if (b - a).days >= MAX_DAYS_OFF or len(out) + (b - a).days >= MAX_DAYS_OFF:
+                self.fail(field, f"at most {MAX_DAYS_OFF} days in all, got the range {item!r}")
+                return frozenset(out)
             out.update(a + dt.timedelta(days=i) for i in range((b - a).days + 1))
         return frozenset(out)
 
@@ -204,19 +228,21 @@ def _store_rows(rows: Iterator[_Row], policy: Policy | None, rep_ids: set[str] |
     stores, seen = [], {}
     for row in rows:
         before = len(problems)
-        store_id, name = row.required("id"), row.required("name")
+        store_id, name = row.identifier("id"), row.required("name")
         _unique(row, store_id, seen)
         lat = row.number("lat", lo=-90, hi=90, required=True)
         lon = row.number("lon", lo=-180, hi=180, required=True)
         store_class = row.required("class")
+        if store_class and len(store_class) > MAX_CLASS_LEN:
+            row.fail("class", f"expected a class name of at most {MAX_CLASS_LEN} characters")
         if store_class and policy is not None and store_class not in policy.classes:
             row.fail("class", f"expected one of the policy's classes ({', '.join(policy.classes)}), got {store_class!r}")
         hours = row.hours("opening_hours")
         service = row.number("service_min", lo=0)
         demand = row.number("demand", lo=0, default=0, integer=True)
-        owner = row.text("rep_id") or None
+        owner = row.identifier("rep_id", required=False)
         if owner is not None and rep_ids is not None and owner not in rep_ids:
-            row.fail("rep_id", f"no rep with id {owner!r} in the reps file")
+            row.fail("rep_id", f"no rep with id {owner!r} among the reps")
         if len(problems) == before:
             stores.append(Store(store_id, name, lat, lon, store_class, hours, service, owner, demand))
     return stores
@@ -230,7 +256,7 @@ def _rep_rows(rows: Iterator[_Row], problems: list[InputProblem]) -> list[Rep]:
     reps, seen = [], {}
     for row in rows:
         before = len(problems)
-        rep_id, name = row.required("id"), row.required("name")
+        rep_id, name = row.identifier("id"), row.required("name")
         _unique(row, rep_id, seen)
         lat = row.number("start_lat", lo=-90, hi=90, required=True)
         lon = row.number("start_lon", lo=-180, hi=180, required=True)
@@ -309,6 +335,9 @@ def _policy_data(data: Any, source: str, problems: list[InputProblem]) -> Policy
         row = _Row(source, f"classes.{name}", spec if isinstance(spec, dict) else {}, problems)
         if not isinstance(spec, dict):
             row.fail(None, "expected a table with visits_per_week (or visits_per_cycle), service_min, priority")
+            continue
+        if len(str(name)) > MAX_CLASS_LEN or "\x00" in str(name):
+            row.fail(None, f"a class name has at most {MAX_CLASS_LEN} characters and no NUL")
             continue
         for field in ("service_min", "priority"):
             if field not in spec:
@@ -451,11 +480,13 @@ def _hhmm(seconds: int) -> str:
 
 
 def rep_record(rep: Rep) -> dict[str, Any]:
-    """A rep as a JSON object with the reps file's columns (``parse_reps`` reads it back)."""
+    """A rep as a JSON object with the reps file's columns (``parse_reps`` reads it back); a
+    rep whose day ends where it starts has no end, so moving the start moves the end too."""
     lunch = rep.lunch
+    ends_home = (rep.end_lat, rep.end_lon) == (rep.start_lat, rep.start_lon)
     return {
         "id": rep.id, "name": rep.name, "start_lat": rep.start_lat, "start_lon": rep.start_lon,
-        "end_lat": rep.end_lat, "end_lon": rep.end_lon,
+        "end_lat": None if ends_home else rep.end_lat, "end_lon": None if ends_home else rep.end_lon,
         "shift_start": _hhmm(rep.shift_start_s), "shift_end": _hhmm(rep.shift_end_s),
         "break_start": _hhmm(lunch.earliest_s) if lunch else None, "break_end": _hhmm(lunch.latest_s) if lunch else None,
         "break_min": lunch.duration_s // 60 if lunch else None,

@@ -9,7 +9,18 @@ from fastapi import Request
 
 from routing.errors import InputError, InputProblem
 
+from .. import records
 from ..problems import ProblemError
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(text: str | bytes):
+    """Strict JSON: NaN and Infinity (which Python's json accepts) are refused."""
+    return json.loads(text, parse_constant=_no_constants)
+
 
 UPLOAD_TYPES = ("application/json", "text/csv", "application/geo+json", "multipart/form-data")
 
@@ -37,8 +48,8 @@ async def read_upload(request: Request, source: str, *, geojson: bool) -> tuple[
         raise ProblemError(415, f"send the rows as {', '.join(UPLOAD_TYPES[:3 if geojson else 2])} or a multipart 'file', "
                                 f"not {content_type or 'no content type'}")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = loads(text)
+    except ValueError as exc:
         raise InputError([InputProblem(source, None, None, f"not valid JSON: {exc}")]) from None
     if isinstance(data, dict) and data.get("type") == "FeatureCollection":
         if not geojson:
@@ -47,11 +58,18 @@ async def read_upload(request: Request, source: str, *, geojson: bool) -> tuple[
     return data, "json"
 
 
+def run_import(session, kind, data, fmt: str, sync: bool, dry_run: bool):
+    """The blocking part of an import (parsing, the database): run it off the event loop."""
+    report = records.import_records(session, kind, data, fmt, sync=sync, dry_run=dry_run)
+    session.commit()
+    return report
+
+
 async def read_object(request: Request, source: str) -> dict:
     """A JSON object body (a patch)."""
     try:
-        data = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = loads(await request.body())
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise InputError([InputProblem(source, None, None, f"not valid JSON: {exc}")]) from None
     if not isinstance(data, dict):
         raise InputError([InputProblem(source, None, None, "expected a JSON object")])

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from .. import plans, records
-from ..deps import SessionDep, SettingsDep, allow
+from ..deps import PrincipalDep, SessionDep, SettingsDep, allow
 from ..jobs import new_job
 from ..models import Job, Plan, utcnow
 from ..problems import ProblemError, responses
@@ -23,15 +23,21 @@ PLANNERS = ("admin", "supervisor")
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a plan's id")]
 
 
-def plan_out(plan: Plan) -> PlanOut:
+def plan_out(plan: Plan, team: frozenset[str] | None = None) -> PlanOut:
+    """A plan as the API shows it; for a supervisor limited to a team, the capacity report
+    holds the team's reps only."""
     inputs = {"policy_version": plan.inputs["policy"], "stores": len(plan.inputs["stores"]), "reps": len(plan.inputs["reps"])}
-    return PlanOut.model_validate({c: getattr(plan, c) for c in PlanOut.model_fields if c != "inputs"} | {"inputs": inputs})
+    result = plan.result
+    if team is not None:
+        result = result | {"capacity": [c for c in result.get("capacity", []) if c["rep_id"] in team]}
+    fields = {c: getattr(plan, c) for c in PlanOut.model_fields if c not in ("inputs", "result")}
+    return PlanOut.model_validate(fields | {"inputs": inputs, "result": result})
 
 
-def job_out(session, job: Job) -> JobOut:
+def job_out(session, job: Job, team: frozenset[str] | None = None) -> JobOut:
     plan = session.get(Plan, job.plan_id) if job.plan_id else None
     data = {c: getattr(job, c) for c in JobOut.model_fields if c != "plan"}
-    return JobOut.model_validate(data | {"plan": plan_out(plan) if plan else None})
+    return JobOut.model_validate(data | {"plan": plan_out(plan, team) if plan else None})
 
 
 def _plan(session, plan_id: int) -> Plan:
@@ -41,7 +47,8 @@ def _plan(session, plan_id: int) -> Plan:
     return plan
 
 
-@router.post("/v1/plans", status_code=202, response_model=JobOut, responses=responses(401, 403, 409, 422), **allow(*PLANNERS))
+@router.post("/v1/plans", status_code=202, response_model=JobOut, responses=responses(401, 403, 409, 422),
+             **allow(*PLANNERS, whole_team=True))
 def create_plan(body: PlanRequest, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> JobOut:
     """Plan a visit cycle from the current stores, reps and policy: answers 202 with a job;
     follow it at ``GET /v1/jobs/{id}`` (status, phase, progress, and the plan when done)."""
@@ -62,7 +69,7 @@ def create_plan(body: PlanRequest, request: Request, response: Response, session
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404), **allow(*PLANNERS))
-def get_job(job_id: str, request: Request, session: SessionDep) -> JobOut:
+def get_job(job_id: str, request: Request, session: SessionDep, principal: PrincipalDep) -> JobOut:
     """A job's status (queued, running, succeeded, failed, cancelled), phase, progress (0-1), and its plan when done."""
     job = session.get(Job, job_id)
     if job is None:
@@ -70,10 +77,11 @@ def get_job(job_id: str, request: Request, session: SessionDep) -> JobOut:
     if job.status == "running" and request.app.state.jobs.reap(job):
         session.expire_all()
         job = session.get(Job, job_id)
-    return job_out(session, job)
+    return job_out(session, job, principal.team)
 
 
-@router.delete("/v1/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404, 409), **allow(*PLANNERS))
+@router.delete("/v1/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404, 409),
+               **allow(*PLANNERS, whole_team=True))
 def cancel_job(job_id: str, request: Request, session: SessionDep) -> JobOut:
     """Cancel a queued or running job (nothing of it is kept)."""
     job = session.get(Job, job_id)
@@ -86,22 +94,23 @@ def cancel_job(job_id: str, request: Request, session: SessionDep) -> JobOut:
 
 
 @router.get("/v1/plans", response_model=Page[PlanOut], responses=responses(401, 403), **allow(*PLANNERS))
-def list_plans(session: SessionDep, status: str | None = None, offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+def list_plans(session: SessionDep, principal: PrincipalDep, status: str | None = None, offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Page[PlanOut]:
     """Plans, newest first (``status=draft`` or ``published`` to filter)."""
     query = select(Plan) if status is None else select(Plan).where(Plan.status == status)
     count = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.scalars(query.order_by(Plan.id.desc()).offset(offset).limit(limit))
-    return Page[PlanOut](items=[plan_out(p) for p in rows], count=count, offset=offset, limit=limit)
+    return Page[PlanOut](items=[plan_out(p, principal.team) for p in rows], count=count, offset=offset, limit=limit)
 
 
 @router.get("/v1/plans/{plan_id}", response_model=PlanOut, responses=responses(401, 403, 404), **allow(*PLANNERS))
-def get_plan(plan_id: PlanId, session: SessionDep) -> PlanOut:
+def get_plan(plan_id: PlanId, session: SessionDep, principal: PrincipalDep) -> PlanOut:
     """A plan: summary, KPIs, capacity report, missing visits with reasons, the checker's verdict."""
-    return plan_out(_plan(session, plan_id))
+    return plan_out(_plan(session, plan_id), principal.team)
 
 
-@router.post("/v1/plans/{plan_id}/publish", response_model=PlanOut, responses=responses(401, 403, 404), **allow(*PLANNERS))
+@router.post("/v1/plans/{plan_id}/publish", response_model=PlanOut, responses=responses(401, 403, 404),
+             **allow(*PLANNERS, whole_team=True))
 def publish_plan(plan_id: PlanId, session: SessionDep) -> PlanOut:
     """Make this plan the one reps see from its start date on; dates before it keep the routes
     they had, and a rep's day that has events keeps its route. Earlier plans stay readable."""
@@ -112,18 +121,19 @@ def publish_plan(plan_id: PlanId, session: SessionDep) -> PlanOut:
 
 
 @router.get("/v1/plans/{plan_id}/map", response_class=HTMLResponse, responses=responses(401, 403, 404, 422), **allow(*PLANNERS))
-def plan_map(plan_id: PlanId, date: dt.date, request: Request, session: SessionDep) -> HTMLResponse:
-    """All reps' routes of one date on a map (HTML; opens in a browser after /login)."""
+def plan_map(plan_id: PlanId, date: dt.date, request: Request, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
+    """All reps' routes of one date on a map (HTML; opens in a browser after /login); a
+    supervisor limited to a team sees its reps' routes."""
     plan = _plan(session, plan_id)
     if not plan.start <= date.isoformat() <= plan.end:
         raise ProblemError(422, f"{date} is outside the plan's cycle ({plan.start} to {plan.end})")
-    return HTMLResponse(render_map(request, session, plan, date.isoformat()))
+    return HTMLResponse(render_map(request, session, plan, date.isoformat(), principal.team))
 
 
-def render_map(request: Request, session, plan: Plan, date: str, rep_id: str | None = None) -> str:
+def render_map(request: Request, session, plan: Plan, date: str, rep_ids: frozenset[str] | None = None) -> str:
     from maps.routes import route_map
 
-    day, stores, reps = plans.day_plan(session, plan, date, rep_id)
+    day, stores, reps = plans.day_plan(session, plan, date, rep_ids)
     return route_map(day, stores, reps, roads=request.app.state.road_network(plan.network)).get_root().render()
 
 
@@ -131,12 +141,18 @@ EXPORT_COLUMNS = ("plan_id", "date", "rep_id", "sequence", "store_id", "store_na
                   "travel_s", "distance_m", "wait_s")
 
 
+def _cell(text: str) -> str:
+    """Text a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 @router.get("/v1/plans/{plan_id}/export.csv", response_class=Response, responses=responses(401, 403, 404),
             **allow("admin", "supervisor", "integrator", openapi={"responses": {"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}}}))
-def export_plan(plan_id: PlanId, session: SessionDep) -> Response:
-    """One row per visit: date, rep, order, store, times (ISO 8601 with offset), travel, wait."""
+def export_plan(plan_id: PlanId, session: SessionDep, principal: PrincipalDep) -> Response:
+    """One row per visit: date, rep, order, store, times (ISO 8601 with offset), travel, wait
+    (a supervisor limited to a team: its reps' visits)."""
     plan = _plan(session, plan_id)
-    rows = plans.latest_routes(session, plan.id)
+    rows = [r for r in plans.latest_routes(session, plan.id) if principal.team is None or r.rep_id in principal.team]
     stores = plans.store_data(session, plan, {s["store_id"] for r in rows for s in r.data["stops"] if s["type"] == "visit"})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -148,7 +164,8 @@ def export_plan(plan_id: PlanId, session: SessionDep) -> Response:
                 continue
             seq += 1
             store = stores.get(stop["store_id"], {})
-            writer.writerow((plan.id, row.date, row.rep_id, seq, stop["store_id"], store.get("name", ""), store.get("class", ""),
-                             stop["arrival"], stop["start"], stop["end"], stop["travel_s"], stop["distance_m"], stop["wait_s"]))
+            writer.writerow((plan.id, row.date, _cell(row.rep_id), seq, _cell(stop["store_id"]), _cell(store.get("name", "")),
+                             _cell(store.get("class", "")), stop["arrival"], stop["start"], stop["end"], stop["travel_s"],
+                             stop["distance_m"], stop["wait_s"]))
     return Response(out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="plan-{plan.id}.csv"'})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 
 from .. import records
 from ..deps import SessionDep, allow
@@ -33,9 +34,14 @@ def get_policy(session: SessionDep) -> PolicyOut:
 
 
 @router.put("", response_model=PolicyOut, responses=responses(401, 403, 422),
-            **allow("admin", "supervisor", "integrator", openapi=_BODY))
+            **allow("admin", "supervisor", "integrator", whole_team=True, openapi=_BODY))
 async def put_policy(request: Request, session: SessionDep) -> PolicyOut:
     """Replace the policy (validated as the policy file is); earlier versions stay with the plans made from them."""
-    row = records.put_policy(session, await read_object(request, "policy"))
-    session.commit()
-    return out(row)
+    data = await read_object(request, "policy")
+
+    def put():
+        row = records.put_policy(session, data)
+        session.commit()
+        return row
+
+    return out(await run_in_threadpool(put))

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from .. import auth, plans
 from ..deps import PrincipalDep, SessionDep, allow, require_rep_access
-from ..models import Plan, RouteRow
+from ..models import Plan, RepRow, RouteRow
 from ..problems import ProblemError, responses
 from ..schemas import CalendarKeyOut, RouteOut
 from .plans import render_map
@@ -69,7 +69,8 @@ def _cached(request: Request, body: dict | str, media_type: str) -> Response:
     content = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
     etag = '"' + hashlib.sha256(content.encode()).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    sent = {t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")}
+    if etag in sent or "*" in sent:  # weak comparison (RFC 9110 13.1.2)
         return Response(status_code=304, headers=headers)
     return Response(content, media_type=media_type, headers=headers)
 
@@ -115,7 +116,7 @@ def get_route_map(rep_id: str, date: str, request: Request, session: SessionDep,
     """The rep's route on ``date`` as an HTML map (opens in a browser after /login)."""
     day = _date(session, date)
     plan, _ = _route(session, principal, rep_id, day)
-    return _cached(request, render_map(request, session, plan, day.isoformat(), rep_id), "text/html")
+    return _cached(request, render_map(request, session, plan, day.isoformat(), frozenset({rep_id})), "text/html")
 
 
 @router.get("/routes", response_model=list[RouteOut], responses=responses(401, 403, 422), **allow(*READERS))
@@ -138,11 +139,13 @@ def get_routes(rep_id: str, request: Request, session: SessionDep, principal: Pr
     return _cached(request, days, "application/json")
 
 
-@router.post("/calendar-key", response_model=CalendarKeyOut, responses=responses(401, 403), **allow(*READERS))
+@router.post("/calendar-key", response_model=CalendarKeyOut, responses=responses(401, 403, 404), **allow(*READERS))
 def new_calendar_key(rep_id: str, request: Request, session: SessionDep, principal: PrincipalDep) -> CalendarKeyOut:
     """A new secret address of the rep's calendar feed (the old one stops working): calendar
     apps send no headers, so the key is in the URL."""
     require_rep_access(principal, rep_id)
+    if session.get(RepRow, rep_id) is None:
+        raise ProblemError(404, f"no rep {rep_id!r}")
     key = auth.new_calendar_key(session, rep_id)
     session.commit()
     url = str(request.url_for("calendar_feed", rep_id=rep_id).include_query_params(key=key))
@@ -164,12 +167,12 @@ CALENDAR_PAST_DAYS = 14
 
 @router.get("/calendar.ics", name="calendar_feed", response_class=Response, responses=responses(401, 404) | {
     200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}}, openapi_extra={"x-roles": ["calendar key"]})
-def calendar_feed(rep_id: str, key: str, request: Request, session: SessionDep) -> Response:
+def calendar_feed(rep_id: str, request: Request, session: SessionDep, key: str = "") -> Response:
     """The rep's published visits (from two weeks ago on) as an iCalendar feed a phone's
     calendar can subscribe to; ``key`` comes from ``POST .../calendar-key``."""
     from icalendar import Calendar, Event
 
-    if not auth.calendar_key_valid(session, rep_id, key):
+    if not key or not auth.calendar_key_valid(session, rep_id, key):
         raise ProblemError(401, "the calendar key is unknown or revoked")
     today = plans.local_today(session)
     cal = Calendar()
@@ -191,7 +194,7 @@ def calendar_feed(rep_id: str, key: str, request: Request, session: SessionDep) 
             event.add("summary", f"Visit {stop['name']} ({stop['class']})")
             event.add("dtstart", dt.datetime.fromisoformat(stop["start"]).astimezone(dt.timezone.utc))
             event.add("dtend", dt.datetime.fromisoformat(stop["end"]).astimezone(dt.timezone.utc))
-            event.add("dtstamp", dt.datetime.now(dt.timezone.utc))
+            event.add("dtstamp", plan.published_at or plan.created_at)  # stable, so the ETag is
             event.add("geo", (stop["lat"], stop["lon"]))
             event.add("description", f"Store {stop['store_id']}; opening hours {stop['opening_hours'] or 'always'}")
             cal.add_component(event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 
 from .. import records
@@ -12,7 +13,7 @@ from ..deps import PrincipalDep, SessionDep, allow
 from ..models import RepRow
 from ..problems import ProblemError, responses
 from ..schemas import Deleted, ImportResult, Page, RepOut, RepRecord
-from ._inputs import patch_body, read_object, read_upload, upload_body
+from ._inputs import patch_body, read_object, read_upload, run_import, upload_body
 from .stores import EDIT, READ, WRITE
 
 router = APIRouter(prefix="/v1/reps", tags=["reps"])
@@ -24,14 +25,12 @@ def out(row: RepRow) -> RepOut:
 
 
 @router.post("/import", response_model=ImportResult, responses=responses(401, 403, 415, 422),
-             **allow(*WRITE, openapi=upload_body(_SCHEMA, geojson=False)))
+             **allow(*WRITE, whole_team=True, openapi=upload_body(_SCHEMA, geojson=False)))
 async def import_reps(request: Request, session: SessionDep, sync: bool = False, dry_run: bool = False) -> ImportResult:
     """Add or update reps by id, all or nothing; ``sync`` deactivates reps missing from the
     upload; ``dry_run`` says what would change."""
     data, fmt = await read_upload(request, "reps", geojson=False)
-    report = records.import_records(session, records.REPS, data, fmt, sync=sync, dry_run=dry_run)
-    session.commit()
-    return ImportResult(**vars(report))
+    return ImportResult(**vars(await run_in_threadpool(run_import, session, records.REPS, data, fmt, sync, dry_run)))
 
 
 @router.get("", response_model=Page[RepOut], responses=responses(401, 403), **allow(*READ))
@@ -46,6 +45,13 @@ def list_reps(session: SessionDep, principal: PrincipalDep, active: bool | None 
     count = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.scalars(query.order_by(RepRow.id).offset(offset).limit(limit))
     return Page[RepOut](items=[out(r) for r in rows], count=count, offset=offset, limit=limit)
+
+
+def _patch(session, principal, row_id: str, changes: dict):
+    _get(session, principal, row_id)
+    row = records.patch_record(session, records.REPS, row_id, changes)
+    session.commit()
+    return row
 
 
 def _get(session, principal, rep_id: str) -> RepRow:
@@ -65,16 +71,17 @@ def get_rep(rep_id: str, session: SessionDep, principal: PrincipalDep) -> RepOut
               **allow(*EDIT, openapi=patch_body(_SCHEMA)))
 async def patch_rep(rep_id: str, request: Request, session: SessionDep, principal: PrincipalDep) -> RepOut:
     """Change some of a rep's fields (a new version; a deactivated rep is reactivated)."""
-    _get(session, principal, rep_id)
-    row = records.patch_record(session, records.REPS, rep_id, await read_object(request, f"rep {rep_id}"))
-    session.commit()
-    return out(row)
+    changes = await read_object(request, f"rep {rep_id}")
+    return out(await run_in_threadpool(_patch, session, principal, rep_id, changes))
 
 
-@router.delete("/{rep_id}", response_model=Deleted, responses=responses(401, 403, 404), **allow(*EDIT))
+@router.delete("/{rep_id}", response_model=Deleted, responses=responses(401, 403, 404, 409), **allow(*EDIT))
 def delete_rep(rep_id: str, session: SessionDep, principal: PrincipalDep) -> Deleted:
-    """Erase a rep, or deactivate it if a plan was made from it."""
+    """Erase a rep, or deactivate it if a plan was made from it; 409 while it owns stores."""
     _get(session, principal, rep_id)
-    result = records.delete_record(session, records.REPS, rep_id)
+    try:
+        result = records.delete_record(session, records.REPS, rep_id)
+    except records.InUse as exc:
+        raise ProblemError(409, str(exc)) from None
     session.commit()
     return Deleted(id=rep_id, result=result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 
 from .. import records
@@ -12,7 +13,7 @@ from ..deps import PrincipalDep, SessionDep, allow
 from ..models import StoreRow
 from ..problems import ProblemError, responses
 from ..schemas import Deleted, ImportResult, Page, StoreOut, StoreRecord
-from ._inputs import patch_body, read_object, read_upload, upload_body
+from ._inputs import patch_body, read_object, read_upload, run_import, upload_body
 
 router = APIRouter(prefix="/v1/stores", tags=["stores"])
 READ = ("admin", "supervisor", "integrator")
@@ -26,14 +27,12 @@ def out(row: StoreRow) -> StoreOut:
 
 
 @router.post("/import", response_model=ImportResult, responses=responses(401, 403, 415, 422),
-             **allow(*WRITE, openapi=upload_body(_SCHEMA, geojson=True)))
+             **allow(*WRITE, whole_team=True, openapi=upload_body(_SCHEMA, geojson=True)))
 async def import_stores(request: Request, session: SessionDep, sync: bool = False, dry_run: bool = False) -> ImportResult:
     """Add or update stores by id, all or nothing. ``sync=true``: stores missing from the upload
     are deactivated (a CRM export is the full list). ``dry_run=true``: say what would change."""
     data, fmt = await read_upload(request, "stores", geojson=True)
-    report = records.import_records(session, records.STORES, data, fmt, sync=sync, dry_run=dry_run)
-    session.commit()
-    return ImportResult(**vars(report))
+    return ImportResult(**vars(await run_in_threadpool(run_import, session, records.STORES, data, fmt, sync, dry_run)))
 
 
 @router.get("", response_model=Page[StoreOut], responses=responses(401, 403), **allow(*READ))
@@ -57,6 +56,13 @@ def list_stores(session: SessionDep, principal: PrincipalDep,
     return Page[StoreOut](items=[out(r) for r in rows], count=count, offset=offset, limit=limit)
 
 
+def _patch(session, principal, row_id: str, changes: dict):
+    _get(session, principal, row_id)
+    row = records.patch_record(session, records.STORES, row_id, changes)
+    session.commit()
+    return row
+
+
 def _get(session, principal, store_id: str) -> StoreRow:
     row = session.get(StoreRow, store_id)
     if row is None or (principal.team is not None and row.rep_id not in principal.team):
@@ -74,10 +80,8 @@ def get_store(store_id: str, session: SessionDep, principal: PrincipalDep) -> St
               **allow(*EDIT, openapi=patch_body(_SCHEMA)))
 async def patch_store(store_id: str, request: Request, session: SessionDep, principal: PrincipalDep) -> StoreOut:
     """Change some of a store's fields (a new version; a deactivated store is reactivated)."""
-    _get(session, principal, store_id)
-    row = records.patch_record(session, records.STORES, store_id, await read_object(request, f"store {store_id}"))
-    session.commit()
-    return out(row)
+    changes = await read_object(request, f"store {store_id}")
+    return out(await run_in_threadpool(_patch, session, principal, store_id, changes))
 
 
 @router.delete("/{store_id}", response_model=Deleted, responses=responses(401, 403, 404), **allow(*EDIT))
