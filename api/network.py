@@ -12,7 +12,17 @@ from routing import roads
 from routing.daily import day_matrix
 from routing.travel import TravelMatrix, places_of
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+def _data_dir() -> Path:
+    """The demo data: installed as the package ``fieldroute_data`` (``data/`` in a checkout)."""
+    try:
+        from importlib.resources import files
+
+        return Path(str(files("fieldroute_data")))
+    except ModuleNotFoundError:  # running from a checkout that was not installed
+        return Path(__file__).resolve().parents[1] / "data"
+
+
+DATA_DIR = _data_dir()
 DEMO_DIR = DATA_DIR / "demo"
 DEMO_PBF = DATA_DIR / "osm" / "monaco.osm.pbf"
 log = logging.getLogger("fieldroute")

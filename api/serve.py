@@ -189,5 +189,5 @@ def _print_demo(settings: Settings, tokens: dict[str, str], host: str, port: int
     print(f"  supervisor's map of {day}  {base}/v1/plans/{plan.id}/map?date={day}")
     if rep:
         print(f"  {rep}'s route on {day}:  curl -H 'Authorization: Bearer {tokens[rep]}' {base}/v1/reps/{rep}/routes/{day}")
-    print()
+    print(flush=True)
 
