@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean image-check
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,9 @@ bench: $(STAMP)  ## Solomon (about 5 min), PVRP (about 16 min), scale (about 7 m
 	$(BIN)/python bench/scale.py --json out/scale.json
 	$(BIN)/python bench/matrix.py --sizes 100,500,2000 --repeat 3 --json out/matrix.json
 	$(BIN)/python bench/field.py --network demo --time-limit 20 --json out/field.json
+
+image-check:  ## build the container image with buildah and run it on SQLite and PostgreSQL (minutes)
+	bash .ci/image-check
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis
