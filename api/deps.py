@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -31,14 +32,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_db)]
 
 
-def current_principal(request: Request, session: SessionDep,
-                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> auth.Principal:
-    """The caller: a bearer token, or (for GET, e.g. a map opened in a browser) the /login cookie."""
+async def current_principal(request: Request,
+                            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> auth.Principal:
+    """The caller: a bearer token (known valid tokens are remembered for ``token_cache_s``
+    seconds, see ``api.cache``), or (for GET, e.g. a map opened in a browser) the /login cookie.
+    Async, so that a remembered token costs no trip to the thread pool."""
     principal = None
     if credentials is not None:
-        principal = auth.principal_for(session, credentials.credentials)
+        principal = await _token_principal(request, credentials.credentials)
     elif request.method == "GET" and (cookie := request.cookies.get(SESSION_COOKIE)):
-        principal = auth.principal_for_session(session, cookie)
+        principal = await run_in_threadpool(_lookup, request.app, auth.principal_for_session, cookie)
     if principal is None:
         detail = "a valid bearer token is required" if credentials is None else "the token is unknown or revoked"
         raise ProblemError(401, detail, headers={"WWW-Authenticate": "Bearer"})
@@ -48,11 +51,27 @@ def current_principal(request: Request, session: SessionDep,
 PrincipalDep = Annotated[auth.Principal, Depends(current_principal)]
 
 
+async def _token_principal(request: Request, secret: str) -> auth.Principal | None:
+    cache = request.app.state.token_cache
+    token_hash = auth.digest(secret)
+    principal = cache.get(token_hash)
+    if principal is None:
+        principal = await run_in_threadpool(_lookup, request.app, auth.principal_for, secret)
+        if principal is not None:
+            cache.put(token_hash, principal)
+    return principal
+
+
+def _lookup(app: FastAPI, find, secret: str) -> auth.Principal | None:
+    with app.state.sessions() as session:
+        return find(session, secret)
+
+
 def allow(*roles: str, openapi: dict[str, Any] | None = None) -> dict[str, Any]:
     """Route options that admit only ``roles`` (403 for the others) and list them in OpenAPI
     (with ``openapi``, more of the operation's OpenAPI, e.g. a request body)."""
 
-    def check(principal: PrincipalDep) -> None:
+    async def check(principal: PrincipalDep) -> None:
         if principal.role not in roles:
             raise ProblemError(403, f"role {principal.role!r} may not do this; allowed: {', '.join(roles)}")
 

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_jobs: int = Field(1, ge=1, description="plan jobs run at once per server process; the rest wait in the queue")
     job_nice: int = Field(10, ge=0, le=19, description="how much lower the OS priority of plan jobs is than the web server's")
     session_hours: float = Field(12.0, gt=0, description="how long a browser session cookie from /login lasts")
+    token_cache_s: float = Field(5.0, ge=0, description="how long a server process remembers a valid bearer token (0: not at all): "
+                                 "a token revoked elsewhere than through this process's API works for at most this long")
     migrate_on_start: bool = Field(True, description="apply database migrations when the service starts")
 
     @field_validator("log_level")

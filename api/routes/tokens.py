@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from .. import auth
@@ -36,9 +36,11 @@ def create_token(body: TokenIn, session: SessionDep) -> TokenCreated:
 
 
 @router.delete("/{token_id}", response_model=TokenOut, responses=responses(401, 403, 404), **allow("admin"))
-def revoke_token(token_id: int, session: SessionDep) -> TokenOut:
-    """Revoke a token (its sessions end too)."""
+def revoke_token(token_id: int, request: Request, session: SessionDep) -> TokenOut:
+    """Revoke a token (its sessions end too). This server process stops accepting it at once,
+    the others within ``FIELDROUTE_TOKEN_CACHE_S`` seconds (default 5)."""
     if not auth.revoke_token(session, token_id):
         raise ProblemError(404, f"no active token {token_id}")
     session.commit()
+    request.app.state.token_cache.forget(token_id)
     return out(session.get(Token, token_id))
