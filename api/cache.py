@@ -4,6 +4,10 @@
   (default 5). A token revoked through this process's API stops working at once; revoked
   anywhere else (another worker process, ``fieldroute token revoke``) it keeps working for
   at most that long. Only valid tokens are kept, so unknown ones cannot fill the cache.
+* ``LRU``: rendered route answers, keyed by the version stamp of what they were made from
+  (``plans.route_stamp``: the plan and the route row a request resolves to, read from the
+  database on every request), so a newly published plan or a new route version is a new key
+  and never meets an old answer.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse
 
 from . import problems
 from .auth import ROLE_HELP
-from .cache import TokenCache
+from .cache import LRU, TokenCache
 from .db import make_engine, session_factory, upgrade
 from .jobs import JobRunner
 from .routes import health, login, plans, policy, rep_routes, reps, stores, tokens
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Fieldroute", version=_version(), description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.engine, app.state.sessions, app.state.jobs = settings, engine, sessions, runner
     app.state.road_network = _road_networks(settings)
-    app.state.token_cache = TokenCache(settings.token_cache_s)
+    app.state.token_cache, app.state.route_cache = TokenCache(settings.token_cache_s), LRU(settings.route_cache_size)
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.cors_origins:

@@ -4,22 +4,25 @@ a date's plan for a map, the export rows."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from routing.io import route_from_dict
 from routing.model import DayPlan, Route, Unassigned
 
-from .models import Event, Plan, RouteRow
-from .records import REPS, STORES, versions, current_policy_row, load_inputs
+from .models import Event, Plan, PolicyVersion, RouteRow
+from .records import REPS, STORES, load_inputs, versions
+
+_POLICY_DATA = select(PolicyVersion.__table__.c.data).order_by(PolicyVersion.__table__.c.version.desc()).limit(1)
 
 
 def local_today(session: Session) -> dt.date:
     """Today in the policy's time zone (UTC without a policy)."""
-    row = current_policy_row(session)
-    zone = ZoneInfo(row.data["time_zone"]) if row else dt.timezone.utc
+    data = session.execute(_POLICY_DATA).scalar()  # current_policy_row's data; a query built once, as it runs for every 'today'
+    zone = ZoneInfo(data["time_zone"]) if data else dt.timezone.utc
     return dt.datetime.now(zone).date()
 
 
@@ -48,6 +51,46 @@ def plan_for_rep(session: Session, rep_id: str, date: dt.date) -> Plan | None:
     if event_plan is not None:
         return session.get(Plan, event_plan)
     return published_plan(session, date)
+
+
+class RouteStamp(NamedTuple):
+    """What a rep's route on a date is made from: the plan ``plan_for_rep`` finds and the
+    latest version of the route in it (``route_id`` None: no route that day). Plans and route
+    rows never change once written (a re-solve adds a version), so equal stamps mean equal
+    answers; the creation times guard against a row id used again after a delete."""
+
+    rep_id: str
+    date: str
+    plan_id: int
+    plan_created: dt.datetime
+    route_id: int | None
+    route_created: dt.datetime | None
+
+
+def _stamp_query():
+    """The query of ``route_stamp``, built once (building and keying it would cost more than
+    running it); parameters ``rep`` and ``day``."""
+    rep, day = bindparam("rep", type_=String), bindparam("day", type_=String)
+    plans, routes, events = Plan.__table__.c, RouteRow.__table__.c, Event.__table__.c
+    event_plan = (select(events.plan_id).where(events.rep_id == rep, events.date == day)
+                  .order_by(events.id.desc()).limit(1).scalar_subquery())
+    published = (select(plans.id).where(plans.status == "published", plans.start <= day, plans.end >= day)
+                 .order_by(plans.published_at.desc(), plans.id.desc()).limit(1).scalar_subquery())
+    latest = (select(routes.id).where(routes.plan_id == plans.id, routes.rep_id == rep, routes.date == day)
+              .order_by(routes.version.desc()).limit(1).correlate(Plan.__table__).scalar_subquery())
+    return (select(plans.id, plans.created_at, routes.id, routes.created_at)
+            .select_from(Plan.__table__.outerjoin(RouteRow.__table__, routes.id == latest))
+            .where(plans.id == func.coalesce(event_plan, published)))
+
+
+_STAMP = _stamp_query()
+
+
+def route_stamp(session: Session, rep_id: str, date: dt.date) -> RouteStamp | None:
+    """``plan_for_rep`` and ``route_row`` as one small query of ids only; None without a plan."""
+    day = date.isoformat()
+    row = session.execute(_STAMP, {"rep": rep_id, "day": day}).first()
+    return RouteStamp(rep_id, day, *row) if row else None
 
 
 def route_row(session: Session, plan_id: int, rep_id: str, date: str) -> RouteRow | None:
