@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -14,6 +14,7 @@ from . import auth
 from .problems import ProblemError
 from .settings import Settings
 
+T = TypeVar("T")
 SESSION_COOKIE = "fieldroute_session"
 _bearer = HTTPBearer(auto_error=False, description="an API token from `fieldroute token create`")
 
@@ -51,12 +52,23 @@ async def current_principal(request: Request,
 PrincipalDep = Annotated[auth.Principal, Depends(current_principal)]
 
 
+async def read_db(request: Request, fn: Callable[..., T], *args) -> T:
+    """``fn(*args)``, a short database read, from async code. On SQLite in the event loop: the
+    query is this process's own CPU work (WAL readers wait for no writer), and a trip to the
+    thread pool costs more than it (0.3-0.5 ms a request at 50 clients, against 0.1 ms for a
+    cached route's query). On a database server in the thread pool: the loop must not wait on
+    the network."""
+    if request.app.state.engine.dialect.name == "sqlite":
+        return fn(*args)
+    return await run_in_threadpool(fn, *args)
+
+
 async def _token_principal(request: Request, secret: str) -> auth.Principal | None:
     cache = request.app.state.token_cache
     token_hash = auth.digest(secret)
     principal = cache.get(token_hash)
     if principal is None:
-        principal = await run_in_threadpool(_lookup, request.app, auth.principal_for, secret)
+        principal = await read_db(request, _lookup, request.app, auth.principal_for, secret)
         if principal is not None:
             cache.put(token_hash, principal)
     return principal

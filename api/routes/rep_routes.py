@@ -10,10 +10,11 @@ import json
 from typing import Annotated, Literal, NamedTuple
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from .. import auth, plans
-from ..deps import PrincipalDep, SessionDep, allow, require_rep_access
+from ..deps import PrincipalDep, SessionDep, allow, read_db, require_rep_access
 from ..models import Plan, RouteRow
 from ..problems import ProblemError, responses
 from ..schemas import CalendarKeyOut, RouteOut
@@ -128,14 +129,21 @@ _ROUTE_RESPONSES = responses(401, 403, 404, 422) | {
 
 
 @router.get("/routes/{date}", response_model=RouteOut, responses=_ROUTE_RESPONSES, **allow(*READERS))
-def get_route(rep_id: str, date: str, request: Request, session: SessionDep, principal: PrincipalDep,
-              format: Literal["json", "geojson"] = "json") -> Response:
+async def get_route(rep_id: str, date: str, request: Request, principal: PrincipalDep,
+                    format: Literal["json", "geojson"] = "json") -> Response:
     """The rep's route on ``date`` (YYYY-MM-DD, ``today`` or ``tomorrow`` in the plan's time
     zone) from the published plan: stops with ETAs, each store's name, class, opening hours
     and place, and the totals. ``format=geojson``: the stops and the road-following line."""
-    rendered = _route(request, session, principal, rep_id, _date(session, date))
-    if format == "geojson":
-        return _cached(request, _geojson(request, session, rendered.body()), "application/geo+json")
+    if format == "geojson":  # road paths (the first call loads the road network): not in the event loop
+        return await run_in_threadpool(_get_route, request, principal, rep_id, date, format)
+    return await read_db(request, _get_route, request, principal, rep_id, date, format)
+
+
+def _get_route(request: Request, principal, rep_id: str, date: str, format: str) -> Response:
+    with request.app.state.sessions() as session:
+        rendered = _route(request, session, principal, rep_id, _date(session, date))
+        if format == "geojson":
+            return _cached(request, _geojson(request, session, rendered.body()), "application/geo+json")
     return _answer(request, rendered.content, rendered.etag, "application/json")
 
 
