@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -51,7 +51,7 @@ async def current_principal(request: Request,
     if credentials is not None:
         principal = await _token_principal(request, credentials.credentials)
     elif request.method == "GET" and (cookie := request.cookies.get(SESSION_COOKIE)):
-        principal = await run_in_threadpool(_lookup, request.app, auth.principal_for_session, cookie)
+        principal = await read_db(request, auth.principal_for_session, cookie)
     if principal is None:
         detail = "a valid bearer token is required" if credentials is None else "the token is unknown or revoked"
         raise ProblemError(401, detail, headers={"WWW-Authenticate": "Bearer"})
@@ -61,15 +61,23 @@ async def current_principal(request: Request,
 PrincipalDep = Annotated[auth.Principal, Depends(current_principal)]
 
 
-async def read_db(request: Request, fn: Callable[..., T], *args) -> T:
-    """``fn(*args)``, a short database read, from async code. On SQLite in the event loop: the
-    query is this process's own CPU work (WAL readers wait for no writer), and a trip to the
-    thread pool costs more than it (0.3-0.5 ms a request at 50 clients, against 0.1 ms for a
-    cached route's query). On a database server in the thread pool: the loop must not wait on
-    the network."""
-    if request.app.state.engine.dialect.name == "sqlite":
-        return fn(*args)
-    return await run_in_threadpool(fn, *args)
+async def read_db(request: Request, fn: Callable[..., T], *args, in_loop: bool = True) -> T:
+    """``fn(session, *args)``, a short database read, from async code. On SQLite in the event
+    loop on its own connection (``in_loop``): the query is this process's own CPU work (WAL
+    readers wait for no writer), and a trip to the thread pool costs more than it (0.3-0.5 ms
+    a request at 50 clients, against 0.1 ms for a cached route's query). On a database server
+    (or not ``in_loop``) in the thread pool: the loop must not wait on the network; the
+    session is opened and closed in that one trip, so it needs none of get_db's slots."""
+    state = request.app.state
+    if in_loop and state.loop_sessions is not None:
+        with state.loop_sessions() as session:
+            return fn(session, *args)
+
+    def run() -> T:
+        with state.sessions() as session:
+            return fn(session, *args)
+
+    return await run_in_threadpool(run)
 
 
 async def _token_principal(request: Request, secret: str) -> auth.Principal | None:
@@ -77,15 +85,10 @@ async def _token_principal(request: Request, secret: str) -> auth.Principal | No
     token_hash = auth.digest(secret)
     principal = cache.get(token_hash)
     if principal is None:
-        principal = await read_db(request, _lookup, request.app, auth.principal_for, secret)
+        principal = await read_db(request, auth.principal_for, secret)
         if principal is not None:
             cache.put(token_hash, principal)
     return principal
-
-
-def _lookup(app: FastAPI, find, secret: str) -> auth.Principal | None:
-    with app.state.sessions() as session:
-        return find(session, secret)
 
 
 def allow(*roles: str, openapi: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -27,8 +27,8 @@ from .settings import Settings
 
 log = logging.getLogger("fieldroute")
 #: The database pool of a server process: 5 connections kept, 10 more when busy (SQLAlchemy's
-#: default). Requests with a session (deps.get_db) may hold all but 3 of them: token lookups
-#: and the job runner take theirs and give them back within one thread.
+#: default). Requests with a session (deps.get_db) may hold all but 3 of them: the short reads
+#: of deps.read_db and the job runner take theirs and give them back within one thread.
 DB_POOL = (5, 10)
 DB_SESSIONS = sum(DB_POOL) - 3
 
@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.db_url, pool_size=DB_POOL[0], max_overflow=DB_POOL[1])
     sessions = session_factory(engine)
     runner = JobRunner(settings, sessions)
+    # SQLite: the event loop's own connection for the hot reads it runs itself (deps.read_db)
+    loop_engine = make_engine(settings.db_url, pool_size=1, max_overflow=0) if engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -60,11 +62,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         runner.shutdown()
         engine.dispose()
+        if loop_engine is not None:
+            loop_engine.dispose()
 
     app = FastAPI(title="Fieldroute", version=_version(), description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.engine, app.state.sessions, app.state.jobs = settings, engine, sessions, runner
     app.state.road_network = _road_networks(settings)
     app.state.token_cache, app.state.route_cache = TokenCache(settings.token_cache_s), LRU(settings.route_cache_size)
+    app.state.loop_sessions = session_factory(loop_engine) if loop_engine is not None else None
     app.state.db_slots = anyio.Semaphore(DB_SESSIONS)  # requests holding a session at once: see deps.get_db
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)

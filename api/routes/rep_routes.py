@@ -10,7 +10,6 @@ import json
 from typing import Annotated, Literal, NamedTuple
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from .. import auth, plans
@@ -134,16 +133,14 @@ async def get_route(rep_id: str, date: str, request: Request, principal: Princip
     """The rep's route on ``date`` (YYYY-MM-DD, ``today`` or ``tomorrow`` in the plan's time
     zone) from the published plan: stops with ETAs, each store's name, class, opening hours
     and place, and the totals. ``format=geojson``: the stops and the road-following line."""
-    if format == "geojson":  # road paths (the first call loads the road network): not in the event loop
-        return await run_in_threadpool(_get_route, request, principal, rep_id, date, format)
-    return await read_db(request, _get_route, request, principal, rep_id, date, format)
+    # GeoJSON follows the roads (the first call loads the road network): not in the event loop
+    return await read_db(request, _get_route, request, principal, rep_id, date, format, in_loop=format == "json")
 
 
-def _get_route(request: Request, principal, rep_id: str, date: str, format: str) -> Response:
-    with request.app.state.sessions() as session:
-        rendered = _route(request, session, principal, rep_id, _date(session, date))
-        if format == "geojson":
-            return _cached(request, _geojson(request, session, rendered.body()), "application/geo+json")
+def _get_route(session, request: Request, principal, rep_id: str, date: str, format: str) -> Response:
+    rendered = _route(request, session, principal, rep_id, _date(session, date))
+    if format == "geojson":
+        return _cached(request, _geojson(request, session, rendered.body()), "application/geo+json")
     return _answer(request, rendered.content, rendered.etag, "application/json")
 
 
