@@ -176,6 +176,23 @@ class Server:
                 raise RuntimeError("the server did not answer within 60 s")
             time.sleep(0.2)
 
+    def cpu_seconds(self, db: Path) -> float:
+        """CPU time so far of the server's processes (uvicorn and its workers: its session),
+        without plan jobs (Linux)."""
+        with contextlib.closing(sqlite3.connect(db)) as connection:
+            jobs = {pid for (pid,) in connection.execute("SELECT pid FROM jobs WHERE pid IS NOT NULL")}
+        total = 0.0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) in jobs:
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == self.process.pid:  # the session id
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)  # its own session: uvicorn's workers and plan jobs too
@@ -200,14 +217,17 @@ def call(method: str, url: str, token: str | None = None, body: dict | None = No
 # --- the load generators -------------------------------------------------------------------
 
 
-def measured(run):
-    """``run`` with the machine's load average (1 min) before and after it in its numbers:
-    the machine may be shared."""
+def measured(run, server: Server, db: Path):
+    """``run`` with, in its numbers, the machine's load average (1 min) before and after it
+    (the machine may be shared) and the server's CPU time per answer (its processes, not a
+    plan job's): less sensitive to other work on the machine than the latencies."""
 
     def wrapper(*args) -> dict:
-        before = os.getloadavg()[0]
+        before, cpu = os.getloadavg()[0], server.cpu_seconds(db)
         result = run(*args)
-        return result | {"loadavg_before": round(before, 2), "loadavg_after": round(os.getloadavg()[0], 2)}
+        cpu = server.cpu_seconds(db) - cpu
+        return result | {"loadavg_before": round(before, 2), "loadavg_after": round(os.getloadavg()[0], 2),
+                         "server_cpu_ms_per_request": round(cpu * 1000 / max(result["requests"], 1), 3)}
 
     return wrapper
 
@@ -349,7 +369,8 @@ def _cpu_seconds(pid: int) -> float:
 def median_of(runs: list[dict]) -> dict:
     """The medians of the runs' percentiles and rates; the errors of all runs."""
     out = {k: round(statistics.median(r[k] for r in runs), 2) for k in ("p50_ms", "p95_ms", "p99_ms")}
-    return out | {"rps": round(statistics.median(r["rps"] for r in runs)), "errors": sum(r["errors"] for r in runs)}
+    return out | {"rps": round(statistics.median(r["rps"] for r in runs)), "errors": sum(r["errors"] for r in runs),
+                  "server_cpu_ms_per_request": round(statistics.median(r["server_cpu_ms_per_request"] for r in runs), 3)}
 
 
 def server_stack(env: dict) -> dict:
@@ -383,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     generator = args.generator
     if generator == "auto":
         generator = "wrk" if subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True).returncode == 0 else "python"
-    run = measured(run_wrk if generator == "wrk" else run_python)
+    load = run_wrk if generator == "wrk" else run_python
 
     with tempfile.TemporaryDirectory(prefix="fieldroute-load-") as tmp:
         tmp_path = Path(tmp)
@@ -396,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.write_text("".join(f"{tokens[rep]} /v1/reps/{rep}/routes/{date}\n" for rep, date in pairs))
         server = Server(db, args.workers, args.access_log, args.server_log or tmp_path / "server.log")
         stack = server_stack(server.env)
+        run = measured(load, server, db)
         try:
             for rep in sorted({rep for rep, _ in pairs}):
                 date = next(d for r, d in pairs if r == rep)
@@ -426,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         d = median_of(during)
         result |= {"p50_ms_during_plan": d["p50_ms"], "p95_ms_during_plan": d["p95_ms"], "p99_ms_during_plan": d["p99_ms"],
                    "rps_during_plan": d["rps"], "errors_during_plan": d["errors"],
+                   "server_cpu_ms_per_request_during_plan": d["server_cpu_ms_per_request"],
                    "plan_covered_measurements": all(j["covered"] for j in plans),
                    "plan_cpu_share": statistics.median(j["cpu_share"] for j in plans)}
     if args.concurrency == 50 and during:
@@ -444,17 +467,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def _line(r: dict) -> str:
     return (f"{r['requests']} req, p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
-            f"{r['rps']:.0f} req/s, {r['errors']} errors (load {r['loadavg_before']:.1f} -> {r['loadavg_after']:.1f})")
+            f"{r['rps']:.0f} req/s, {r['errors']} errors, server {r['server_cpu_ms_per_request']:.2f} ms CPU/req "
+            f"(load {r['loadavg_before']:.1f} -> {r['loadavg_after']:.1f})")
 
 
 def _table(r: dict) -> None:
     print(f"\nGET /v1/reps/{{rep}}/routes/{{date}}: {r['concurrency']} clients, {r['requests']} requests a run, "
           f"{r['workers']} worker(s), {r['generator']}; medians of {r['repeat']} runs")
-    print(f"{'':<12} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>7}")
-    print(f"{'idle':<12} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['rps']:>8.0f} {r['errors']:>7}")
+    print(f"{'':<12} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>7} {'CPU ms/req':>11}")
+    print(f"{'idle':<12} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['rps']:>8.0f} {r['errors']:>7} "
+          f"{r['server_cpu_ms_per_request']:>11.3f}")
     if "p99_ms_during_plan" in r:
         print(f"{'during plan':<12} {r['p50_ms_during_plan']:>8.1f} {r['p95_ms_during_plan']:>8.1f} {r['p99_ms_during_plan']:>8.1f} "
-              f"{r['rps_during_plan']:>8.0f} {r['errors_during_plan']:>7}")
+              f"{r['rps_during_plan']:>8.0f} {r['errors_during_plan']:>7} {r['server_cpu_ms_per_request_during_plan']:>11.3f}")
     if "bar_met" in r:
         print(f"bar (p99 < 50 ms idle, < 150 ms during a plan, no errors): {'met' if r['bar_met'] else 'NOT met'}")
 
