@@ -96,7 +96,8 @@ def _token(args) -> int:
             if args.id is None or not auth.revoke_token(session, args.id):
                 print(f"no active token {args.id}", file=sys.stderr)
                 return 2
-            print(f"token {args.id} revoked")
+            print(f"token {args.id} revoked (a running server that has seen it lately accepts it for up to "
+                  f"{Settings().token_cache_s:g} s more: FIELDROUTE_TOKEN_CACHE_S)")
             return 0
         if not args.role or not args.name:
             print("token create needs --name and --role", file=sys.stderr)
