@@ -64,8 +64,8 @@ PrincipalDep = Annotated[auth.Principal, Depends(current_principal)]
 async def read_db(request: Request, fn: Callable[..., T], *args, in_loop: bool = True) -> T:
     """``fn(session, *args)``, a short database read, from async code. On SQLite in the event
     loop on its own connection (``in_loop``): the query is this process's own CPU work (WAL
-    readers wait for no writer), and a trip to the thread pool costs more than it (0.3-0.5 ms
-    a request at 50 clients, against 0.1 ms for a cached route's query). On a database server
+    readers wait for no writer), and a trip to the thread pool costs more than it (0.25-0.55
+    ms a request at 50 clients, against 0.1 ms for a cached route's query). On a database server
     (or not ``in_loop``) in the thread pool: the loop must not wait on the network; the
     session is opened and closed in that one trip, so it needs none of get_db's slots."""
     state = request.app.state
