@@ -10,6 +10,7 @@ import threading
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
+import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
@@ -18,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from . import problems
 from .auth import ROLE_HELP
+from .cache import LRU, TokenCache
 from .db import make_engine, session_factory, upgrade
 from .guard import RequestGuard
 from .jobs import JobRunner
@@ -25,6 +27,11 @@ from .routes import health, login, plans, policy, rep_routes, reps, stores, toke
 from .settings import Settings
 
 log = logging.getLogger("fieldroute")
+#: The database pool of a server process: 5 connections kept, 10 more when busy (SQLAlchemy's
+#: default). Requests with a session (deps.get_db) may hold all but 3 of them: the short reads
+#: of deps.read_db and the job runner take theirs and give them back within one thread.
+DB_POOL = (5, 10)
+DB_SESSIONS = sum(DB_POOL) - 3
 
 DESCRIPTION = """Route optimisation for field-sales visits: stores, reps and the visit policy in;
 visit cycles and each rep's daily route out.
@@ -39,9 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     applied and jobs left running by a stopped server are marked failed when it starts."""
     settings = settings or Settings()
     logging.getLogger("fieldroute").setLevel(settings.log_level.upper())
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, pool_size=DB_POOL[0], max_overflow=DB_POOL[1])
     sessions = session_factory(engine)
     runner = JobRunner(settings, sessions)
+    # SQLite: the event loop's own connection for the hot reads it runs itself (deps.read_db)
+    loop_engine = make_engine(settings.db_url, pool_size=1, max_overflow=0) if engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -52,11 +61,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         runner.shutdown()
         engine.dispose()
+        if loop_engine is not None:
+            loop_engine.dispose()
 
     app = FastAPI(title="Fieldroute", version=_version(), description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.state.settings, app.state.engine, app.state.sessions, app.state.jobs = settings, engine, sessions, runner
     app.state.road_network = _road_networks(settings)
+    app.state.token_cache, app.state.route_cache = TokenCache(settings.token_cache_s), LRU(settings.route_cache_size)
+    app.state.loop_sessions = session_factory(loop_engine) if loop_engine is not None else None
+    app.state.db_slots = anyio.Semaphore(DB_SESSIONS)  # requests holding a session at once: see deps.get_db
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(RequestGuard, max_body_bytes=int(settings.max_body_mb * 2**20))

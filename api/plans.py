@@ -4,25 +4,30 @@ a date's plan for a map, the export rows."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from routing.io import route_from_dict
 from routing.model import DayPlan, Route, Unassigned
 
-from .models import Event, Plan, RouteRow
-from .records import REPS, STORES, current_policy_row, load_inputs, versions
+from .models import Event, Plan, PolicyVersion, RouteRow
+from .records import REPS, STORES, load_inputs, versions
+
+# Queries built once: 'today' is resolved on many route requests.
+_PUBLISHED_ZONE = (select(Plan.__table__.c.time_zone).where(Plan.__table__.c.status == "published")
+                   .order_by(Plan.__table__.c.published_at.desc()).limit(1))
+_POLICY_DATA = select(PolicyVersion.__table__.c.data).order_by(PolicyVersion.__table__.c.version.desc()).limit(1)
 
 
 def local_today(session: Session) -> dt.date:
     """Today in the time zone of the plans reps see (the last published plan's; else the
     policy's; UTC without either)."""
-    zone_name = session.scalar(select(Plan.time_zone).where(Plan.status == "published")
-                               .order_by(Plan.published_at.desc()).limit(1))
-    if zone_name is None and (row := current_policy_row(session)) is not None:
-        zone_name = row.data["time_zone"]
+    zone_name = session.execute(_PUBLISHED_ZONE).scalar()
+    if zone_name is None and (data := session.execute(_POLICY_DATA).scalar()):
+        zone_name = data["time_zone"]
     return dt.datetime.now(ZoneInfo(zone_name) if zone_name else dt.timezone.utc).date()
 
 
@@ -51,6 +56,46 @@ def plan_for_rep(session: Session, rep_id: str, date: dt.date) -> Plan | None:
     if event_plan is not None:
         return session.get(Plan, event_plan)
     return published_plan(session, date)
+
+
+class RouteStamp(NamedTuple):
+    """What a rep's route on a date is made from: the plan ``plan_for_rep`` finds and the
+    latest version of the route in it (``route_id`` None: no route that day). Plans and route
+    rows never change once written (a re-solve adds a version), so equal stamps mean equal
+    answers; the creation times guard against a row id used again after a delete."""
+
+    rep_id: str
+    date: str
+    plan_id: int
+    plan_created: dt.datetime
+    route_id: int | None
+    route_created: dt.datetime | None
+
+
+def _stamp_query():
+    """The query of ``route_stamp``, built once (building and keying it would cost more than
+    running it); parameters ``rep`` and ``day``."""
+    rep, day = bindparam("rep", type_=String), bindparam("day", type_=String)
+    plans, routes, events = Plan.__table__.c, RouteRow.__table__.c, Event.__table__.c
+    event_plan = (select(events.plan_id).where(events.rep_id == rep, events.date == day)
+                  .order_by(events.id.desc()).limit(1).scalar_subquery())
+    published = (select(plans.id).where(plans.status == "published", plans.start <= day, plans.end >= day)
+                 .order_by(plans.published_at.desc(), plans.id.desc()).limit(1).scalar_subquery())
+    latest = (select(routes.id).where(routes.plan_id == plans.id, routes.rep_id == rep, routes.date == day)
+              .order_by(routes.version.desc()).limit(1).correlate(Plan.__table__).scalar_subquery())
+    return (select(plans.id, plans.created_at, routes.id, routes.created_at)
+            .select_from(Plan.__table__.outerjoin(RouteRow.__table__, routes.id == latest))
+            .where(plans.id == func.coalesce(event_plan, published)))
+
+
+_STAMP = _stamp_query()
+
+
+def route_stamp(session: Session, rep_id: str, date: dt.date) -> RouteStamp | None:
+    """``plan_for_rep`` and ``route_row`` as one small query of ids only; None without a plan."""
+    day = date.isoformat()
+    row = session.execute(_STAMP, {"rep": rep_id, "day": day}).first()
+    return RouteStamp(rep_id, day, *row) if row else None
 
 
 def route_row(session: Session, plan_id: int, rep_id: str, date: str) -> RouteRow | None:

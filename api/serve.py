@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 import sys
 import tomllib
 from pathlib import Path
@@ -95,7 +96,8 @@ def _token(args) -> int:
             if args.id is None or not auth.revoke_token(session, args.id):
                 print(f"no active token {args.id}", file=sys.stderr)
                 return 2
-            print(f"token {args.id} revoked")
+            print(f"token {args.id} revoked (a running server that has seen it lately accepts it for up to "
+                  f"{Settings().token_cache_s:g} s more: FIELDROUTE_TOKEN_CACHE_S)")
             return 0
         if not args.role or not args.name:
             print("token create needs --name and --role", file=sys.stderr)
@@ -164,9 +166,26 @@ def _serve(args) -> int:
         tokens = seed_demo(settings, time_limit_s=args.demo_time_limit)
         _print_demo(settings, tokens, args.host, args.port)
     print(f"Serving on http://{args.host}:{args.port} (database {settings.db_url}); Ctrl-C stops.", file=sys.stderr, flush=True)
-    uvicorn.run("api.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level=settings.log_level)
+    options = {"factory": True, "host": args.host, "port": args.port, "workers": args.workers, "log_level": settings.log_level}
+    if args.workers == 1:
+        uvicorn.run("api.main:create_app", **options)
+        return 0
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("api.main:create_app", **options)
+    Multiprocess(config, sockets=[_as_tcp(config.bind_socket())]).run()
     return 0
+
+
+def _as_tcp(sock: socket.socket) -> socket.socket:
+    """The listening socket uvicorn binds for several workers, saying it is TCP: uvicorn (0.54)
+    leaves its protocol 0, the workers' connections inherit that, and asyncio then leaves
+    Nagle's algorithm on, so on Linux every request after the first on a keep-alive connection
+    waited about 40 ms for a delayed ACK (uvicorn issue #3149; one worker is not affected)."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
+        sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+        sock.set_inheritable(True)
+    return sock
 
 
 def _print_demo(settings: Settings, tokens: dict[str, str], host: str, port: int) -> None:

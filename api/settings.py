@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     max_body_mb: float = Field(50.0, gt=0, description="the largest request body (an import) in MiB")
     max_plan_time_s: float = Field(3600.0, gt=0, description="the longest time limit a plan request may ask for")
     session_hours: float = Field(12.0, gt=0, description="how long a browser session cookie from /login lasts")
+    token_cache_s: float = Field(5.0, ge=0, description="how long a server process remembers a valid bearer token (0: not at all): "
+                                 "a token revoked elsewhere than through this process's API works for at most this long")
+    route_cache_size: int = Field(2048, ge=0, description="rendered routes each server process keeps (0: none); "
+                                  "a new plan or route version is never answered from it")
     migrate_on_start: bool = Field(True, description="apply database migrations when the service starts")
 
     @field_validator("log_level")

@@ -7,13 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from .. import auth, plans
-from ..deps import PrincipalDep, SessionDep, allow, require_rep_access
+from ..deps import PrincipalDep, SessionDep, allow, read_db, require_rep_access
 from ..models import Plan, RepRow, RouteRow
 from ..problems import ProblemError, responses
 from ..schemas import CalendarKeyOut, RouteOut
@@ -53,21 +53,50 @@ def route_body(session, plan: Plan, rep_id: str, date: str, row: RouteRow | None
             "version": row.version if row else 0, "stops": out, "summary": summary}
 
 
-def _route(session, principal, rep_id: str, date: dt.date) -> tuple[Plan, dict]:
+class Rendered(NamedTuple):
+    """An answer as sent: its JSON text and ETag. The route cache keeps these (a route's text
+    is a few KB; its parsed body would take about four times that)."""
+
+    content: str
+    etag: str
+
+    def body(self):
+        return json.loads(self.content)
+
+
+def _render(body: dict | list) -> Rendered:
+    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return Rendered(content, '"' + hashlib.sha256(content.encode()).hexdigest()[:32] + '"')
+
+
+def _route(request: Request, session, principal, rep_id: str, date: dt.date) -> Rendered:
+    """The rep's route on ``date``, rendered; from this process's route cache while the plan
+    and route version it was made from are still the ones that date resolves to (one small
+    query, ``plans.route_stamp``, per call)."""
     require_rep_access(principal, rep_id)
-    plan = plans.plan_for_rep(session, rep_id, date)
-    if plan is None:
+    stamp = plans.route_stamp(session, rep_id, date)
+    if stamp is None:
         raise ProblemError(404, f"no published plan holds {date}")
-    if rep_id not in plan.inputs["reps"]:
-        raise ProblemError(404, f"rep {rep_id!r} is not in plan {plan.id}")
-    row = plans.route_row(session, plan.id, rep_id, date.isoformat())
-    return plan, route_body(session, plan, rep_id, date.isoformat(), row)
+    cache = request.app.state.route_cache
+    rendered = cache.get(stamp)
+    if rendered is None:
+        plan = session.get(Plan, stamp.plan_id)
+        if rep_id not in plan.inputs["reps"]:
+            raise ProblemError(404, f"rep {rep_id!r} is not in plan {plan.id}")
+        row = session.get(RouteRow, stamp.route_id) if stamp.route_id is not None else None
+        rendered = _render(route_body(session, plan, rep_id, stamp.date, row))
+        cache.put(stamp, rendered)
+    return rendered
 
 
-def _cached(request: Request, body: dict | str, media_type: str) -> Response:
+def _cached(request: Request, body: dict | list | str, media_type: str) -> Response:
     """``body`` with an ETag, or 304 if the client has it already."""
-    content = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    etag = '"' + hashlib.sha256(content.encode()).hexdigest()[:32] + '"'
+    if isinstance(body, str):
+        return _answer(request, body, '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"', media_type)
+    return _answer(request, *_render(body), media_type)
+
+
+def _answer(request: Request, content: str, etag: str, media_type: str) -> Response:
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     sent = {t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")}
     if etag in sent or "*" in sent:  # weak comparison (RFC 9110 13.1.2)
@@ -75,10 +104,10 @@ def _cached(request: Request, body: dict | str, media_type: str) -> Response:
     return Response(content, media_type=media_type, headers=headers)
 
 
-def _geojson(request: Request, plan: Plan, body: dict) -> dict:
+def _geojson(request: Request, session, body: dict) -> dict:
     from routing.travel import Point
 
-    roads = request.app.state.road_network(plan.network)
+    roads = request.app.state.road_network(session.get(Plan, body["plan_id"]).network)
     places = [(s["lat"], s["lon"]) for s in body["stops"]]
     line: list[tuple[float, float]] = []
     for a, b in zip(places, places[1:]):
@@ -100,22 +129,27 @@ _ROUTE_RESPONSES = responses(401, 403, 404, 422) | {
 
 
 @router.get("/routes/{date}", response_model=RouteOut, responses=_ROUTE_RESPONSES, **allow(*READERS))
-def get_route(rep_id: str, date: str, request: Request, session: SessionDep, principal: PrincipalDep,
-              format: Literal["json", "geojson"] = "json") -> Response:
+async def get_route(rep_id: str, date: str, request: Request, principal: PrincipalDep,
+                    format: Literal["json", "geojson"] = "json") -> Response:
     """The rep's route on ``date`` (YYYY-MM-DD, ``today`` or ``tomorrow`` in the plan's time
     zone) from the published plan: stops with ETAs, each store's name, class, opening hours
     and place, and the totals. ``format=geojson``: the stops and the road-following line."""
-    plan, body = _route(session, principal, rep_id, _date(session, date))
+    # GeoJSON follows the roads (the first call loads the road network): not in the event loop
+    return await read_db(request, _get_route, request, principal, rep_id, date, format, in_loop=format == "json")
+
+
+def _get_route(session, request: Request, principal, rep_id: str, date: str, format: str) -> Response:
+    rendered = _route(request, session, principal, rep_id, _date(session, date))
     if format == "geojson":
-        return _cached(request, _geojson(request, plan, body), "application/geo+json")
-    return _cached(request, body, "application/json")
+        return _cached(request, _geojson(request, session, rendered.body()), "application/geo+json")
+    return _answer(request, rendered.content, rendered.etag, "application/json")
 
 
 @router.get("/routes/{date}/map", response_class=HTMLResponse, responses=responses(401, 403, 404, 422), **allow(*READERS))
 def get_route_map(rep_id: str, date: str, request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     """The rep's route on ``date`` as an HTML map (opens in a browser after /login)."""
     day = _date(session, date)
-    plan, _ = _route(session, principal, rep_id, day)
+    plan = session.get(Plan, _route(request, session, principal, rep_id, day).body()["plan_id"])
     return _cached(request, render_map(request, session, plan, day.isoformat(), frozenset({rep_id})), "text/html")
 
 
@@ -132,7 +166,7 @@ def get_routes(rep_id: str, request: Request, session: SessionDep, principal: Pr
     days = []
     for n in range((last - first).days + 1):
         try:
-            days.append(_route(session, principal, rep_id, first + dt.timedelta(days=n))[1])
+            days.append(_route(request, session, principal, rep_id, first + dt.timedelta(days=n)).body())
         except ProblemError as exc:
             if exc.status != 404:
                 raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
 
 from .. import auth
@@ -38,9 +38,11 @@ def create_token(body: TokenIn, session: SessionDep) -> TokenCreated:
 
 
 @router.delete("/{token_id}", response_model=TokenOut, responses=responses(401, 403, 404), **allow("admin"))
-def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep) -> TokenOut:
-    """Revoke a token (its sessions end too)."""
+def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request, session: SessionDep) -> TokenOut:
+    """Revoke a token (its sessions end too). This server process stops accepting it at once,
+    the others within ``FIELDROUTE_TOKEN_CACHE_S`` seconds (default 5)."""
     if not auth.revoke_token(session, token_id):
         raise ProblemError(404, f"no active token {token_id}")
     session.commit()
+    request.app.state.token_cache.forget(token_id)
     return out(session.get(Token, token_id))
