@@ -181,6 +181,7 @@ class Event(Base):
     """A same-day event on a route (visit done, store closed, ...): room for re-solving."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_rep_date", "rep_id", "date"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
     rep_id: Mapped[str] = mapped_column(String(200))
