@@ -64,16 +64,25 @@ class Rendered(NamedTuple):
         return json.loads(self.content)
 
 
+def _etag(content: str) -> str:
+    return '"' + hashlib.sha256(content.encode()).hexdigest()[:32] + '"'
+
+
 def _render(body: dict | list) -> Rendered:
     content = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    return Rendered(content, '"' + hashlib.sha256(content.encode()).hexdigest()[:32] + '"')
+    return Rendered(content, _etag(content))
 
 
-def _route(request: Request, session, principal, rep_id: str, date: dt.date) -> Rendered:
+def _route(request: Request, session, principal, rep_id: str, date: dt.date) -> tuple[plans.RouteStamp, Rendered]:
+    """``_lookup`` for a caller who may read ``rep_id``'s routes."""
+    require_rep_access(principal, rep_id)
+    return _lookup(request, session, rep_id, date)
+
+
+def _lookup(request: Request, session, rep_id: str, date: dt.date) -> tuple[plans.RouteStamp, Rendered]:
     """The rep's route on ``date``, rendered; from this process's route cache while the plan
     and route version it was made from are still the ones that date resolves to (one small
     query, ``plans.route_stamp``, per call)."""
-    require_rep_access(principal, rep_id)
     stamp = plans.route_stamp(session, rep_id, date)
     if stamp is None:
         raise ProblemError(404, f"no published plan holds {date}")
@@ -86,13 +95,13 @@ def _route(request: Request, session, principal, rep_id: str, date: dt.date) -> 
         row = session.get(RouteRow, stamp.route_id) if stamp.route_id is not None else None
         rendered = _render(route_body(session, plan, rep_id, stamp.date, row))
         cache.put(stamp, rendered)
-    return rendered
+    return stamp, rendered
 
 
 def _cached(request: Request, body: dict | list | str, media_type: str) -> Response:
     """``body`` with an ETag, or 304 if the client has it already."""
     if isinstance(body, str):
-        return _answer(request, body, '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"', media_type)
+        return _answer(request, body, _etag(body), media_type)
     return _answer(request, *_render(body), media_type)
 
 
@@ -139,7 +148,7 @@ async def get_route(rep_id: str, date: str, request: Request, principal: Princip
 
 
 def _get_route(session, request: Request, principal, rep_id: str, date: str, format: str) -> Response:
-    rendered = _route(request, session, principal, rep_id, _date(session, date))
+    _, rendered = _route(request, session, principal, rep_id, _date(session, date))
     if format == "geojson":
         return _cached(request, _geojson(request, session, rendered.body()), "application/geo+json")
     return _answer(request, rendered.content, rendered.etag, "application/json")
@@ -149,7 +158,8 @@ def _get_route(session, request: Request, principal, rep_id: str, date: str, for
 def get_route_map(rep_id: str, date: str, request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     """The rep's route on ``date`` as an HTML map (opens in a browser after /login)."""
     day = _date(session, date)
-    plan = session.get(Plan, _route(request, session, principal, rep_id, day).body()["plan_id"])
+    stamp, _ = _route(request, session, principal, rep_id, day)
+    plan = session.get(Plan, stamp.plan_id)
     return _cached(request, render_map(request, session, plan, day.isoformat(), frozenset({rep_id})), "text/html")
 
 
@@ -166,7 +176,7 @@ def get_routes(rep_id: str, request: Request, session: SessionDep, principal: Pr
     days = []
     for n in range((last - first).days + 1):
         try:
-            days.append(_route(request, session, principal, rep_id, first + dt.timedelta(days=n)).body())
+            days.append(_lookup(request, session, rep_id, first + dt.timedelta(days=n))[1].body())
         except ProblemError as exc:
             if exc.status != 404:
                 raise
@@ -215,12 +225,12 @@ def calendar_feed(rep_id: str, request: Request, session: SessionDep, key: str =
     cal.add("x-wr-calname", f"Visits {rep_id}")
     for n in range(CALENDAR_PAST_DAYS + 7 * 13):
         date = today + dt.timedelta(days=n - CALENDAR_PAST_DAYS)
-        plan = plans.plan_for_rep(session, rep_id, date)
-        row = plans.route_row(session, plan.id, rep_id, date.isoformat()) if plan else None
-        if row is None:
+        try:  # the same cached answers as the route endpoint
+            stamp, rendered = _lookup(request, session, rep_id, date)
+        except ProblemError:  # no published plan holds the date, or the rep is not in it
             continue
-        body = route_body(session, plan, rep_id, date.isoformat(), row)
-        for stop in body["stops"]:
+        plan = session.get(Plan, stamp.plan_id)
+        for stop in rendered.body()["stops"]:
             if stop["type"] != "visit":
                 continue
             event = Event()
