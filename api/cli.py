@@ -34,6 +34,13 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
+def _moment(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 date and time such as 2026-12-02T11:40, got {text!r}") from None
+
+
 def _weeks(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of weeks >= 1, got {text!r}")
@@ -92,6 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     _inputs(p)
     p.add_argument("--plan", type=Path, required=True, help="plan JSON")
     p.add_argument("--classes", help="the --classes the plan was made with (default: all)")
+
+    p = sub.add_parser("replan", help="apply same-day events to a cycle plan: re-plan the rest of the day, print what changed")
+    _inputs(p)
+    p.add_argument("--plan", type=Path, required=True, help="cycle plan JSON (plan-cycle --out, or an earlier replan --out)")
+    p.add_argument("--events", type=Path, required=True, help="JSON list of events of one day (see README 'Same-day events')")
+    p.add_argument("--now", type=_moment, required=True, help="the current time, ISO 8601, e.g. 2026-12-02T11:40 (local) or with an offset")
+    p.add_argument("--time-limit", type=float, default=1.0, help="seconds per re-plan (default 1)")
+    p.add_argument("--solution-limit", type=int, help="stop each re-plan after this many solutions (repeatable runs)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--plain", action="store_true", help="no minimal-change objective (a plain re-solve, for comparison)")
+    p.add_argument("--out", type=Path, help="write the new cycle plan JSON (with the events) here")
 
     p = sub.add_parser("demo", help="plan a day and a 4-week cycle for the built-in demo team")
     p.add_argument("--date", type=_date, default=_date(DEMO_DATE), help=f"YYYY-MM-DD (default {DEMO_DATE})")
@@ -244,7 +262,13 @@ def _check(args) -> int:
     travel, _, _ = _travel(args, stores, reps, policy)
     if "cycle" in raw:
         cycle, routes, unassigned = parsed
-        violations = [str(v) for v in check_cycle(routes, unassigned, stores, reps, policy, cycle, travel)]
+        events, day = _plan_events(raw, policy, args.plan)
+        if events:
+            from routing.replan import travel_with_events
+
+            travel = travel_with_events(travel, stores, reps, policy, events)
+        violations = [str(v) for v in check_cycle(routes, unassigned, stores, reps, policy, cycle, travel,
+                                                  events=events, events_date=day)]
     else:
         violations = [str(v) for v in check_plan(parsed, stores, reps, policy, travel)]
     derived = {(r.rep_id, r.date): r.summary.as_dict() for r in _routes_of(raw)}
@@ -260,6 +284,110 @@ def _check(args) -> int:
         return 1
     print("ok")
     return 0
+
+
+def _replan(args) -> int:
+    from zoneinfo import ZoneInfo
+
+    from routing.check import check_cycle
+    from routing.clock import day_clock
+    from routing.events import EventRejected
+    from routing.io import cycle_from_dict, diff_to_dict, event_to_dict, parse_events, read_json, route_to_dict, write_json
+    from routing.replan import ReplanParams, Situation, apply_events, travel_with_events
+
+    stores, reps, policy = load_inputs(args.stores, args.reps, args.policy)
+    zone = ZoneInfo(policy.time_zone)
+    now = args.now if args.now.tzinfo else args.now.replace(tzinfo=zone)
+    date = now.astimezone(zone).date()
+    now_s = day_clock(date, policy.time_zone).from_instant(now)
+    try:
+        raw = read_json(args.plan)
+        cycle, routes, unassigned = cycle_from_dict(raw)
+        past = raw.get("events") or {}
+        earlier = parse_events(past.get("items", []), date=date, time_zone=policy.time_zone, source=f"{args.plan} events",
+                               policy=policy) if past.get("date") == date.isoformat() else []
+        if past.get("date") not in (None, date.isoformat()):
+            raise InputError([InputProblem(str(args.plan), "events", "date", f"the plan's events are of {past['date']}, "
+                                           f"--now is on {date}: one day under way at a time")])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError([InputProblem(str(args.plan), None, None, f"not a readable cycle plan: {type(exc).__name__}: {exc}")]) from None
+    try:
+        data = read_json(args.events)
+    except (OSError, ValueError) as exc:
+        raise InputError([InputProblem(str(args.events), None, None, f"not readable JSON: {exc}")]) from None
+    events = parse_events(data, date=date, time_zone=policy.time_zone, source=str(args.events), policy=policy)
+    if date not in set(cycle.dates):
+        raise InputError([InputProblem("--now", None, None, f"{date} is not a day of the plan's cycle ({cycle.start} + {cycle.weeks} weeks)")])
+    travel, _, _ = _travel(args, stores, reps, policy)
+    sit = Situation(date, tuple(stores), tuple(reps), policy, cycle, travel, tuple(routes), tuple(unassigned), tuple(earlier))
+    params = ReplanParams(time_limit_s=args.time_limit, solution_limit=args.solution_limit, seed=args.seed,
+                          minimal_change=not args.plain)
+    try:
+        result = apply_events(sit, events, now_s, params)
+    except EventRejected as exc:
+        print(f"error: {exc} (nothing changed)", file=sys.stderr)
+        return 2
+    after = result.situation
+    _print_diff(result, len(events), date, zone)
+    if args.out:
+        out = dict(raw)
+        out["routes"] = [route_to_dict(r, zone) for r in after.routes]
+        out["unassigned"] = [{"store_id": u.store_id, "reason": u.reason, "detail": u.detail, "date": u.date} for u in after.unassigned]
+        out["events"] = {"date": date.isoformat(), "items": [event_to_dict(e, date, policy.time_zone) for e in after.events]}
+        out["replan"] = {"now": now.isoformat(), "diff": diff_to_dict(result.diff, date, policy.time_zone), "flags": list(result.flags)}
+        write_json(out, args.out)
+        print(f"New cycle plan JSON: {args.out}")
+    full = travel_with_events(travel, stores, reps, policy, after.events)
+    violations = check_cycle(after.routes, after.unassigned, stores, reps, policy, cycle, full, events=after.events,
+                             events_date=date.isoformat())
+    if violations:
+        print("The independent checker found violations (a bug; please report it):", file=sys.stderr)
+        for v in violations[:50]:
+            print(f"  {v}", file=sys.stderr)
+        return 3
+    print("Checked: frozen stops kept, every required visit done, planned or missing with its reason; times hold from where each rep is.")
+    return 0
+
+
+def _print_diff(result, n_events: int, date: dt.date, zone) -> None:
+    from routing.clock import DayClock
+
+    clock = DayClock(date, zone)
+
+    def hm(seconds: int | None) -> str:
+        return "-" if seconds is None else clock.instant(seconds).strftime("%H:%M")
+
+    d = result.diff
+    print(f"Re-planned {date} after {n_events} event(s): "
+          f"{d.moved_visits} visit(s) moved, {len(d.reordered)} reordered, {len(d.added)} added, {len(d.dropped)} dropped "
+          f"({result.info.get('wall_s', 0):.2f} s)")
+    for m in d.moved:
+        print(f"  moved     {m['store_id']}: rep {m['from']} -> rep {m['to']} (cover)")
+    for c in d.carried:
+        print(f"  carried   {c['store_id']}: to {c['to_date']} (rep {c['rep_id']})")
+    for a in d.added:
+        print(f"  added     {a['store_id']}: rep {a['rep_id']}")
+    for x in d.dropped:
+        print(f"  dropped   {x['store_id']} (rep {x['rep_id']}): {x['reason']}: {x['detail']}")
+    for r in d.reordered:
+        print(f"  reordered {r['store_id']}: rep {r['rep_id']}, stop {r['before']} -> {r['after']}")
+    for e in d.etas:
+        print(f"  eta       {e['store_id']} (rep {e['rep_id']}): {hm(e['before_s'])} -> {hm(e['after_s'])}")
+    for f in result.flags:
+        print(f"  flag      {f}")
+
+
+def _plan_events(raw: dict, policy, path) -> tuple[list, str | None]:
+    """The events a cycle plan JSON carries (``replan --out``), and their date."""
+    from routing.io import parse_events
+
+    past = raw.get("events") or {}
+    if not past.get("items"):
+        return [], None
+    date = dt.date.fromisoformat(past["date"])
+    return parse_events(past["items"], date=date, time_zone=policy.time_zone, source=f"{path} events", policy=policy), past["date"]
 
 
 def _routes_of(raw: dict):
@@ -296,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args)
         if args.command == "plan-cycle":
             return _plan_cycle(args, args.stores, args.reps, args.policy, args.out, args.maps)
+        if args.command == "replan":
+            return _replan(args)
         out = args.out_dir
         inputs = (DEMO_DIR / "stores.csv", DEMO_DIR / "reps.csv", DEMO_DIR / "policy.toml")
         day = _solve_and_write(args, *inputs, out / "plan.json", out / "plan.html")

@@ -42,8 +42,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .clock import day_clock
+from .events import Event
 from .hours import open_windows
-from .model import REASONS, WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Route, Store, Unassigned
+from .model import REASONS, WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Route, Stop, Store, Unassigned
 from .travel import TravelMatrix
 
 
@@ -86,17 +87,64 @@ class RepRule:
     capacity: int | None = None
 
 
-def check_plan(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, travel: TravelMatrix) -> list[Violation]:
-    """Check a day plan against the inputs it was made from. Empty list = valid."""
-    return _check_day(plan, stores, reps, policy, travel)
+@dataclass(frozen=True)
+class DayEvents:
+    """What a day's events (``routing.events``) change in the rules of that day, derived here
+    from the events alone: stores closed, visits made longer (overrun) or ending by a time
+    (urgent), priorities of urgent visits, reps unavailable at the end of the events, reps
+    whose stores others may cover (unavailable at some time), and new stores."""
+
+    closed: frozenset[str] = frozenset()
+    extra_s: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    latest_s: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    priority: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    off: frozenset[str] = frozenset()
+    covered: frozenset[str] = frozenset()
+    new_stores: tuple[Store, ...] = ()
+
+    @classmethod
+    def of(cls, events: Sequence[Event]) -> DayEvents:
+        closed, extra, latest, priority, off, covered, new = set(), {}, {}, {}, set(), set(), []
+        for e in events:
+            if e.kind == "store_closed":
+                closed.add(e.store_id)
+            elif e.kind == "overrun":
+                extra[e.store_id] = extra.get(e.store_id, 0) + int(round(e.minutes * 60))
+            elif e.kind == "urgent_visit":
+                if e.latest_s is not None:
+                    latest[e.store_id] = e.latest_s
+                if e.priority is not None:
+                    priority[e.store_id] = e.priority
+                if e.store is not None:
+                    new.append(e.store)
+            elif e.kind == "rep_unavailable":
+                off.add(e.rep_id)
+                covered.add(e.rep_id)
+            elif e.kind == "rep_available":
+                off.discard(e.rep_id)
+        return cls(frozenset(closed), extra, latest, priority, frozenset(off), frozenset(covered), tuple(new))
+
+
+def check_plan(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, travel: TravelMatrix,
+               events: Sequence[Event] = ()) -> list[Violation]:
+    """Check a day plan against the inputs it was made from (and the day's ``events``, when
+    it is a day under way). Empty list = valid."""
+    return _check_day(plan, stores, reps, policy, travel, day_events=DayEvents.of(events) if events else None)
 
 
 def _check_day(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, travel: TravelMatrix,
-               proven: Mapping[str, str] | None = None) -> list[Violation]:
+               proven: Mapping[str, str] | None = None, day_events: DayEvents | None = None) -> list[Violation]:
     """``check_plan``; ``proven``: store id -> why its left-out visit needs no proof that
-    it does not fit (a cycle's date its pattern does not allow)."""
+    it does not fit (a cycle's date its pattern does not allow).
+
+    A route that resumes (``Route.resume``: a day under way) is checked from its resume
+    point on with the rep's rule for the rest of the day (``_rest_rule``); its frozen stops
+    only for their order, stores and owners. Visits left out are judged against the rest of
+    the day of every rep that resumes, and whole days of the others."""
     date = dt.date.fromisoformat(plan.date)
-    store_rules = _store_rules(stores, policy, date)
+    ev = day_events or DayEvents()
+    stores = [*stores, *(s for s in ev.new_stores if s.id not in {x.id for x in stores})]
+    store_rules = _store_rules(stores, policy, date, ev)
     clock = day_clock(date, policy.time_zone)
     rep_rules = {
         r.id: RepRule(r.start_key, r.end_key, r.shift_start_s, r.shift_end_s, r.lunch, r.max_visits, r.capacity)
@@ -115,18 +163,66 @@ def _check_day(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], poli
             why = "the rep's day off" if date in rep.days_off else f"not one of the rep's working days ({rep.working_days})"
             problems.append(Violation("rep_not_working", f"route on {plan.date}, {why}", route.rep_id))
     routes = [r for r in plan.routes if r.rep_id not in off]
-    problems += check_routes(routes, plan.unassigned, store_rules, rep_rules, travel, requested=[s.id for s in stores])
-    return problems + _check_left_out(routes, plan.unassigned, stores, policy, store_rules, rep_rules, travel, proven or {})
+    requested = [s.id for s in stores if s.id in {u.store_id for u in plan.unassigned}
+                 or any(v.store_id == s.id for r in plan.routes for v in r.visits) or day_events is None]
+    problems += check_routes(routes, plan.unassigned, store_rules, rep_rules, travel, requested=requested)
+    # Left-out visits: the rest of the day of each rep that resumes; nobody unavailable.
+    fit_rules, fit_routes = {}, []
+    for route in routes:
+        rule = rep_rules.get(route.rep_id)
+        if rule is not None and route.resume is not None and _resume_ok(route):
+            rule = _rest_rule(route, rule, store_rules)
+            route = _rest_route(route)
+        fit_rules[route.rep_id] = rule
+        fit_routes.append(route)
+    fit_rules = {k: v for k, v in ({**rep_rules, **fit_rules}).items() if v is not None and k not in ev.off}
+    return problems + _check_left_out(fit_routes, plan.unassigned, stores, policy, store_rules, fit_rules, travel,
+                                      proven or {}, ev.priority)
 
 
-def _store_rules(stores: Sequence[Store], policy: Policy, date: dt.date) -> dict[str, StoreRule]:
+def _store_rules(stores: Sequence[Store], policy: Policy, date: dt.date, ev: DayEvents | None = None) -> dict[str, StoreRule]:
     clock = day_clock(date, policy.time_zone)
+    ev = ev or DayEvents()
     rules = {}
     for s in stores:
         minutes = s.service_min if s.service_min is not None else policy.classes[s.store_class].service_min
-        windows = clock.windows(open_windows(s.opening_hours, date))
-        rules[s.id] = StoreRule(tuple(windows), int(round(minutes * 60)), s.demand, s.rep_id)
+        windows = [] if s.id in ev.closed else clock.windows(open_windows(s.opening_hours, date))
+        if s.id in ev.latest_s:
+            windows = [(a, min(b, ev.latest_s[s.id])) for a, b in windows if a < ev.latest_s[s.id]]
+        owner = None if s.rep_id in ev.covered else s.rep_id
+        rules[s.id] = StoreRule(tuple(windows), int(round(minutes * 60)) + ev.extra_s.get(s.id, 0), s.demand, owner)
     return rules
+
+
+def _resume_ok(route: Route) -> bool:
+    return 1 <= route.resume.after < len(route.stops)
+
+
+def _rest_route(route: Route) -> Route:
+    """The rest of a resumed day as a route of its own: a start at the departure, then the
+    stops after the frozen ones."""
+    r = route.resume
+    return Route(route.rep_id, route.date, (Stop("start", r.depart_s, r.depart_s, r.depart_s), *route.stops[r.after:]))
+
+
+def _rest_rule(route: Route, rep: RepRule, stores: Mapping[str, StoreRule]) -> RepRule:
+    """The rule of the rest of a resumed day: from the resume place, not before the resume
+    time; the lunch done if a frozen stop is the break, else still due unless its window no
+    longer holds it (taken no earlier than the resume time); limits less the frozen visits."""
+    r = route.resume
+    frozen = route.stops[: r.after]
+    visits = [s.store_id for s in frozen if s.type == "visit"]
+    lunch = rep.lunch
+    if any(s.type == "break" for s in frozen) or lunch is None:
+        lunch = None
+    elif max(lunch.earliest_s, r.time_s) + lunch.duration_s > lunch.latest_s:
+        lunch = None
+    else:
+        lunch = Break(max(lunch.earliest_s, r.time_s), lunch.latest_s, lunch.duration_s)
+    return dataclasses.replace(
+        rep, start=r.place, shift_start_s=r.time_s, lunch=lunch,
+        max_visits=None if rep.max_visits is None else rep.max_visits - len(visits),
+        capacity=None if rep.capacity is None else rep.capacity - sum(stores[v].demand for v in visits if v in stores))
 
 
 def check_routes(
@@ -180,6 +276,32 @@ def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, tr
 
     def bad(code: str, message: str, store_id: str | None = None) -> None:
         out.append(Violation(code, message, rep_id, store_id))
+
+    if route.resume is not None:
+        r = route.resume
+        if not _resume_ok(route) or route.stops[0].type != "start":
+            bad("malformed_route", f"resumes after {r.after} stops of {len(route.stops)}, not after a start and frozen stops")
+            return out
+        frozen = route.stops[: r.after]
+        if any(s.type not in ("visit", "break") for s in frozen[1:]):
+            bad("malformed_route", "frozen stops after the start must be visits or a break")
+        for a, b in zip(frozen, frozen[1:]):
+            if not (a.start_s <= a.end_s <= b.start_s):
+                bad("order", f"frozen stop times go backwards: a {a.type} ending {_hm(a.end_s)}, then a {b.type} "
+                    f"starting {_hm(b.start_s)}", b.store_id)
+        if frozen[-1].end_s > r.time_s:
+            bad("resume", f"resumes at {_hm(r.time_s)}, before the last frozen stop ends at {_hm(frozen[-1].end_s)}")
+        if r.place not in travel:
+            bad("travel", f"no travel data for the resume place {r.place}")
+            return out
+        for stop in frozen:
+            if stop.type != "visit":
+                continue
+            if stop.store_id not in stores:
+                bad("unknown_store", "visit to a store that is not in the input", stop.store_id)
+            elif stores[stop.store_id].owner not in (None, rep_id):
+                bad("owner", f"store belongs to rep {stores[stop.store_id].owner}", stop.store_id)
+        return out + _check_route(_rest_route(route), stores, _rest_rule(route, rep, stores), travel)
 
     stops = route.stops
     if len(stops) < 2 or stops[0].type != "start" or stops[-1].type != "end":
@@ -286,20 +408,21 @@ _CANNOT = {"closed_on_date", "window_too_short", "rep_not_working", "outside_shi
 
 
 def _check_left_out(routes, unassigned, stores, policy, store_rules, rep_rules, travel,
-                    proven: Mapping[str, str]) -> list[Violation]:
+                    proven: Mapping[str, str], priority_of: Mapping[str, int] | None = None) -> list[Violation]:
     """Prove each left-out visit's reason, then that it fits no eligible route (those of
     the working reps, ``rep_rules``) as it is, nor once that route's lower-priority visits
     are out."""
     by_id = {s.id: s for s in stores}
     visits_of = {r.rep_id: [s.store_id for s in r.visits] for r in routes}
-    priority = {s.id: policy.classes[s.store_class].priority for s in stores}
+    priority = {s.id: (priority_of or {}).get(s.id, policy.classes[s.store_class].priority) for s in stores}
     out: list[Violation] = []
     judged: list[Store] = []
     for u in unassigned:
         store = by_id.get(u.store_id)
         if store is None or u.reason not in REASONS:
             continue  # reported by check_routes
-        eligible = [(rep_id, rule) for rep_id, rule in rep_rules.items() if store.rep_id in (None, rep_id)]
+        owner = store_rules[store.id].owner
+        eligible = [(rep_id, rule) for rep_id, rule in rep_rules.items() if owner in (None, rep_id)]
         why = _disproof(u.reason, store, store_rules, eligible, visits_of, rep_rules, travel, proven)
         if why:
             out.append(Violation("false_reason", f"said {u.reason}, but {why}", store_id=store.id))
@@ -308,7 +431,7 @@ def _check_left_out(routes, unassigned, stores, policy, store_rules, rep_rules, 
         judged.append(store)
     for rep_id, rule in rep_rules.items():
         route = visits_of.get(rep_id, [])
-        candidates = [s.id for s in judged if s.rep_id in (None, rep_id)]
+        candidates = [s.id for s in judged if store_rules[s.id].owner in (None, rep_id)]
         fits = _fit_mask(rule, route, candidates, store_rules, travel)
         for store_id in (c for c, f in zip(candidates, fits) if f):
             where = f"rep {rep_id}'s route" if route else f"an empty day of rep {rep_id}, who works"
@@ -490,6 +613,9 @@ def check_cycle(
     policy: Policy,
     cycle,
     travel: TravelMatrix,
+    *,
+    events: Sequence[Event] = (),
+    events_date: str | None = None,
 ) -> list[Violation]:
     """Check a cycle plan: every day's routes and left-out visits as in ``check_plan`` (no
     route on a rep's day off), plus frequencies (each required visit routed or unassigned
@@ -500,7 +626,8 @@ def check_cycle(
     once lower-priority visits are out) unless its pattern does not allow that date (a
     holiday, too close to the store's other visits, a weekday outside the class's
     ``day_patterns``, another weekday than the store's visits in a class that requires the
-    same weekdays), which is then the proof of ``no_usable_day``."""
+    same weekdays), which is then the proof of ``no_usable_day``. ``events`` are the events
+    of the day under way ``events_date`` (see ``check_plan``)."""
     from .calendar import min_gap, required_visits
 
     problems: list[Violation] = []
@@ -547,15 +674,19 @@ def check_cycle(
         day_stores = {s.store_id for r in day.routes for s in r.visits} | {u.store_id for u in day.unassigned}
         problems += [
             dataclasses.replace(v, message=f"{date_text}: {v.message}", date=date_text)
-            for v in _check_day(day, [s for s in stores if s.id in day_stores], reps, policy, travel, proven)
+            for v in _check_day(day, [s for s in stores if s.id in day_stores], reps, policy, travel, proven,
+                                DayEvents.of(events) if events and date_text == events_date else None)
         ]
     missing_count: dict[str, int] = {}
     for u in unassigned:
         missing_count[u.store_id] = missing_count.get(u.store_id, 0) + 1
+    urgent = {e.store_id for e in events if e.kind == "urgent_visit"}
     for store in stores:
         cls = policy.classes[store.store_class]
         need = required_visits(cls, cycle.weeks)
         done = sorted(visits.get(store.id, []))
+        if store.id in urgent and events_date and len(done) - 1 + missing_count.get(store.id, 0) >= need:
+            done.remove(dt.date.fromisoformat(events_date))  # an extra visit, asked for that day
         if len(done) + missing_count.get(store.id, 0) != need:
             problems.append(Violation("frequency", f"{len(done)} visits + {missing_count.get(store.id, 0)} reported missing, class {cls.name} needs {need}", store_id=store.id))
         gap = min_gap(cls, cycle.weeks)

@@ -12,15 +12,15 @@ import dataclasses
 import datetime as dt
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import vrptw
 from .clock import day_clock
-from .repair import Timing, feasible, repair, time_route
+from .repair import Timing, feasible, insert_one, repair, time_route
 from .hours import open_windows
-from .model import DayPlan, Policy, Rep, Route, SolveParams, Stop, Store, Unassigned
+from .model import Break, DayPlan, Policy, Rep, Route, SolveParams, Stop, Store, Unassigned
 from .travel import TravelMatrix, places_of, straight_line_matrix
 
 
@@ -38,6 +38,42 @@ def start_windows(opening: Sequence[tuple[int, int]], service_s: int) -> list[tu
 def day_matrix(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy) -> TravelMatrix:
     """The straight-line travel matrix of the policy, over every store and rep place."""
     return straight_line_matrix(places_of(stores, reps), speed_kmh=policy.speed_kmh, circuity=policy.circuity)
+
+
+@dataclass(frozen=True)
+class Restart:
+    """The rest of a day under way (``routing.replan``): each rep in ``starts`` carries on
+    from a place (a travel-matrix key) at a time (real seconds) instead of home at the shift
+    start; the lunch of the reps in ``lunch_taken`` is behind them, the others' lunch cannot
+    start before that time (``rest_lunch``). ``latest_s`` ends a store's visit by a time
+    (an urgent visit), ``priority`` overrides a store's class priority. With ``previous``
+    (rep id -> store ids in order) each visit given to another rep costs ``change_cost`` and
+    each leg not on the rep's previous route ``order_cost`` (``vrptw.Problem.previous``)."""
+
+    starts: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    lunch_taken: frozenset[str] = frozenset()
+    latest_s: Mapping[str, int] = field(default_factory=dict)
+    priority: Mapping[str, int] = field(default_factory=dict)
+    previous: Mapping[str, Sequence[str]] | None = None
+    change_cost: int = 0
+    order_cost: int = 0
+
+    def vehicle(self, rep: Rep, fair_day_s: int | None = None) -> vrptw.Vehicle:
+        """The rep's vehicle for the rest of the day (``rep`` in real time)."""
+        vehicle = _vehicle(rep, fair_day_s)
+        if rep.id not in self.starts:
+            return vehicle
+        place, time_s = self.starts[rep.id]
+        lunch = None if rep.id in self.lunch_taken else rest_lunch(rep.lunch, time_s)
+        return dataclasses.replace(vehicle, start=place, earliest_s=max(time_s, rep.shift_start_s), lunch=lunch)
+
+
+def rest_lunch(lunch: Break | None, time_s: int) -> Break | None:
+    """The lunch still to take on a day resumed at ``time_s``: not before then; None when
+    it no longer fits its window (missed: the rep works on)."""
+    if lunch is None or max(lunch.earliest_s, time_s) + lunch.duration_s > lunch.latest_s:
+        return None
+    return Break(max(lunch.earliest_s, time_s), lunch.latest_s, lunch.duration_s)
 
 
 @dataclass(frozen=True)
@@ -72,12 +108,14 @@ def solve_day(
     params: SolveParams = SolveParams(),
     initial: Mapping[str, Sequence[str]] | None = None,
     search: vrptw.Search | None = None,
+    restart: Restart | None = None,
 ) -> DayPlan:
     """Plan a visit to every store in ``stores`` on ``date`` with the reps who work that day.
 
     ``travel`` defaults to the policy's straight-line model. Every store ends up on exactly
     one route or in ``unassigned`` with a reason. ``initial`` (rep id -> store ids in
     order) is a starting solution, used when it keeps every window, shift and break.
+    ``restart`` plans the rest of a day under way (see ``Restart``).
     Returns within ``params.time_limit_s`` plus a small overhead (building the plan), at
     any size: the search stops early enough for the repair (``routing.repair``), which
     makes sure no left-out visit fits a route and no visit is left out for a lower-priority
@@ -86,12 +124,15 @@ def solve_day(
     started = time.perf_counter()
     deadline = started + params.time_limit_s
     travel = travel or day_matrix(stores, reps, policy)
+    restart = restart or Restart()
     reps = _real_time(reps, date, policy)
     working = [r for r in reps if r.works_on(date)]
-    screened = _screen(date, stores, reps, working, policy, travel, int(params.balance_weight))
+    vehicle_of = {r.id: restart.vehicle(r) for r in working}
+    working = [r for r in working if vehicle_of[r.id].earliest_s <= vehicle_of[r.id].latest_s]
+    screened = _screen(date, stores, reps, working, policy, travel, int(params.balance_weight), restart, vehicle_of)
     unassigned = list(screened.unassigned)
     extra: dict = {"travel": travel.source}
-    vehicles = [_vehicle(r) for r in working]
+    vehicles = [vehicle_of[r.id] for r in working]
     orders: dict[str, list[vrptw.Job]] = {}
     left_out = list(screened.jobs)
     if screened.jobs and working:
@@ -109,11 +150,14 @@ def solve_day(
             fair = _fair_day_s(screened.jobs, working, travel) if params.balance_weight else None
             problem = vrptw.Problem(
                 jobs=screened.jobs,
-                vehicles=[_vehicle(r, fair) for r in working],
+                vehicles=[restart.vehicle(r, fair) for r in working],
                 matrix=travel,
                 cost="seconds",
                 span_weight=1,
                 balance_weight=int(params.balance_weight),
+                previous=restart.previous,
+                change_cost=restart.change_cost,
+                order_cost=restart.order_cost,
             )
             solution = vrptw.solve(
                 problem, time_limit_s=max(0.0, search_end - time.perf_counter()), solution_limit=params.solution_limit,
@@ -158,7 +202,8 @@ def refill_day(
     higher-priority one among them)."""
     reps = _real_time(reps, date, policy)
     working = [r for r in reps if r.works_on(date)]
-    screened = _screen(date, [*stores, *left_out], reps, working, policy, travel, 0)
+    screened = _screen(date, [*stores, *left_out], reps, working, policy, travel, 0, Restart(),
+                       {r.id: _vehicle(r) for r in working})
     jobs = {j.key: j for j in screened.jobs}
     vehicles = [_vehicle(r) for r in working]
     on_routes = {r.rep_id: [jobs[s.store_id] for s in r.visits] for r in routes}
@@ -168,6 +213,26 @@ def refill_day(
     new_routes = _routes(vehicles, orders, date, travel)
     unassigned = screened.unassigned + _explain_dropped([j.key for j in left], [*stores, *left_out], working, new_routes, policy, date)
     return new_routes, unassigned
+
+
+def insert_visit(date: dt.date, route: Route | None, on_route: Sequence[Store], store: Store, rep: Rep, policy: Policy,
+                 travel: TravelMatrix) -> Route | None:
+    """``route`` (the rep's on ``date``; its stores ``on_route``) with a visit to ``store``
+    added where it adds the least travel, every other visit kept, in order; None when it
+    does not fit (closed, out of reach, or the day is full)."""
+    rep = _real_time([rep], date, policy)[0]
+    if not rep.works_on(date):
+        return None
+    vehicle = _vehicle(rep)
+    screened = _screen(date, [*on_route, store], [rep], [rep], policy, travel, 0, Restart(), {rep.id: vehicle})
+    jobs = {j.key: j for j in screened.jobs}
+    visits = route.visits if route is not None else []
+    if store.id not in jobs or any(v.store_id not in jobs for v in visits):
+        return None
+    order = insert_one(vehicle, [jobs[v.store_id] for v in visits], jobs[store.id], travel)
+    if order is None:
+        return None
+    return build_route(vehicle, order, time_route(vehicle, order, travel), date=date.isoformat(), travel=travel)
 
 
 def _routes(vehicles, orders: Mapping[str, Sequence[vrptw.Job]], date: dt.date, travel: TravelMatrix) -> list[Route]:
@@ -262,30 +327,35 @@ def _vehicle(rep: Rep, fair_day_s: int | None = None) -> vrptw.Vehicle:
     )
 
 
-def _penalties(stores: Sequence[Store], policy: Policy, reps: Sequence[Rep], balance_weight: int) -> dict[int, int]:
-    """Drop penalty per priority: each level outweighs all visits of the levels below it."""
+def _penalties(stores: Sequence[Store], policy: Policy, reps: Sequence[Rep], balance_weight: int,
+               priority: Mapping[str, int] | None = None) -> dict[int, int]:
+    """Drop penalty per priority: each level outweighs all visits of the levels below it.
+    ``priority``: store id -> a priority instead of its class's."""
+    priority = priority or {}
     longest_day = max((r.shift_end_s - r.shift_start_s for r in reps), default=24 * 3600)
     # More than one visit can add: travel, twice the span, a late start, the balance term.
     penalty = (5 + balance_weight) * longest_day
     per_level: dict[int, int] = {}
     for store in stores:
-        level = policy.classes[store.store_class].priority
+        level = priority.get(store.id, policy.classes[store.store_class].priority)
         per_level[level] = per_level.get(level, 0) + 1
     cap = 2**62 // (len(stores) + 1)  # the sum of all penalties must fit the solver's int64
     penalties, below = {}, 0
-    for level in sorted({c.priority for c in policy.classes.values()}):
+    for level in sorted({c.priority for c in policy.classes.values()} | set(priority.values())):
         penalties[level] = penalty
         below += per_level.get(level, 0)
         penalty = min(penalty * (below + 1), cap)  # at the cap, order between the top levels is lost
     return penalties
 
 
-def _screen(date, stores, reps, working, policy, travel, balance_weight: int) -> _Screened:
-    """Give each store either a job for the solver or a reason it cannot be visited."""
+def _screen(date, stores, reps, working, policy, travel, balance_weight: int, restart: Restart,
+            vehicle_of: Mapping[str, vrptw.Vehicle]) -> _Screened:
+    """Give each store either a job for the solver or a reason it cannot be visited
+    (each working rep's day is ``vehicle_of[rep id]``)."""
     clock = day_clock(date, policy.time_zone)
     known = {r.id: r for r in reps}
     working_ids = {r.id for r in working}
-    penalties = _penalties(stores, policy, working, balance_weight)
+    penalties = _penalties(stores, policy, working, balance_weight, restart.priority)
     jobs, unassigned = [], []
 
     def out(store: Store, reason: str, detail: str) -> None:
@@ -303,18 +373,22 @@ def _screen(date, stores, reps, working, policy, travel, balance_weight: int) ->
             continue
         service = service_seconds(store, policy)
         windows = start_windows(opening, service)
+        latest = restart.latest_s.get(store.id)
+        if latest is not None:
+            windows = _clip(windows, -10**9, latest - service)
         if not windows:
-            out(store, "window_too_short", f"no opening window fits a {service // 60} min visit ({store.opening_hours})")
+            by = f" ending by {_fmt_windows([(latest, latest)])[:5]}" if latest is not None else ""
+            out(store, "window_too_short", f"no opening window fits a {service // 60} min visit{by} ({store.opening_hours})")
             continue
         candidates = [r for r in working if store.rep_id in (None, r.id)]
         if not candidates:
             out(store, "rep_not_working", "no rep works on this date")
             continue
-        in_shift = [r for r in candidates if _clip(windows, r.shift_start_s, r.shift_end_s - service)]
+        in_shift = [r for r in candidates if _clip(windows, vehicle_of[r.id].earliest_s, r.shift_end_s - service)]
         if not in_shift:
             out(store, "outside_shift", f"open {_fmt_windows(opening)}, shifts do not cover a {service // 60} min visit")
             continue
-        reachable = [r for r in in_shift if _reachable_alone(r, store.id, windows, service, travel)]
+        reachable = [r for r in in_shift if _reachable_alone(vehicle_of[r.id], store.id, windows, service, travel)]
         if not reachable:
             out(store, "unreachable_in_shift", "no rep can get there, visit in opening hours and get back within the shift")
             continue
@@ -327,12 +401,12 @@ def _screen(date, stores, reps, working, policy, travel, balance_weight: int) ->
             place=store.id,
             windows=tuple(windows),
             service_s=service,
-            penalty=penalties[policy.classes[store.store_class].priority],
+            penalty=penalties[restart.priority.get(store.id, policy.classes[store.store_class].priority)],
             demand=store.demand,
         )
-        able = [r for r in able if feasible(_vehicle(r), [job], travel)]
+        able = [r for r in able if feasible(vehicle_of[r.id], [job], travel)]
         if not able:
-            lunch = reachable[0].lunch
+            lunch = vehicle_of[reachable[0].id].lunch
             when = f" ({_fmt_windows([(lunch.earliest_s, lunch.latest_s)])}, {lunch.duration_s // 60} min)" if lunch else ""
             out(store, "lunch_break", f"open {_fmt_windows(opening)}: only while the eligible reps have lunch{when}")
             continue
@@ -351,15 +425,16 @@ def can_visit_alone(rep: Rep, store: Store, date: dt.date, policy: Policy, trave
     rep = clock.rep(rep)
     service = service_seconds(store, policy)
     windows = start_windows(clock.windows(open_windows(store.opening_hours, date)), service)
-    if not _reachable_alone(rep, store.id, windows, service, travel):
+    vehicle = _vehicle(rep)
+    if not _reachable_alone(vehicle, store.id, windows, service, travel):
         return False
-    return feasible(_vehicle(rep), [vrptw.Job(store.id, store.id, tuple(windows), service)], travel)
+    return feasible(vehicle, [vrptw.Job(store.id, store.id, tuple(windows), service)], travel)
 
 
-def _reachable_alone(rep: Rep, place: str, windows, service: int, travel: TravelMatrix) -> bool:
-    """Can ``rep`` do this one visit on an otherwise empty day?"""
-    earliest = rep.shift_start_s + travel.seconds(rep.start_key, place)
-    latest = rep.shift_end_s - service - travel.seconds(place, rep.end_key)
+def _reachable_alone(vehicle: vrptw.Vehicle, place: str, windows, service: int, travel: TravelMatrix) -> bool:
+    """Can the rep (its day as ``vehicle``) do this one visit on an otherwise empty day?"""
+    earliest = vehicle.earliest_s + travel.seconds(vehicle.start, place)
+    latest = vehicle.latest_s - service - travel.seconds(place, vehicle.end)
     return bool(_clip(windows, earliest, latest))
 
 

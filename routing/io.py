@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .clock import DayClock
 from .errors import InputError, InputProblem
 from .hours import HoursError, validate
-from .model import WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Route, Stop, Store, Unassigned
+from .model import WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Resume, Route, Stop, Store, Unassigned
 
 STORE_REQUIRED = ("id", "name", "lat", "lon", "class", "opening_hours")
 #: Longest id (store, rep) and class name; ids also may not hold '/' (they are parts of URLs).
@@ -523,9 +523,13 @@ def route_to_dict(route: Route, zone: ZoneInfo) -> dict:
             "travel_s": s.travel_s,
             "distance_m": s.distance_m,
             "wait_s": s.wait_s,
-        }
+        } | ({"status": s.status, "reported": s.reported} if s.status else {})
 
-    return {"rep_id": route.rep_id, "date": route.date, "stops": [stop(s) for s in route.stops], "summary": route.summary.as_dict()}
+    out = {"rep_id": route.rep_id, "date": route.date, "stops": [stop(s) for s in route.stops], "summary": route.summary.as_dict()}
+    if (r := route.resume) is not None:
+        out["resume"] = {"after": r.after, "place": r.place, "time": _iso(date, r.time_s, zone),
+                         "depart": _iso(date, r.depart_s, zone)} | ({"lat": r.lat, "lon": r.lon} if r.lat is not None else {})
+    return out
 
 
 def route_from_dict(data: dict, zone: ZoneInfo) -> Route:
@@ -541,10 +545,16 @@ def route_from_dict(data: dict, zone: ZoneInfo) -> Route:
             travel_s=int(s.get("travel_s", 0)),
             distance_m=int(s.get("distance_m", 0)),
             wait_s=int(s.get("wait_s", 0)),
+            status=s.get("status"),
+            reported=bool(s.get("reported", False)),
         )
         for s in data["stops"]
     )
-    return Route(data["rep_id"], data["date"], stops)
+    resume = None
+    if (r := data.get("resume")) is not None:
+        resume = Resume(int(r["after"]), r["place"], _seconds(date, r["time"], zone), _seconds(date, r["depart"], zone),
+                        r.get("lat"), r.get("lon"))
+    return Route(data["rep_id"], data["date"], stops, resume)
 
 
 def _unassigned_to_dict(u: Unassigned) -> dict:
@@ -627,3 +637,105 @@ def read_plan(path: Path) -> tuple[DayPlan, dict]:
     """Read a day plan JSON file; returns the plan and the raw data (for checking stored summaries)."""
     data = read_json(path)
     return plan_from_dict(data), data
+
+
+# --- same-day events ---------------------------------------------------------------------
+
+EVENT_FIELDS = ("kind", "time", "rep_id", "store_id", "lat", "lon", "minutes", "latest", "priority", "store")
+
+
+def parse_events(data: Any, *, date: dt.date, time_zone: str, source: str = "events",
+                 policy: Policy | None = None) -> list:
+    """Validate same-day events given as a JSON list of objects (``routing.events``): ``kind``,
+    ``time`` (ISO 8601; without an offset, local time) on ``date``, and the fields the kind
+    needs. ``latest`` is ISO 8601 or HH:MM of that date; ``store`` (an urgent visit to a new
+    store) has the stores file's columns. Raises one ``InputError`` naming item and field."""
+    from .events import KINDS, Event
+
+    problems: list[InputProblem] = []
+    clock = DayClock(date, ZoneInfo(time_zone))
+    events = []
+    for row in _record_rows(data, source, ("kind", "time"), problems):
+        before = len(problems)
+        unknown = sorted(set(row.values) - set(EVENT_FIELDS))
+        if unknown:
+            row.fail(unknown[0], f"unknown field; expected some of {', '.join(EVENT_FIELDS)}")
+        kind = row.text("kind")
+        if kind not in KINDS:
+            row.fail("kind", f"expected one of {', '.join(KINDS)}, got {kind!r}")
+            continue
+        time_s = _event_time(row, "time", date, clock, required=True)
+        latest = _event_time(row, "latest", date, clock) if row.text("latest") else None
+        lat = row.number("lat", lo=-90, hi=90)
+        lon = row.number("lon", lo=-180, hi=180)
+        if (lat is None) != (lon is None):
+            row.fail("lat" if lat is None else "lon", "give both lat and lon, or neither")
+        store = None
+        if isinstance(row.values.get("store"), dict):
+            try:
+                store = parse_stores([row.values["store"]], fmt="json", source=f"{source} {row.where} store",
+                                     policy=policy)[0]
+            except InputError as exc:
+                problems.extend(exc.problems)
+        elif row.values.get("store") is not None:
+            row.fail("store", "expected an object with the stores file's columns")
+        values = {"rep_id": row.identifier("rep_id", required=False), "store_id": row.identifier("store_id", required=False),
+                  "minutes": row.number("minutes", lo=0.5, hi=24 * 60), "priority": row.number("priority", integer=True,
+                                                                                             lo=-10**6, hi=10**6)}
+        if store is not None and values["store_id"] is None:
+            values["store_id"] = store.id
+        for name in KINDS[kind][1]:
+            if values.get(name) is None and len(problems) == before:
+                row.fail(name, f"required for a {kind} event")
+        if len(problems) == before:
+            events.append(Event(kind, time_s, values["rep_id"], values["store_id"], lat, lon, values["minutes"],
+                                latest, values["priority"], store))
+    if problems:
+        raise InputError(problems)
+    return events
+
+
+def _event_time(row: _Row, field: str, date: dt.date, clock: DayClock, *, required: bool = False) -> int | None:
+    raw = row.text(field)
+    if not raw:
+        if required:
+            row.fail(field, "required, got an empty value")
+        return None
+    if re.fullmatch(r"\d{1,2}:\d{2}", raw):
+        h, m = raw.split(":")
+        return clock.real(int(h) * 3600 + int(m) * 60)
+    try:
+        moment = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        row.fail(field, f"expected an ISO 8601 date and time such as '{date}T10:30:00+01:00', got {raw!r}")
+        return None
+    local = moment.astimezone(clock.time_zone) if moment.tzinfo else moment
+    if local.date() != date:
+        row.fail(field, f"expected a time on {date} (the day under way), got {raw!r}")
+        return None
+    return clock.from_instant(moment)
+
+
+def event_to_dict(event, date: dt.date, time_zone: str) -> dict:
+    """An event as JSON (``parse_events`` reads it back)."""
+    zone = ZoneInfo(time_zone)
+    out = {"kind": event.kind, "time": _iso(date, event.time_s, zone)}
+    for name in ("rep_id", "store_id", "lat", "lon", "minutes", "priority"):
+        if getattr(event, name) is not None:
+            out[name] = getattr(event, name)
+    if event.latest_s is not None:
+        out["latest"] = _iso(date, event.latest_s, zone)
+    if event.store is not None:
+        out["store"] = {k: v for k, v in store_record(event.store).items() if v is not None}
+    return out
+
+
+def diff_to_dict(diff, date: dt.date, time_zone: str) -> dict:
+    """A re-plan's ``Diff`` as JSON: the lists as they are, ETAs as ISO 8601 times."""
+    zone = ZoneInfo(time_zone)
+    etas = [{"store_id": e["store_id"], "rep_id": e["rep_id"],
+             "before": None if e["before_s"] is None else _iso(date, e["before_s"], zone),
+             "after": _iso(date, e["after_s"], zone)} for e in diff.etas]
+    return {"moved": list(diff.moved), "reordered": list(diff.reordered), "carried": list(diff.carried),
+            "added": list(diff.added), "dropped": list(diff.dropped), "etas": etas,
+            "moved_visits": diff.moved_visits}

@@ -130,6 +130,9 @@ class SolveParams:
 
 
 StopType = Literal["start", "visit", "break", "end"]
+#: A frozen stop of a day under way (``routing.replan``): done, under way, or the next stop
+#: the rep is driving to. None: planned.
+StopStatus = Literal["done", "under_way", "next"]
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,24 @@ class Stop:
     travel_s: int = 0
     distance_m: int = 0
     wait_s: int = 0
+    status: StopStatus | None = None
+    reported: bool = False
+    """True when the times are the rep's own check-in and check-out (else the plan's)."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a re-planned day carries on: the stops after the first ``after`` (which are
+    frozen) start from ``place`` (a travel-matrix key: a store, the rep's home or a reported
+    position at ``lat``/``lon``), where the rep is free at ``time_s`` and leaves at
+    ``depart_s``."""
+
+    after: int
+    place: str
+    time_s: int
+    depart_s: int
+    lat: float | None = None
+    lon: float | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +201,7 @@ class Route:
     rep_id: str
     date: str
     stops: tuple[Stop, ...]
+    resume: Resume | None = None
 
     @property
     def visits(self) -> list[Stop]:

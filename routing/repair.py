@@ -424,3 +424,17 @@ def _make_room(lanes: list[_Lane], job: Job, level: float, T: np.ndarray, index,
     lane.refresh()
     back = _insert_all([lane], sorted(removed, key=_level, reverse=True), T, index, _never)
     return back
+
+
+def insert_one(vehicle: Vehicle, jobs: Sequence[Job], job: Job, travel: TravelMatrix) -> list[Job] | None:
+    """``jobs`` with ``job`` inserted where it adds the least travel and every window, the
+    shift, the lunch and the vehicle's limits still hold (the others kept in order); None
+    when it fits nowhere."""
+    T = travel.seconds_array.astype(np.float64)
+    lane = _Lane(vehicle, list(jobs), travel.index, T)
+    if not lane.allows(job):
+        return None
+    cost, pos = _fits(lane, job, T, travel.index)
+    if cost == INF:
+        return None
+    return [*jobs[:pos], job, *jobs[pos:]]

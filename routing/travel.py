@@ -93,3 +93,42 @@ def places_of(stores, reps) -> dict[str, Point]:
         points[rep.start_key] = Point(rep.start_lat, rep.start_lon)
         points[rep.end_key] = Point(rep.end_lat, rep.end_lon)
     return points
+
+
+def with_places(matrix: TravelMatrix, new: Mapping[str, Point], known: Mapping[str, Point], *, speed_kmh: float,
+                circuity: float) -> TravelMatrix:
+    """``matrix`` with the places ``new`` added (a reported position, a new store): each is
+    reached through its nearest place of ``known`` (places of the matrix), plus a straight
+    line to it x ``circuity`` at ``speed_kmh``. An estimate, rebuilt the same way from the
+    same inputs (a road network is not searched again for one event); places already in the
+    matrix are left as they are."""
+    new = {k: p for k, p in new.items() if k not in matrix}
+    if not new:
+        return matrix
+    names = [k for k in known if k in matrix]
+    if not names:
+        raise ValueError("with_places needs at least one known place of the matrix")
+    lat = np.radians([known[k].lat for k in names])
+    lon = np.radians([known[k].lon for k in names])
+    near, leg_m = [], []
+    for point in new.values():
+        p, q = math.radians(point.lat), math.radians(point.lon)
+        h = np.sin((lat - p) / 2) ** 2 + math.cos(p) * np.cos(lat) * np.sin((lon - q) / 2) ** 2
+        d = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+        i = int(np.argmin(d))
+        near.append(matrix.index[names[i]])
+        leg_m.append(float(d[i]) * circuity)
+    leg_m_arr = np.rint(np.array(leg_m)).astype(np.int64)
+    leg_s = np.ceil(np.array(leg_m) / (speed_kmh / 3.6)).astype(np.int64)
+    near_arr = np.array(near)
+    out = []
+    for a, legs in ((matrix.seconds_array, leg_s), (matrix.metres_array, leg_m_arr)):
+        n, k = a.shape[0], len(new)
+        b = np.zeros((n + k, n + k), dtype=np.int64)
+        b[:n, :n] = a
+        b[n:, :n] = a[near_arr, :] + legs[:, None]
+        b[:n, n:] = a[:, near_arr] + legs[None, :]
+        b[n:, n:] = a[np.ix_(near_arr, near_arr)] + legs[:, None] + legs[None, :]
+        b[n + np.arange(k), n + np.arange(k)] = 0
+        out.append(b)
+    return TravelMatrix([*matrix.keys, *new], out[0], out[1], source=matrix.source)

@@ -166,6 +166,13 @@ class Problem:
     cost: str = "seconds"
     span_weight: int = 0
     balance_weight: int = 0
+    previous: Mapping[str, Sequence[str]] | None = None
+    """The routes of a plan being changed (vehicle key -> job keys in order): with
+    ``change_cost``, each job done by another vehicle than the one that had it costs that
+    much; with ``order_cost``, each arc (start, jobs, end) a vehicle drives that was not on
+    its previous route costs that much (a minimal-change objective)."""
+    change_cost: int = 0
+    order_cost: int = 0
 
 
 @dataclass(frozen=True)
@@ -458,7 +465,13 @@ class _Model:
         service = np.array([j.service_s for j in jobs] + [0] * len(depots), dtype=np.int64)
 
         cost = metres if problem.cost == "metres" else seconds
-        routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(cost.tolist()))
+        change = problem.previous is not None and (problem.change_cost or problem.order_cost)
+        if change:
+            for v, veh in enumerate(vehicles):
+                routing.SetArcCostEvaluatorOfVehicle(
+                    routing.RegisterTransitMatrix(self._change_costs(cost, v, depot_node).tolist()), v)
+        else:
+            routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(cost.tolist()))
 
         transit = seconds + service[:, None]
         horizon = int(max(v.latest_s for v in vehicles))
@@ -470,7 +483,8 @@ class _Model:
         self._cost = cost
         # LNS: a drop penalty for required jobs far above any solution's cost, so partial
         # solutions are valid but never better than a complete one.
-        big = int(min(2**50, max(10**9, 4 * (int(cost.max()) + 1) * (len(places) + len(vehicles)) + sum(j.penalty or 0 for j in jobs))))
+        most = int(cost.max()) + 1 + (problem.change_cost + problem.order_cost if change else 0)
+        big = int(min(2**50, max(10**9, 4 * most * (len(places) + len(vehicles)) + sum(j.penalty or 0 for j in jobs))))
         for node, job in enumerate(jobs):
             cumul = time_dim.CumulVar(index(node))
             cumul.SetRange(job.windows[0][0], job.windows[-1][1])
@@ -519,6 +533,24 @@ class _Model:
             total = sum(j.demand for j in jobs) + 1
             caps = [v.capacity if v.capacity is not None else total for v in vehicles]
             routing.AddDimensionWithVehicleCapacity(demand, 0, caps, True, "load")
+
+    def _change_costs(self, cost: np.ndarray, v: int, depot_node: Mapping[str, int]) -> np.ndarray:
+        """Vehicle ``v``'s arc costs with the minimal-change terms (``Problem.previous``)."""
+        problem, veh = self.problem, self.problem.vehicles[v]
+        node = {job.key: n for n, job in enumerate(self.jobs)}
+        out = cost.astype(np.int64).copy()
+        if problem.change_cost:
+            had = {k: key for key, keys in problem.previous.items() for k in keys}
+            moved = [n for n, job in enumerate(self.jobs) if had.get(job.key, veh.key) != veh.key]
+            out[:, moved] += problem.change_cost
+        if problem.order_cost:
+            path = [depot_node[veh.start], *(node[k] for k in problem.previous.get(veh.key, ()) if k in node),
+                    depot_node[veh.end]]
+            kept = np.zeros(out.shape, dtype=bool)
+            kept[path[:-1], path[1:]] = True
+            out += np.where(kept, 0, problem.order_cost)
+        np.fill_diagonal(out, 0)
+        return out
 
     def first_search(self, params, initial: Mapping[str, Sequence[str]] | None):
         """Improve ``initial`` (vehicle key -> job keys in order) or, without one or when

@@ -1,0 +1,71 @@
+"""Same-day events: what a rep's phone or a supervisor reports while a day is under way.
+
+The vocabulary is close to the field-service tools': a visit started (check-in) or done
+(check-out), a position and time (running late or early), a visit taking longer than
+planned (overrun), a store found or announced closed today, an urgent visit, and a rep
+unavailable from a time (sick, car broken) or available again. ``routing.replan`` applies
+them; ``routing.check`` derives the same day's rules from them on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .model import Store
+
+EventKind = Literal["visit_started", "visit_done", "position", "overrun", "store_closed", "urgent_visit",
+                    "rep_unavailable", "rep_available"]
+
+#: Each kind, what it means, and the fields it needs besides ``kind`` and ``time``.
+KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "visit_started": ("the rep checked in at a store (optionally with the phone's position)", ("rep_id", "store_id")),
+    "visit_done": ("the rep checked out of a store", ("rep_id", "store_id")),
+    "position": ("the rep is at a position (or, without one, still where it was) at this time: running late or early",
+                 ("rep_id",)),
+    "overrun": ("a visit takes longer than planned, by ``minutes``", ("rep_id", "store_id", "minutes")),
+    "store_closed": ("a store is closed for the rest of the day (found closed, or announced)", ("store_id",)),
+    "urgent_visit": ("visit a store today (an existing one, or a new one given as ``store``), ending by ``latest`` "
+                     "if given, at ``priority`` if given", ("store_id",)),
+    "rep_unavailable": ("the rep stops working from this time (sick, car broken): the rest of the day goes to "
+                        "the other reps as covers, or to later days", ("rep_id",)),
+    "rep_available": ("the rep works again from this time, from home", ("rep_id",)),
+}
+
+#: Kinds a rep may report about its own day (the others come from a supervisor).
+REP_KINDS = frozenset({"visit_started", "visit_done", "position", "overrun", "store_closed", "urgent_visit"})
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened on a date. ``time_s`` is real seconds since local midnight
+    of the date (``routing.clock``), like every time inside a plan."""
+
+    kind: EventKind
+    time_s: int
+    rep_id: str | None = None
+    store_id: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    minutes: float | None = None
+    latest_s: int | None = None
+    priority: int | None = None
+    store: Store | None = None
+    """The new store of an urgent visit to a store that is not in the stores."""
+
+    @property
+    def position(self) -> tuple[float, float] | None:
+        return None if self.lat is None or self.lon is None else (self.lat, self.lon)
+
+
+class EventRejected(ValueError):
+    """An event that cannot apply to the day as it stands: nothing was changed.
+
+    ``code``: ``not_today``, ``out_of_order``, ``in_the_future``, ``already_done``,
+    ``under_way``, ``not_on_route``, ``unknown_store``, ``unknown_rep``, ``rep_unavailable``,
+    ``not_working``. ``conflict`` is True when the event is well formed but the day's state
+    refuses it (HTTP 409), False when the event itself is wrong (422)."""
+
+    def __init__(self, code: str, message: str, *, index: int | None = None, conflict: bool = True):
+        self.code, self.message, self.index, self.conflict = code, message, index, conflict
+        super().__init__(f"{'' if index is None else f'event {index}: '}{message}")

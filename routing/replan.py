@@ -1,0 +1,724 @@
+"""Re-plan a day under way when something happens, change little, and never lose a visit.
+
+``apply_events`` takes a cycle plan as it stands (the current version of every route), the
+events of the date so far, and new events; it returns the routes that changed, the visits
+that are missing now, and what changed (``Diff``).
+
+For each rep the day splits in two at the current time:
+
+* **frozen**: what is done or under way (reported by the rep, else where the current route
+  puts the rep now), and the next stop once the rep is on the way to it. Frozen stops never
+  change (a report only replaces planned times by the actual ones);
+* **the rest**: re-planned from where the rep is (``Route.resume``: the last frozen stop, a
+  reported position, or home) by the day solver (``routing.daily`` with a ``Restart``), with
+  a minimal-change objective: each visit given to another rep and each leg that was not on
+  the rep's route costs extra (``ReplanParams``).
+
+A store keeps, that day, the rep its route gave it, except that when a rep becomes
+unavailable other reps may cover its visits (a cover), and an urgent visit without an owner
+goes to whichever rep fits it best. A visit that no longer fits today is carried to the next
+day of the cycle that keeps the class's spacing and day rules and has room on its rep's
+route (nothing there is taken out); a visit that fits no later day stays missing today with
+its reason. An urgent visit takes a fast path: the cheapest feasible insertion, making room
+by taking out lower-priority visits (which are then carried), no search.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .calendar import Cycle, min_gap, required_visits
+from .clock import day_clock
+from .daily import Restart, build_route, insert_visit, service_seconds, solve_day
+from .events import KINDS, REP_KINDS, Event, EventRejected
+from .hours import open_windows
+from .model import Policy, Rep, Resume, Route, SolveParams, Stop, Store, Unassigned
+from .repair import time_route
+from .travel import Point, TravelMatrix, haversine_m, places_of, with_places
+from . import vrptw
+
+
+@dataclass(frozen=True)
+class ReplanParams:
+    """Limits and weights of a re-plan. ``minimal_change=False`` is a plain re-solve of the
+    same state (the benchmark's baseline)."""
+
+    time_limit_s: float = 1.0
+    solution_limit: int | None = None
+    seed: int = 0
+    change_cost_s: int = 1800
+    """A visit given to another rep costs as much as this much driving (30 min)."""
+    order_cost_s: int = 120
+    """Each leg a rep drives that was not on its route costs this much (2 min)."""
+    minimal_change: bool = True
+    check_in_radius_m: float = 300.0
+    """A check-in reported farther than this from the store is kept but flagged."""
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Situation:
+    """A cycle plan as it stands on ``date``: the inputs, the current version of every route
+    (all dates), the missing visits, and the events of ``date`` applied so far."""
+
+    date: dt.date
+    stores: tuple[Store, ...]
+    reps: tuple[Rep, ...]
+    policy: Policy
+    cycle: Cycle
+    travel: TravelMatrix
+    routes: tuple[Route, ...]
+    unassigned: tuple[Unassigned, ...]
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True)
+class Diff:
+    """What a re-plan changed against the versions before it. Times are real seconds of the
+    date (``routing.clock``)."""
+
+    moved: tuple[dict, ...] = ()
+    """Visits now done by another rep today: store_id, from, to."""
+    reordered: tuple[dict, ...] = ()
+    """Visits in another place of the same rep's order: store_id, rep_id, before, after (1-based)."""
+    carried: tuple[dict, ...] = ()
+    """Visits taken off today and put on a later date: store_id, rep_id, to_date."""
+    added: tuple[dict, ...] = ()
+    """Visits on today's routes that were on none: store_id, rep_id."""
+    dropped: tuple[dict, ...] = ()
+    """Visits off today's routes and not carried: store_id, rep_id, reason, detail."""
+    etas: tuple[dict, ...] = ()
+    """Each remaining stop's start before and after: store_id, rep_id, before_s (None: new), after_s."""
+
+    @property
+    def moved_visits(self) -> int:
+        """Rep changes plus carry-overs: the benchmark's churn measure."""
+        return len(self.moved) + len(self.carried)
+
+
+@dataclass(frozen=True)
+class Replan:
+    """The outcome of applying events: the situation after them, the routes that changed
+    (new versions, any date), what changed, and flags (kept, not refused: a check-in far
+    from its store)."""
+
+    situation: Situation
+    changed: tuple[Route, ...]
+    diff: Diff
+    flags: tuple[str, ...] = ()
+    info: dict = field(default_factory=dict)
+
+
+def position_key(rep_id: str, time_s: int) -> str:
+    """The travel-matrix key of a position the rep reported at ``time_s``."""
+    return f"pos:{rep_id}:{time_s}"
+
+
+def travel_with_events(travel: TravelMatrix, stores: Sequence[Store], reps: Sequence[Rep], policy: Policy,
+                       events: Sequence[Event]) -> TravelMatrix:
+    """``travel`` with the places events bring (reported positions, new stores of urgent
+    visits) added by ``travel.with_places``: the re-plan and the checker build the same."""
+    new: dict[str, Point] = {}
+    for e in events:
+        if e.kind == "position" and e.position is not None:
+            new[position_key(e.rep_id, e.time_s)] = Point(*e.position)
+        if e.kind == "urgent_visit" and e.store is not None:
+            new[e.store.id] = Point(e.store.lat, e.store.lon)
+    return with_places(travel, new, places_of(stores, reps), speed_kmh=policy.speed_kmh, circuity=policy.circuity)
+
+
+# --- one rep's day ------------------------------------------------------------------------
+
+
+@dataclass
+class _Day:
+    """A rep's day while events are applied: the frozen stops, where the rep is free and
+    when, and the store ids still to visit in the current order."""
+
+    rep: Rep  # shift and lunch in real seconds
+    frozen: list[Stop]
+    tail: list[str]
+    position: tuple[str, int, float, float] | None = None  # key, time, lat, lon
+    off_from: int | None = None
+    back_from: int | None = None
+    planned_depart: int | None = None
+
+    @property
+    def home(self) -> str:
+        return self.rep.start_key
+
+    def last_reported(self) -> int:
+        """Index after the last reported frozen stop (0: none)."""
+        return max((i + 1 for i, s in enumerate(self.frozen) if s.reported), default=0)
+
+    def origin(self, now: int) -> tuple[str, int]:
+        """Where and from when the rep is free: the end of the last frozen stop, a later
+        reported position, or home (not before the shift nor before ``now`` when the rep is
+        idle there)."""
+        place, free = self.home, None
+        for stop in self.frozen:
+            if stop.type == "visit":
+                place = stop.store_id
+            free = stop.end_s
+        if self.position is not None and (free is None or self.position[1] >= free):
+            place, free = self.position[0], self.position[1]
+        if self.back_from is not None and (free is None or self.back_from >= free):
+            place, free = self.home, self.back_from
+        if free is None:
+            return place, max(self.rep.shift_start_s, now)
+        return place, max(free, now)
+
+    def lunch_taken(self) -> bool:
+        return any(s.type == "break" for s in self.frozen)
+
+    def unfreeze_assumed(self, after_s: int | None = None) -> None:
+        """Give back to the rest of the day the frozen stops the clock assumed (not reported)
+        after the last reported one (only those starting at or after ``after_s``, if given)."""
+        keep = self.last_reported()
+        back = [s for s in self.frozen[keep:] if s.type == "visit" and (after_s is None or s.start_s >= after_s)]
+        self.frozen = self.frozen[:keep] + [s for s in self.frozen[keep:]
+                                            if s.type == "start" or (after_s is not None and s.start_s < after_s)]
+        self.tail = [s.store_id for s in back] + self.tail
+
+    def find(self, store_id: str) -> Stop | None:
+        return next((s for s in self.frozen if s.store_id == store_id), None)
+
+
+def _day_of(route: Route | None, rep: Rep, now: int) -> _Day:
+    """A rep's day from its current route, with the stops the clock puts before ``now``
+    frozen (done, or under way): the route's times hold since the last re-plan."""
+    if route is None:
+        return _Day(rep, [], [])
+    if route.resume is not None:
+        frozen, rest = list(route.stops[: route.resume.after]), list(route.stops[route.resume.after:])
+        frozen = [s if s.reported or s.type == "start" else dataclasses.replace(s, status=_by_clock(s, now)) for s in frozen]
+        r = route.resume
+        position = (r.place, r.time_s, r.lat, r.lon) if r.lat is not None else None
+        day = _Day(rep, frozen, [], position)
+    else:
+        frozen, rest = [], list(route.stops)
+        day = _Day(rep, frozen, [], None, planned_depart=route.stops[0].start_s)
+    for i, stop in enumerate(rest):
+        if stop.type == "end" or stop.start_s > now:
+            day.tail = [s.store_id for s in rest[i:] if s.type == "visit"]
+            break
+        day.frozen.append(stop if stop.type == "start" else dataclasses.replace(stop, status=_by_clock(stop, now)))
+    return day
+
+
+def _by_clock(stop: Stop, now: int) -> str:
+    """The status the clock gives a stop the rep did not report."""
+    return "done" if stop.end_s <= now else "under_way" if stop.start_s <= now else "next"
+
+
+# --- the re-plan ----------------------------------------------------------------------
+
+
+class _State:
+    """Everything ``apply_events`` works on: today's days by rep, the rules events add, and
+    the cycle's other routes."""
+
+    def __init__(self, sit: Situation, now: int, params: ReplanParams):
+        self.sit, self.params = sit, params
+        self.date = sit.date
+        self.clock = day_clock(sit.date, sit.policy.time_zone)
+        self.stores = {s.id: s for s in sit.stores}
+        self.reps = {r.id: self.clock.rep(r) for r in sit.reps}
+        self.today = {r.rep_id: r for r in sit.routes if r.date == sit.date.isoformat()}
+        self.days = {rid: _day_of(self.today.get(rid), rep, now) for rid, rep in self.reps.items() if rep.works_on(sit.date)}
+        self.closed: set[str] = set()
+        self.extra_s: dict[str, int] = {}
+        self.urgent: dict[str, Event] = {}
+        self.last_time: dict[str, int] = {}
+        self.done: dict[str, str] = {}  # store id -> rep that reported it done
+        self.off: dict[str, int] = {}
+        self.back: dict[str, int] = {}
+        for e in sit.events:
+            self.remember(e)
+        for rid, day in self.days.items():
+            day.off_from = self.off.get(rid)
+            day.back_from = self.back.get(rid)
+        # What the event being applied adds to this re-plan only:
+        self.carry: list[tuple[str, str]] = []  # (store id, rep) taken off today: closed
+        self.covers: list[str] = []  # store ids of an unavailable rep's rest of day
+        self.urgent_for: dict[str, set[str]] = {}  # store id -> the reps that may take it
+
+    def remember(self, e: Event) -> None:
+        """Rules of an applied event that outlive the re-plan that applied it."""
+        if e.rep_id is not None:
+            self.last_time[e.rep_id] = max(self.last_time.get(e.rep_id, e.time_s), e.time_s)
+        if e.kind == "store_closed":
+            self.closed.add(e.store_id)
+        elif e.kind == "overrun":
+            self.extra_s[e.store_id] = self.extra_s.get(e.store_id, 0) + int(round(e.minutes * 60))
+        elif e.kind == "urgent_visit":
+            self.urgent[e.store_id] = e
+        elif e.kind == "visit_done":
+            self.done[e.store_id] = e.rep_id
+        elif e.kind == "rep_unavailable":
+            self.off[e.rep_id] = e.time_s
+            self.back.pop(e.rep_id, None)
+        elif e.kind == "rep_available":
+            self.off.pop(e.rep_id, None)
+            self.back[e.rep_id] = e.time_s
+
+    def store(self, store_id: str) -> Store | None:
+        if store_id in self.stores:
+            return self.stores[store_id]
+        event = self.urgent.get(store_id)
+        return event.store if event is not None else None
+
+    def service_s(self, store: Store) -> int:
+        return service_seconds(store, self.sit.policy) + self.extra_s.get(store.id, 0)
+
+    def holder(self, store_id: str) -> str | None:
+        """The rep whose day has the store (frozen or still to visit) today."""
+        return next((rid for rid, d in self.days.items() if d.find(store_id) or store_id in d.tail), None)
+
+
+def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
+    def refuse(code: str, message: str, conflict: bool = True) -> None:
+        raise EventRejected(code, message, index=index, conflict=conflict)
+
+    if e.kind not in KINDS:
+        refuse("unknown_kind", f"unknown event kind {e.kind!r}; expected one of {', '.join(KINDS)}", False)
+    for name in KINDS[e.kind][1]:
+        if getattr(e, name) is None:
+            refuse("missing_field", f"a {e.kind} event needs {name}", False)
+    if e.time_s > now:
+        refuse("in_the_future", f"the event's time is after now ({_hm(e.time_s)} > {_hm(now)})", False)
+    if e.rep_id is not None:
+        if e.rep_id not in state.reps:
+            refuse("unknown_rep", f"no rep {e.rep_id!r} in the team", False)
+        if e.rep_id not in state.days:
+            refuse("not_working", f"rep {e.rep_id} does not work on {state.date}")
+        last = state.last_time.get(e.rep_id)
+        if last is not None and e.time_s < last:
+            refuse("out_of_order", f"rep {e.rep_id}'s last event was at {_hm(last)}, this one is at {_hm(e.time_s)}")
+    if e.store_id is not None and state.store(e.store_id) is None and not (e.kind == "urgent_visit" and e.store):
+        refuse("unknown_store", f"no store {e.store_id!r}", False)
+    if e.kind == "urgent_visit" and e.store is not None and e.store.id != e.store_id:
+        refuse("bad_store", "the new store's id must be the event's store_id", False)
+    if e.kind == "urgent_visit" and e.store is not None and e.store_id in state.stores:
+        refuse("bad_store", f"store {e.store_id} exists: send its id without a new store", False)
+    day = state.days.get(e.rep_id) if e.rep_id is not None else None
+    if day is not None and day.off_from is not None and e.kind not in ("rep_available", "rep_unavailable"):
+        refuse("rep_unavailable", f"rep {e.rep_id} is unavailable since {_hm(day.off_from)}")
+    if e.store_id is not None and e.store_id in state.done and e.kind != "position":
+        refuse("already_done", f"store {e.store_id} was already visited today (done by rep {state.done[e.store_id]})")
+    if e.kind in ("visit_started", "visit_done", "overrun"):
+        if day.find(e.store_id) is None and e.store_id not in day.tail:
+            refuse("not_on_route", f"store {e.store_id} is not on rep {e.rep_id}'s route today")
+        under = next((s for s in day.frozen if s.status == "under_way" and s.reported), None)
+        if e.kind == "visit_started" and under is not None:
+            refuse("under_way", f"the visit to {under.store_id} is under way since {_hm(under.start_s)}; report it done first")
+        if e.kind == "visit_done" and under is not None and under.store_id != e.store_id:
+            refuse("under_way", f"the visit to {under.store_id} is under way; report it done first")
+        if e.kind == "overrun" and (e.minutes is None or e.minutes <= 0):
+            refuse("bad_minutes", "an overrun needs minutes > 0", False)
+    if e.kind == "position":
+        under = next((s for s in day.frozen if s.status == "under_way" and s.reported), None)
+        if under is not None:
+            refuse("under_way", f"the visit to {under.store_id} is under way since {_hm(under.start_s)}; report it done first")
+    if e.kind == "store_closed":
+        holder = state.holder(e.store_id)
+        if e.rep_id is not None and holder != e.rep_id:
+            refuse("not_on_route", f"store {e.store_id} is not on rep {e.rep_id}'s route today")
+        stop = state.days[holder].find(e.store_id) if holder else None
+        if stop is not None and stop.reported:
+            refuse("under_way", f"rep {holder} checked in at store {e.store_id} at {_hm(stop.start_s)}")
+    if e.kind == "urgent_visit":
+        if e.store_id in state.urgent:
+            refuse("already_urgent", f"an urgent visit to {e.store_id} is already on today's plan")
+        holder = state.holder(e.store_id)
+        stop = state.days[holder].find(e.store_id) if holder else None
+        if stop is not None and stop.status in ("done", "under_way"):
+            refuse("already_done", f"store {e.store_id} is visited today already (rep {holder}, {_hm(stop.start_s)})")
+    if e.kind == "rep_unavailable" and day.off_from is not None:
+        refuse("rep_unavailable", f"rep {e.rep_id} is already unavailable since {_hm(day.off_from)}")
+    if e.kind == "rep_available" and day.off_from is None:
+        refuse("rep_available", f"rep {e.rep_id} is not unavailable")
+
+
+def _visit_stop(state: _State, day: _Day, store_id: str, start: int, end: int, status: str) -> Stop:
+    """A reported visit placed after the frozen stops (its leg from there)."""
+    place, leave = day.origin(0)
+    travel = state.sit.travel
+    start = max(start, min(end, leave))
+    return Stop("visit", start, start, max(end, start), store_id, travel.seconds(place, store_id),
+                travel.metres(place, store_id), 0, status, True)
+
+
+def _apply(state: _State, e: Event, now: int) -> tuple[set[str], str | None]:
+    """Apply one valid event to the state; returns the reps whose rest of day is re-planned,
+    and a flag (or None)."""
+    flag = None
+    day = state.days.get(e.rep_id) if e.rep_id is not None else None
+    if day is not None and e.kind in REP_KINDS and day.planned_depart is not None and not day.frozen:
+        # The rep is out: the day's start is behind it.
+        day.frozen.append(Stop("start", min(day.planned_depart, e.time_s), min(day.planned_depart, e.time_s),
+                               min(day.planned_depart, e.time_s)))
+    if e.kind in ("visit_started", "visit_done"):
+        stop = day.find(e.store_id)
+        store = state.store(e.store_id)
+        if stop is not None and stop.reported:  # done after a reported check-in
+            i = day.frozen.index(stop)
+            day.frozen[i] = dataclasses.replace(stop, end_s=max(e.time_s, stop.start_s), status="done")
+        else:
+            if stop is not None:
+                day.frozen.remove(stop)
+            day.tail = [s for s in day.tail if s != e.store_id]
+            day.unfreeze_assumed()
+            service = state.service_s(store)
+            if e.kind == "visit_started":
+                day.frozen.append(_visit_stop(state, day, e.store_id, e.time_s, e.time_s + service, "under_way"))
+            else:
+                day.frozen.append(_visit_stop(state, day, e.store_id, e.time_s - service, e.time_s, "done"))
+        if e.kind == "visit_started" and e.position is not None:
+            far = haversine_m(Point(*e.position), Point(store.lat, store.lon))
+            if far > state.params.check_in_radius_m:
+                flag = f"rep {e.rep_id} checked in at {e.store_id} {far:.0f} m from the store"
+        return {e.rep_id}, flag
+    if e.kind == "position":
+        day.unfreeze_assumed()
+        if e.position is not None:
+            day.position = (position_key(e.rep_id, e.time_s), e.time_s, *e.position)
+        else:
+            place, _ = day.origin(0)
+            day.position = (place, e.time_s, None, None)
+        return {e.rep_id}, None
+    if e.kind == "overrun":
+        stop = day.find(e.store_id)
+        if stop is not None and stop.status in ("under_way", "done"):
+            i = day.frozen.index(stop)
+            day.frozen[i] = dataclasses.replace(stop, end_s=stop.end_s + int(round(e.minutes * 60)), status="under_way")
+            state.extra_s.pop(e.store_id, None)  # counted in the stop
+        return {e.rep_id}, None
+    if e.kind == "store_closed":
+        holder = state.holder(e.store_id)
+        if holder is None:
+            return set(), None
+        hday = state.days[holder]
+        stop = hday.find(e.store_id)
+        if stop is not None:
+            hday.frozen.remove(stop)
+        hday.tail = [s for s in hday.tail if s != e.store_id]
+        state.carry.append((e.store_id, holder))
+        return {holder}, None
+    if e.kind == "urgent_visit":
+        holder = state.holder(e.store_id)
+        if holder is not None:
+            hday = state.days[holder]
+            stop = hday.find(e.store_id)
+            if stop is not None:
+                hday.frozen.remove(stop)
+            hday.tail = [s for s in hday.tail if s != e.store_id]
+        store = state.store(e.store_id)
+        if e.rep_id is not None:
+            reps = {e.rep_id}
+        elif store.rep_id is not None and store.rep_id in state.days and state.days[store.rep_id].off_from is None:
+            reps = {store.rep_id}
+        else:
+            reps = {rid for rid, d in state.days.items() if d.off_from is None}
+        state.urgent_for[e.store_id] = reps
+        return reps | ({holder} if holder else set()), None
+    if e.kind == "rep_unavailable":
+        day.off_from = e.time_s
+        day.unfreeze_assumed(after_s=e.time_s)
+        day.frozen = [s for s in day.frozen if s.status != "next"]
+        state.covers += day.tail
+        day.tail = []
+        return set(state.days), None
+    if e.kind == "rep_available":
+        day.off_from = None
+        day.back_from = e.time_s
+        return {e.rep_id}, None
+    raise AssertionError(e.kind)
+
+
+def _freeze_next(state: _State, day: _Day, now: int) -> None:
+    """Once the rep has left where it was (free before ``now``), the next visit is frozen:
+    the rep is on the way (assumed done or under way if it would have started by now)."""
+    travel = state.sit.travel
+    while day.tail and day.off_from is None:
+        place, free = day.origin(-1)
+        if free >= now or (day.position is None and not day.frozen):
+            return
+        store = state.store(day.tail[0])
+        service = state.service_s(store)
+        arrival = free + travel.seconds(place, store.id)
+        windows = state.clock.windows(open_windows(store.opening_hours, state.date))
+        start = next((max(a, arrival) for a, b in windows if max(a, arrival) + service <= b), None)
+        if start is None or start + service > day.rep.shift_end_s or store.id in state.closed:
+            return
+        stop = Stop("visit", arrival, start, start + service, store.id, travel.seconds(place, store.id),
+                    travel.metres(place, store.id), start - arrival)
+        day.frozen.append(dataclasses.replace(stop, status=_by_clock(stop, now)))
+        day.tail.pop(0)
+
+
+def apply_events(sit: Situation, events: Sequence[Event], now_s: int, params: ReplanParams = ReplanParams()) -> Replan:
+    """Apply ``events`` (in order) to the day under way ``sit.date`` at ``now_s`` (real
+    seconds of the date): each is checked against the day as it stands (``EventRejected``:
+    nothing changes), then the rest of the day of the reps it touches is re-planned (an
+    urgent visit by the fast path). Every event before the last is applied at its own time."""
+    started = time.perf_counter()
+    current = sit
+    flags: list[str] = []
+    changed: dict[tuple[str, str], Route] = {}
+    info: dict = {}
+    for i, event in enumerate(events):
+        at = now_s if i == len(events) - 1 else event.time_s
+        result = _apply_one(current, event, at, params, index=i if len(events) > 1 else None)
+        current = result.situation
+        flags += result.flags
+        changed |= {(r.rep_id, r.date): r for r in result.changed}
+        info = result.info
+    before = {(r.rep_id, r.date): r for r in sit.routes}
+    diff = diff_routes(sit, current)
+    info = info | {"wall_s": round(time.perf_counter() - started, 3)}
+    return Replan(current, tuple(changed[k] for k in sorted(changed, key=lambda k: (k[1], k[0]))
+                                 if changed[k] != before.get(k)), diff, tuple(flags), info)
+
+
+def _apply_one(sit: Situation, event: Event, now: int, params: ReplanParams, *, index: int | None) -> Replan:
+    travel = travel_with_events(sit.travel, sit.stores, sit.reps, sit.policy, [*sit.events, event])
+    sit = dataclasses.replace(sit, travel=travel)
+    state = _State(sit, now, params)
+    _validate(state, event, now, index)
+    state.remember(event)
+    touched, flag = _apply(state, event, now)
+    fast = event.kind == "urgent_visit"
+    for rid in touched:
+        _freeze_next(state, state.days[rid], now)
+    routes, missing, status = _resolve(state, touched, now, params, fast=fast)
+    new_sit, changed = _merge(state, routes, missing, event)
+    info = {"event": event.kind, "reps": sorted(touched), "fast_path": fast, "status": status}
+    return Replan(new_sit, tuple(changed), Diff(), (flag,) if flag else (), info)
+
+
+#: Reasons of a missing visit that a freer day may undo (the others hold all day).
+_TIME_REASONS = frozenset({"not_enough_time", "max_visits_reached"})
+
+
+def _resolve(state: _State, touched: set[str], now: int, params: ReplanParams, *, fast: bool):
+    """Re-plan the rest of the day of the reps in ``touched``; returns their new routes, the
+    visits left out (Unassigned, today) and the solver status."""
+    sit = state.sit
+    active = {rid for rid in touched if state.days[rid].off_from is None}
+    jobs: dict[str, Store] = {}
+    previous: dict[str, list[str]] = {}
+    for rid in sorted(active):
+        day = state.days[rid]
+        previous[rid] = [s for s in day.tail if s not in state.closed]
+        for sid in previous[rid]:
+            jobs[sid] = dataclasses.replace(state.store(sid), rep_id=rid)
+    for sid in state.covers:
+        if sid not in state.closed:
+            jobs[sid] = dataclasses.replace(state.store(sid), rep_id=None)
+    today = state.date.isoformat()
+    for u in sit.unassigned:  # visits missing today for lack of time may fit now
+        store = state.stores.get(u.store_id)
+        if (u.date == today and u.reason in _TIME_REASONS and store is not None and u.store_id not in state.closed
+                and store.rep_id in (None, *active) and active):
+            jobs.setdefault(u.store_id, store)
+    for sid, reps in state.urgent_for.items():
+        store = state.store(sid)
+        jobs[sid] = dataclasses.replace(store, rep_id=next(iter(reps)) if len(reps) == 1 else None)
+    for sid, s in list(jobs.items()):
+        extra = state.extra_s.get(sid, 0)
+        if extra:
+            jobs[sid] = dataclasses.replace(s, service_min=service_seconds(s, sit.policy) / 60 + extra / 60)
+    starts, lunch_taken = {}, set()
+    for rid in active:
+        day = state.days[rid]
+        place, free = day.origin(now)
+        starts[rid] = (place, free)
+        if day.lunch_taken():
+            lunch_taken.add(rid)
+    latest = {sid: e.latest_s for sid, e in state.urgent.items() if e.latest_s is not None}
+    priority = {sid: e.priority for sid, e in state.urgent.items() if e.priority is not None}
+    restart = Restart(starts, frozenset(lunch_taken), latest, priority,
+                      previous if params.minimal_change else None,
+                      params.change_cost_s if params.minimal_change else 0,
+                      params.order_cost_s if params.minimal_change else 0)
+    reps = [r for r in sit.reps if r.id in active]
+    solve = SolveParams(time_limit_s=0.0 if fast else params.time_limit_s,
+                        solution_limit=None if fast else params.solution_limit, seed=params.seed)
+    plan = solve_day(state.date, list(jobs.values()), reps, sit.policy, travel=sit.travel, params=solve,
+                     initial=previous if (params.minimal_change or fast) else None, restart=restart)
+    routes = {}
+    by_rep = {r.rep_id: r for r in plan.routes}
+    for rid in touched:
+        routes[rid] = _route_of(state, state.days[rid], by_rep.get(rid), starts.get(rid), now)
+    return routes, list(plan.unassigned), plan.params.get("status")
+
+
+def _route_of(state: _State, day: _Day, tail: Route | None, start: tuple[str, int] | None, now: int) -> Route:
+    """The rep's new route: the frozen stops, then the re-planned rest (or home)."""
+    sit = state.sit
+    date = state.date.isoformat()
+    frozen = list(day.frozen)
+    place, free = start if start is not None else day.origin(now)
+    if tail is None:  # nothing left to visit: home from where the rep is
+        travel_s = sit.travel.seconds(place, day.home) if place != day.home else 0
+        metres = sit.travel.metres(place, day.home) if place != day.home else 0
+        if not frozen:
+            frozen = [Stop("start", free, free, free)]
+            travel_s, metres = 0, 0
+        end = Stop("end", free + travel_s, free + travel_s, free + travel_s, None, travel_s, metres)
+        stops = (*frozen, end)
+        resume = Resume(len(frozen), place, free, free, *_latlon(day, place))
+        return Route(day.rep.id, date, stops, resume)
+    if not frozen and place == day.home and day.position is None:
+        return tail  # the rep has not left home: a whole day
+    if not frozen:
+        first = min(day.position[1] if day.position else free, tail.stops[0].start_s)
+        frozen = [Stop("start", first, first, first)]
+    resume = Resume(len(frozen), place, free, tail.stops[0].start_s, *_latlon(day, place))
+    return Route(day.rep.id, date, (*frozen, *tail.stops[1:]), resume)
+
+
+def _latlon(day: _Day, place: str) -> tuple[float | None, float | None]:
+    if day.position is not None and day.position[0] == place and day.position[2] is not None:
+        return day.position[2], day.position[3]
+    return None, None
+
+
+# --- carrying visits to later days --------------------------------------------------------
+
+
+def _merge(state: _State, routes: Mapping[str, Route], missing: Sequence[Unassigned], event: Event):
+    """The situation after a re-plan: today's new routes, visits that no longer fit today
+    carried to later days, the missing visits updated. Returns (situation, changed routes)."""
+    sit = state.sit
+    today = state.date.isoformat()
+    all_routes = {(r.rep_id, r.date): r for r in sit.routes}
+    changed: list[Route] = []
+    for rid, route in routes.items():
+        all_routes[rid, today] = route
+        changed.append(route)
+    on_today = {v.store_id for r in all_routes.values() if r.date == today for v in r.visits}
+    unassigned = [u for u in sit.unassigned if not (u.date == today and u.store_id in on_today)]
+    left = {u.store_id: u for u in missing}
+    for sid, holder in state.carry:
+        left.setdefault(sid, Unassigned(sid, "closed_on_date", f"store {sid} closed today (reported)", today))
+    for sid, u in left.items():
+        if sid in on_today:
+            continue
+        store = state.stores.get(sid)
+        if store is None:  # a new store's urgent visit: stays missing today
+            unassigned.append(u)
+            continue
+        holder = next((h for s, h in state.carry if s == sid), None) or _holder_before(sit, sid) or store.rep_id
+        carried = _carry(state, store, holder, all_routes)
+        if carried is None:
+            if not any(x.store_id == sid and x.date == today for x in unassigned):
+                unassigned.append(dataclasses.replace(u, detail=u.detail + "; no later day of the cycle can take it"))
+            continue
+        all_routes[carried.rep_id, carried.date] = carried
+        changed.append(carried)
+    new = dataclasses.replace(sit, routes=tuple(sorted(all_routes.values(), key=lambda r: (r.date, r.rep_id))),
+                              unassigned=tuple(sorted(unassigned, key=lambda u: (u.date or "", u.store_id))),
+                              events=(*sit.events, event))
+    return new, changed
+
+
+def _holder_before(sit: Situation, store_id: str) -> str | None:
+    today = sit.date.isoformat()
+    return next((r.rep_id for r in sit.routes if r.date == today and any(v.store_id == store_id for v in r.visits)), None)
+
+
+def _carry(state: _State, store: Store, rep_id: str | None, routes: Mapping[tuple[str, str], Route]) -> Route | None:
+    """The route of the next date after today that can take ``store``'s visit with the
+    class's spacing and day rules kept and nothing else moved; None if none can."""
+    sit = state.sit
+    cls = sit.policy.classes[store.store_class]
+    gap = min_gap(cls, sit.cycle.weeks)
+    today = state.date
+    others = sorted(dt.date.fromisoformat(r.date) for r in routes.values() if r.date != today.isoformat()
+                    and any(v.store_id == store.id for v in r.visits))
+    need = required_visits(cls, sit.cycle.weeks)
+    rep_ids = [rep_id] if rep_id else [r.id for r in sit.reps]
+    reps = {r.id: r for r in sit.reps}
+    for date in sit.cycle.dates:
+        if date <= today or date in sit.cycle.holidays or any(abs((d - date).days) < gap for d in others):
+            continue
+        if cls.day_patterns and not any(date.weekday() in allowed for allowed in cls.day_patterns):
+            continue
+        if cls.same_weekday == "require" and others:
+            if date.weekday() not in {d.weekday() for d in others}:
+                continue
+            if need < sit.cycle.weeks and sit.cycle.weeks % need == 0:
+                k = sit.cycle.weeks // need
+                if sit.cycle.week_of(date) % k != sit.cycle.week_of(others[0]) % k:
+                    continue
+        for rid in rep_ids:
+            if rid not in reps:
+                continue
+            route = routes.get((rid, date.isoformat()))
+            on_route = [state.stores[v.store_id] for v in route.visits] if route else []
+            new = insert_visit(date, route, on_route, store, reps[rid], sit.policy, sit.travel)
+            if new is not None:
+                return new
+    return None
+
+
+# --- what changed ------------------------------------------------------------------------
+
+
+def diff_routes(before: Situation, after: Situation) -> Diff:
+    """What changed from ``before`` to ``after`` on ``before.date`` and the later dates."""
+    today = before.date.isoformat()
+
+    def visits(sit: Situation, date_filter) -> dict[str, tuple[str, str, int, str | None]]:
+        out = {}
+        for r in sit.routes:
+            if date_filter(r.date):
+                for v in r.visits:
+                    out[r.date, v.store_id] = (r.rep_id, r.date, v.start_s, v.status)
+        return out
+
+    old_today = {k[1]: v for k, v in visits(before, lambda d: d == today).items()}
+    new_today = {k[1]: v for k, v in visits(after, lambda d: d == today).items()}
+    old_later = visits(before, lambda d: d > today)
+    new_later = visits(after, lambda d: d > today)
+    moved, carried, added, dropped, etas, reordered = [], [], [], [], [], []
+    for sid, (rep, _, start, _) in sorted(old_today.items()):
+        if sid in new_today:
+            if new_today[sid][0] != rep:
+                moved.append({"store_id": sid, "from": rep, "to": new_today[sid][0]})
+            continue
+        to = sorted(k[0] for k in new_later if k[1] == sid and k not in old_later)
+        if to:
+            carried.append({"store_id": sid, "rep_id": new_later[to[0], sid][0], "to_date": to[0]})
+        else:
+            why = next((u for u in after.unassigned if u.store_id == sid and u.date == today), None)
+            dropped.append({"store_id": sid, "rep_id": rep, "reason": why.reason if why else "done_elsewhere",
+                            "detail": why.detail if why else ""})
+    for sid, (rep, _, start, status) in sorted(new_today.items()):
+        if sid not in old_today:
+            added.append({"store_id": sid, "rep_id": rep})
+        if status is None or status == "next":
+            before_s = old_today[sid][2] if sid in old_today else None
+            if before_s != start:
+                etas.append({"store_id": sid, "rep_id": rep, "before_s": before_s, "after_s": start})
+    for rep in sorted({v[0] for v in new_today.values()}):
+        old = [sid for sid, v in sorted(old_today.items(), key=lambda kv: kv[1][2]) if v[0] == rep]
+        new = [sid for sid, v in sorted(new_today.items(), key=lambda kv: kv[1][2]) if v[0] == rep]
+        common = set(old) & set(new)
+        old_pos = {s: i for i, s in enumerate(x for x in old if x in common)}
+        for i, s in enumerate(x for x in new if x in common):
+            if old_pos[s] != i:
+                reordered.append({"store_id": s, "rep_id": rep, "before": old_pos[s] + 1, "after": i + 1})
+    return Diff(tuple(moved), tuple(reordered), tuple(carried), tuple(added), tuple(dropped), tuple(etas))
+
+
+def _hm(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
