@@ -188,7 +188,7 @@ def _store_rules(stores: Sequence[Store], policy: Policy, date: dt.date, ev: Day
         minutes = s.service_min if s.service_min is not None else policy.classes[s.store_class].service_min
         windows = [] if s.id in ev.closed else clock.windows(open_windows(s.opening_hours, date))
         if s.id in ev.latest_s:
-            windows = [(a, min(b, ev.latest_s[s.id])) for a, b in windows if a < ev.latest_s[s.id]]
+            windows = [(a, max(a, min(b, ev.latest_s[s.id]))) for a, b in windows]  # too late: empty, not closed
         owner = None if s.rep_id in ev.covered else s.rep_id
         rules[s.id] = StoreRule(tuple(windows), int(round(minutes * 60)) + ev.extra_s.get(s.id, 0), s.demand, owner)
     return rules
@@ -685,8 +685,13 @@ def check_cycle(
         cls = policy.classes[store.store_class]
         need = required_visits(cls, cycle.weeks)
         done = sorted(visits.get(store.id, []))
-        if store.id in urgent and events_date and len(done) - 1 + missing_count.get(store.id, 0) >= need:
-            done.remove(dt.date.fromisoformat(events_date))  # an extra visit, asked for that day
+        if store.id in urgent and events_date:  # an extra visit asked for that day counts for nothing
+            day = dt.date.fromisoformat(events_date)
+            missed = sum(1 for u in unassigned if u.store_id == store.id and u.date == events_date)
+            extra = done.count(day) + missed
+            if extra and len(done) + missing_count.get(store.id, 0) - extra >= need:
+                done = [d for d in done if d != day]
+                missing_count[store.id] = missing_count.get(store.id, 0) - missed
         if len(done) + missing_count.get(store.id, 0) != need:
             problems.append(Violation("frequency", f"{len(done)} visits + {missing_count.get(store.id, 0)} reported missing, class {cls.name} needs {need}", store_id=store.id))
         gap = min_gap(cls, cycle.weeks)

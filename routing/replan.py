@@ -181,9 +181,19 @@ class _Day:
         """Give back to the rest of the day the frozen stops the clock assumed (not reported)
         after the last reported one (only those starting at or after ``after_s``, if given)."""
         keep = self.last_reported()
-        back = [s for s in self.frozen[keep:] if s.type == "visit" and (after_s is None or s.start_s >= after_s)]
-        self.frozen = self.frozen[:keep] + [s for s in self.frozen[keep:]
-                                            if s.type == "start" or (after_s is not None and s.start_s < after_s)]
+        while keep < len(self.frozen) and self.frozen[keep].status in (None, "done") and \
+                (after_s is None or self.frozen[keep].end_s <= after_s):
+            keep += 1  # the start, and what the clock says is done: frozen for good
+        back = [s for s in self.frozen[keep:] if s.type == "visit"]
+        self.frozen = self.frozen[:keep]
+        self.tail = [s.store_id for s in back] + self.tail
+
+    def release_after(self, stop: Stop) -> None:
+        """A frozen stop now ends later (a late check-out, an overrun): the stops the clock
+        assumed after it go back to the rest of the day, to be re-timed."""
+        i = self.frozen.index(stop) + 1
+        back = [s for s in self.frozen[i:] if s.type == "visit" and not s.reported]
+        self.frozen = self.frozen[:i] + [s for s in self.frozen[i:] if s.reported]
         self.tail = [s.store_id for s in back] + self.tail
 
     def find(self, store_id: str) -> Stop | None:
@@ -370,6 +380,7 @@ def _apply(state: _State, e: Event, now: int) -> tuple[set[str], str | None]:
         if stop is not None and stop.reported:  # done after a reported check-in
             i = day.frozen.index(stop)
             day.frozen[i] = dataclasses.replace(stop, end_s=max(e.time_s, stop.start_s), status="done")
+            day.release_after(day.frozen[i])
         else:
             if stop is not None:
                 day.frozen.remove(stop)
@@ -397,7 +408,8 @@ def _apply(state: _State, e: Event, now: int) -> tuple[set[str], str | None]:
         stop = day.find(e.store_id)
         if stop is not None and stop.status in ("under_way", "done"):
             i = day.frozen.index(stop)
-            day.frozen[i] = dataclasses.replace(stop, end_s=stop.end_s + int(round(e.minutes * 60)), status="under_way")
+            day.frozen[i] = dataclasses.replace(stop, end_s=stop.end_s + int(round(e.minutes * 60)))
+            day.release_after(day.frozen[i])
             state.extra_s.pop(e.store_id, None)  # counted in the stop
         return {e.rep_id}, None
     if e.kind == "store_closed":
@@ -613,7 +625,7 @@ def _merge(state: _State, routes: Mapping[str, Route], missing: Sequence[Unassig
         if sid in on_today:
             continue
         store = state.stores.get(sid)
-        if store is None:  # a new store's urgent visit: stays missing today
+        if store is None or sid in state.urgent:  # an urgent visit is for today: it stays missing today
             unassigned.append(u)
             continue
         holder = next((h for s, h in state.carry if s == sid), None) or _holder_before(sit, sid) or store.rep_id

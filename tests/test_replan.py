@@ -303,3 +303,25 @@ def test_cli_replan_prints_the_diff_and_writes_a_plan_the_checker_accepts(tmp_pa
     again = subprocess.run([*run, "replan", *files, "--plan", str(out), "--events", str(tmp_path / "again.json"),
                             "--now", visits[0]["end"], "--out", str(tmp_path / "x.json")], capture_output=True, text=True)
     assert again.returncode == 2 and "already" in again.stderr and not (tmp_path / "x.json").exists()
+
+
+def test_a_late_check_out_re_times_what_the_clock_assumed_after_it(base):
+    first, second = _today(base, "R1").visits[:2]
+    sit = _apply(base, Event("visit_started", first.start_s, "R1", first.store_id)).situation
+    late = second.end_s + 10 * 60  # out after the next visit should have ended
+    result = _apply(sit, Event("visit_done", late, "R1", first.store_id))
+    route = _today(result.situation, "R1")
+    frozen = [s for s in route.stops[: route.resume.after] if s.type == "visit"]
+    assert [s.store_id for s in frozen] == [first.store_id] and frozen[0].end_s == late
+    assert second.store_id in {v.store_id for v in route.visits[1:]} | {c["store_id"] for c in result.diff.carried}
+    assert not _violations(result.situation)
+
+
+def test_an_urgent_visit_too_late_for_today_stays_missing_today_and_is_not_carried(base):
+    sid = _today(base, "R2").visits[-1].store_id
+    at = 9 * H
+    result = _apply(base, Event("urgent_visit", at, None, sid, latest_s=at + 60, priority=9))
+    after = result.situation
+    assert any(u.store_id == sid and u.date == base.date.isoformat() for u in after.unassigned)
+    assert not result.diff.carried
+    assert not _violations(after)
