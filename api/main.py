@@ -5,6 +5,8 @@ Run it with ``fieldroute serve`` (or ``uvicorn --factory api.main:create_app``).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import logging
 import threading
 from contextlib import asynccontextmanager
@@ -17,13 +19,13 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from . import problems
+from . import problems, replans
 from .auth import ROLE_HELP
 from .cache import LRU, TokenCache
 from .db import make_engine, session_factory, upgrade
 from .guard import RequestGuard
 from .jobs import JobRunner
-from .routes import health, login, plans, policy, rep_routes, reps, stores, tokens
+from .routes import events, health, login, plans, policy, rep_routes, reps, stores, tokens
 from .settings import Settings
 
 log = logging.getLogger("fieldroute")
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.road_network = _road_networks(settings)
     app.state.token_cache, app.state.route_cache = TokenCache(settings.token_cache_s), LRU(settings.route_cache_size)
     app.state.loop_sessions = session_factory(loop_engine) if loop_engine is not None else None
+    app.state.replan_bases = replans.Bases()
+    app.state.clock = lambda: dt.datetime.now(dt.timezone.utc)  # what events call now (tests set another)
     app.state.db_slots = anyio.Semaphore(DB_SESSIONS)  # requests holding a session at once: see deps.get_db
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
@@ -77,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type", "If-None-Match"], expose_headers=["ETag", "Location"])
-    for module in (health, login, stores, reps, policy, plans, rep_routes, tokens):
+    for module in (health, login, stores, reps, policy, plans, rep_routes, events, tokens):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

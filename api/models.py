@@ -189,3 +189,19 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """An answer kept for a retried write (``Idempotency-Key`` header): the same caller, key
+    and body get the same answer, and change nothing more; another body is refused."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("owner", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(64))  # the caller's token id
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -22,19 +22,20 @@ _PUBLISHED_ZONE = (select(Plan.__table__.c.time_zone).where(Plan.__table__.c.sta
 _POLICY_DATA = select(PolicyVersion.__table__.c.data).order_by(PolicyVersion.__table__.c.version.desc()).limit(1)
 
 
-def local_today(session: Session) -> dt.date:
-    """Today in the time zone of the plans reps see (the last published plan's; else the
-    policy's; UTC without either)."""
+def local_today(session: Session, now: dt.datetime | None = None) -> dt.date:
+    """Today (at ``now``, default the present) in the time zone of the plans reps see (the
+    last published plan's; else the policy's; UTC without either)."""
     zone_name = session.execute(_PUBLISHED_ZONE).scalar()
     if zone_name is None and (data := session.execute(_POLICY_DATA).scalar()):
         zone_name = data["time_zone"]
-    return dt.datetime.now(ZoneInfo(zone_name) if zone_name else dt.timezone.utc).date()
+    zone = ZoneInfo(zone_name) if zone_name else dt.timezone.utc
+    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone).date()
 
 
-def resolve_date(session: Session, text: str) -> dt.date | None:
+def resolve_date(session: Session, text: str, now: dt.datetime | None = None) -> dt.date | None:
     """A path's date: ISO, ``today`` or ``tomorrow`` (in the plan's time zone); None if neither."""
     if text in ("today", "tomorrow"):
-        return local_today(session) + dt.timedelta(days=text == "tomorrow")
+        return local_today(session, now) + dt.timedelta(days=text == "tomorrow")
     try:
         return dt.date.fromisoformat(text)
     except ValueError:

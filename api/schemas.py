@@ -156,6 +156,19 @@ class StopOut(BaseModel):
     name: str | None = None
     store_class: str | None = Field(None, alias="class")
     opening_hours: str | None = None
+    status: str | None = Field(None, description="on a day under way: done, under_way or next (frozen stops)")
+    reported: bool | None = Field(None, description="the times are the rep's check-in and check-out")
+
+
+class ResumeOut(BaseModel):
+    """Where a re-planned day carries on after its frozen stops."""
+
+    after: int = Field(description="how many stops (the start included) are frozen")
+    place: str
+    time: dt.datetime = Field(description="when the rep is free there")
+    depart: dt.datetime
+    lat: float | None = None
+    lon: float | None = None
 
 
 class RouteOut(BaseModel):
@@ -169,6 +182,7 @@ class RouteOut(BaseModel):
     version: int
     stops: list[StopOut]
     summary: dict[str, int]
+    resume: ResumeOut | None = None
 
 
 class TokenIn(BaseModel):

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     route_cache_size: int = Field(2048, ge=0, description="rendered routes each server process keeps (0: none); "
                                   "a new plan or route version is never answered from it")
     migrate_on_start: bool = Field(True, description="apply database migrations when the service starts")
+    replan_time_s: float = Field(0.5, gt=0, le=60, description="search time of a re-plan after a rep's event")
+    replan_team_time_s: float = Field(2.0, gt=0, le=60, description="search time of a re-plan of the whole team "
+                                      "(a rep unavailable, an urgent visit's follow-up)")
+    check_in_radius_m: float = Field(300.0, gt=0, description="a check-in farther than this from the store is kept but flagged")
+    position_days: float = Field(30.0, gt=0, description="how long phone positions reported with events are kept")
 
     @field_validator("log_level")
     @classmethod

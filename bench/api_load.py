@@ -154,11 +154,11 @@ def seed(db: Path, time_limit_s: float) -> tuple[dict[str, str], list[tuple[str,
 class Server:
     """``fieldroute serve`` on 127.0.0.1 in a subprocess, its output in a log file."""
 
-    def __init__(self, db: Path, workers: int, access_log: bool, log: Path):
+    def __init__(self, db: Path, workers: int, access_log: bool, log: Path, network: str = "demo"):
         self.port = free_port()
         self.base = f"http://{HOST}:{self.port}"
         self.env = env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-                            "FIELDROUTE_LOG_LEVEL": "info" if access_log else "warning", "FIELDROUTE_NETWORK": "demo"}
+                            "FIELDROUTE_LOG_LEVEL": "info" if access_log else "warning", "FIELDROUTE_NETWORK": network}
         self.log = log.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve", "--db", str(db), "--host", HOST, "--port", str(self.port),

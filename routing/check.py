@@ -101,11 +101,25 @@ class DayEvents:
     off: frozenset[str] = frozenset()
     covered: frozenset[str] = frozenset()
     new_stores: tuple[Store, ...] = ()
+    off_from: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    """Rep id -> since when it is unavailable (for the reps in ``off``)."""
+    urgent: frozenset[str] = frozenset()
+    reported: Mapping[str, tuple[str, int | None]] = dataclasses.field(default_factory=dict)
+    """Store id -> (rep id, check-out time or None) of each reported check-in or check-out."""
 
     @classmethod
     def of(cls, events: Sequence[Event]) -> DayEvents:
         closed, extra, latest, priority, off, covered, new = set(), {}, {}, {}, set(), set(), []
+        off_from, urgent, reported = {}, set(), {}
         for e in events:
+            if e.kind == "rep_unavailable":
+                off_from[e.rep_id] = e.time_s
+            elif e.kind == "urgent_visit":
+                urgent.add(e.store_id)
+            elif e.kind == "visit_started":
+                reported[e.store_id] = (e.rep_id, None)
+            elif e.kind == "visit_done":
+                reported[e.store_id] = (e.rep_id, e.time_s)
             if e.kind == "store_closed":
                 closed.add(e.store_id)
             elif e.kind == "overrun":
@@ -122,7 +136,8 @@ class DayEvents:
                 covered.add(e.rep_id)
             elif e.kind == "rep_available":
                 off.discard(e.rep_id)
-        return cls(frozenset(closed), extra, latest, priority, frozenset(off), frozenset(covered), tuple(new))
+        return cls(frozenset(closed), extra, latest, priority, frozenset(off), frozenset(covered), tuple(new),
+                   {r: t for r, t in off_from.items() if r in off}, frozenset(urgent), reported)
 
 
 def check_plan(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, travel: TravelMatrix,
@@ -163,8 +178,17 @@ def _check_day(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], poli
             why = "the rep's day off" if date in rep.days_off else f"not one of the rep's working days ({rep.working_days})"
             problems.append(Violation("rep_not_working", f"route on {plan.date}, {why}", route.rep_id))
     routes = [r for r in plan.routes if r.rep_id not in off]
-    requested = [s.id for s in stores if s.id in {u.store_id for u in plan.unassigned}
+    requested = [s.id for s in stores if s.id in {u.store_id for u in plan.unassigned} or s.id in ev.urgent
                  or any(v.store_id == s.id for r in plan.routes for v in r.visits) or day_events is None]
+    problems += _check_reported(routes, ev)
+    for rid in ev.off:  # an unavailable rep has no lunch to take, nor any visit after it stopped
+        if rid in rep_rules:
+            rep_rules[rid] = dataclasses.replace(rep_rules[rid], lunch=None)
+    for route in routes:
+        for stop in route.visits:
+            if route.rep_id in ev.off_from and stop.start_s >= ev.off_from[route.rep_id] and not stop.reported:
+                problems.append(Violation("rep_unavailable", f"visit at {_hm(stop.start_s)}, but the rep is unavailable "
+                                          f"since {_hm(ev.off_from[route.rep_id])}", route.rep_id, stop.store_id))
     problems += check_routes(routes, plan.unassigned, store_rules, rep_rules, travel, requested=requested)
     # Left-out visits: the rest of the day of each rep that resumes; nobody unavailable.
     fit_rules, fit_routes = {}, []
@@ -178,6 +202,21 @@ def _check_day(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], poli
     fit_rules = {k: v for k, v in ({**rep_rules, **fit_rules}).items() if v is not None and k not in ev.off}
     return problems + _check_left_out(fit_routes, plan.unassigned, stores, policy, store_rules, fit_rules, travel,
                                       proven or {}, ev.priority)
+
+
+def _check_reported(routes: Sequence[Route], ev: DayEvents) -> list[Violation]:
+    """Every visit a rep reported is on that rep's route, marked reported, ending at the
+    reported check-out."""
+    out = []
+    stops = {(r.rep_id, s.store_id): s for r in routes for s in r.visits}
+    for store_id, (rep_id, out_s) in ev.reported.items():
+        stop = stops.get((rep_id, store_id))
+        if stop is None or not stop.reported:
+            out.append(Violation("reported", "a visit the rep reported is not on its route as reported", rep_id, store_id))
+        elif out_s is not None and stop.end_s != out_s:
+            out.append(Violation("reported", f"the visit ends at {_hm(stop.end_s)}, the rep checked out at {_hm(out_s)}",
+                                 rep_id, store_id))
+    return out
 
 
 def _store_rules(stores: Sequence[Store], policy: Policy, date: dt.date, ev: DayEvents | None = None) -> dict[str, StoreRule]:
@@ -672,6 +711,8 @@ def check_cycle(
                 proven[u.store_id] = "another weekday than its visits, and the class requires the same weekdays"
         day = DayPlan(date_text, policy.time_zone, tuple(by_date.get(date_text, ())), tuple(missing))
         day_stores = {s.store_id for r in day.routes for s in r.visits} | {u.store_id for u in day.unassigned}
+        if events and date_text == events_date:
+            day_stores |= {e.store_id for e in events if e.kind == "urgent_visit"}
         problems += [
             dataclasses.replace(v, message=f"{date_text}: {v.message}", date=date_text)
             for v in _check_day(day, [s for s in stores if s.id in day_stores], reps, policy, travel, proven,

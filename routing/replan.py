@@ -39,7 +39,6 @@ from .hours import open_windows
 from .model import Policy, Rep, Resume, Route, SolveParams, Stop, Store, Unassigned
 from .repair import time_route
 from .travel import Point, TravelMatrix, haversine_m, places_of, with_places
-from . import vrptw
 
 
 @dataclass(frozen=True)
@@ -76,6 +75,8 @@ class Situation:
     routes: tuple[Route, ...]
     unassigned: tuple[Unassigned, ...]
     events: tuple[Event, ...] = ()
+    now_s: int | None = None
+    """When the last re-plan ran: later re-plans never run earlier (the clock only moves on)."""
 
 
 @dataclass(frozen=True)
@@ -179,11 +180,12 @@ class _Day:
 
     def unfreeze_assumed(self, after_s: int | None = None) -> None:
         """Give back to the rest of the day the frozen stops the clock assumed (not reported)
-        after the last reported one (only those starting at or after ``after_s``, if given)."""
+        after the last reported one and after those the clock says are done (with
+        ``after_s``: those that start at or after it)."""
         keep = self.last_reported()
-        while keep < len(self.frozen) and self.frozen[keep].status in (None, "done") and \
-                (after_s is None or self.frozen[keep].end_s <= after_s):
-            keep += 1  # the start, and what the clock says is done: frozen for good
+        while keep < len(self.frozen) and (self.frozen[keep].start_s < after_s if after_s is not None
+                                           else self.frozen[keep].status in (None, "done")):
+            keep += 1  # the start, and what is done (or begun before ``after_s``): frozen for good
         back = [s for s in self.frozen[keep:] if s.type == "visit"]
         self.frozen = self.frozen[:keep]
         self.tail = [s.store_id for s in back] + self.tail
@@ -235,7 +237,7 @@ class _State:
     the cycle's other routes."""
 
     def __init__(self, sit: Situation, now: int, params: ReplanParams):
-        self.sit, self.params = sit, params
+        self.sit, self.params, self.now = sit, params, now
         self.date = sit.date
         self.clock = day_clock(sit.date, sit.policy.time_zone)
         self.stores = {s.id: s for s in sit.stores}
@@ -301,6 +303,8 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
     for name in KINDS[e.kind][1]:
         if getattr(e, name) is None:
             refuse("missing_field", f"a {e.kind} event needs {name}", False)
+    if not 0 <= e.time_s <= state.clock.length_s:
+        refuse("not_today", f"the event's time is not on {state.date}", False)
     if e.time_s > now:
         refuse("in_the_future", f"the event's time is after now ({_hm(e.time_s)} > {_hm(now)})", False)
     if e.rep_id is not None:
@@ -332,6 +336,10 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
             refuse("under_way", f"the visit to {under.store_id} is under way; report it done first")
         if e.kind == "overrun" and (e.minutes is None or e.minutes <= 0):
             refuse("bad_minutes", "an overrun needs minutes > 0", False)
+        stop = day.find(e.store_id)
+        if e.kind == "overrun" and stop is not None and stop.status == "done":
+            refuse("already_done", f"the visit to {e.store_id} is over (by the plan's clock at {_hm(stop.end_s)}): "
+                   "report an overrun while the visit is under way, or the check-out")
     if e.kind == "position":
         under = next((s for s in day.frozen if s.status == "under_way" and s.reported), None)
         if under is not None:
@@ -341,9 +349,13 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
         if e.rep_id is not None and holder != e.rep_id:
             refuse("not_on_route", f"store {e.store_id} is not on rep {e.rep_id}'s route today")
         stop = state.days[holder].find(e.store_id) if holder else None
-        if stop is not None and stop.reported:
-            refuse("under_way", f"rep {holder} checked in at store {e.store_id} at {_hm(stop.start_s)}")
+        if stop is not None and (stop.reported or stop.status in ("done", "under_way")):
+            how = "checked in" if stop.reported else "by the plan, was"
+            refuse("already_done", f"rep {holder} {how} at store {e.store_id} at {_hm(stop.start_s)}")
     if e.kind == "urgent_visit":
+        owner = state.store(e.store_id).rep_id if state.store(e.store_id) else None
+        if e.rep_id is not None and owner not in (None, e.rep_id) and state.days.get(owner) and state.days[owner].off_from is None:
+            refuse("not_owner", f"store {e.store_id} belongs to rep {owner}: its urgent visit goes to its owner", False)
         if e.store_id in state.urgent:
             refuse("already_urgent", f"an urgent visit to {e.store_id} is already on today's plan")
         holder = state.holder(e.store_id)
@@ -500,12 +512,17 @@ def apply_events(sit: Situation, events: Sequence[Event], now_s: int, params: Re
 
 
 def _apply_one(sit: Situation, event: Event, now: int, params: ReplanParams, *, index: int | None) -> Replan:
+    now = max(now, sit.now_s if sit.now_s is not None else now)
     travel = travel_with_events(sit.travel, sit.stores, sit.reps, sit.policy, [*sit.events, event])
     sit = dataclasses.replace(sit, travel=travel)
     state = _State(sit, now, params)
     _validate(state, event, now, index)
     state.remember(event)
     touched, flag = _apply(state, event, now)
+    if any(state.store(sid).rep_id is None and sid in state.urgent for rid in touched for sid in state.days[rid].tail):
+        # An urgent visit without an owner may go to any rep: re-plan them all, or it could
+        # be left out while another rep has room.
+        touched |= {rid for rid, d in state.days.items() if d.off_from is None}
     fast = event.kind == "urgent_visit"
     for rid in touched:
         _freeze_next(state, state.days[rid], now)
@@ -530,7 +547,9 @@ def _resolve(state: _State, touched: set[str], now: int, params: ReplanParams, *
         day = state.days[rid]
         previous[rid] = [s for s in day.tail if s not in state.closed]
         for sid in previous[rid]:
-            jobs[sid] = dataclasses.replace(state.store(sid), rep_id=rid)
+            store = state.store(sid)
+            free = sid in state.urgent and store.rep_id is None  # an urgent visit without an owner: any rep
+            jobs[sid] = dataclasses.replace(store, rep_id=None if free else rid)
     for sid in state.covers:
         if sid not in state.closed:
             jobs[sid] = dataclasses.replace(state.store(sid), rep_id=None)
@@ -568,7 +587,13 @@ def _resolve(state: _State, touched: set[str], now: int, params: ReplanParams, *
     routes = {}
     by_rep = {r.rep_id: r for r in plan.routes}
     for rid in touched:
-        routes[rid] = _route_of(state, state.days[rid], by_rep.get(rid), starts.get(rid), now)
+        tail = by_rep.get(rid)
+        if tail is None and rid in active:  # nothing left to visit: home, with the lunch if still due
+            vehicle = restart.vehicle(state.days[rid].rep)
+            if vehicle.earliest_s <= vehicle.latest_s:
+                timing = time_route(vehicle, [], sit.travel)
+                tail = build_route(vehicle, [], timing, date=state.date.isoformat(), travel=sit.travel) if timing else None
+        routes[rid] = _route_of(state, state.days[rid], tail, starts.get(rid), now)
     return routes, list(plan.unassigned), plan.params.get("status")
 
 
@@ -638,7 +663,7 @@ def _merge(state: _State, routes: Mapping[str, Route], missing: Sequence[Unassig
         changed.append(carried)
     new = dataclasses.replace(sit, routes=tuple(sorted(all_routes.values(), key=lambda r: (r.date, r.rep_id))),
                               unassigned=tuple(sorted(unassigned, key=lambda u: (u.date or "", u.store_id))),
-                              events=(*sit.events, event))
+                              events=(*sit.events, event), now_s=state.now)
     return new, changed
 
 

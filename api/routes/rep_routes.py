@@ -11,6 +11,7 @@ from typing import Annotated, Literal, NamedTuple
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from sqlalchemy import select
 
 from .. import auth, plans
 from ..deps import PrincipalDep, SessionDep, allow, read_db, require_rep_access
@@ -49,8 +50,11 @@ def route_body(session, plan: Plan, rep_id: str, date: str, row: RouteRow | None
             item |= {"lat": out[-1]["lat"] if out else rep.get("start_lat", 0.0), "lon": out[-1]["lon"] if out else rep.get("start_lon", 0.0)}
         out.append(item)
     summary = row.data["summary"] if row else {"visits": 0, "travel_s": 0, "service_s": 0, "wait_s": 0, "distance_m": 0, "span_s": 0}
-    return {"plan_id": plan.id, "rep_id": rep_id, "date": date, "time_zone": plan.time_zone,
+    body = {"plan_id": plan.id, "rep_id": rep_id, "date": date, "time_zone": plan.time_zone,
             "version": row.version if row else 0, "stops": out, "summary": summary}
+    if row is not None and row.data.get("resume"):
+        body["resume"] = row.data["resume"]
+    return body
 
 
 class Rendered(NamedTuple):
@@ -139,16 +143,26 @@ _ROUTE_RESPONSES = responses(401, 403, 404, 422) | {
 
 @router.get("/routes/{date}", response_model=RouteOut, responses=_ROUTE_RESPONSES, **allow(*READERS))
 async def get_route(rep_id: str, date: str, request: Request, principal: PrincipalDep,
-                    format: Literal["json", "geojson"] = "json") -> Response:
+                    format: Literal["json", "geojson"] = "json",
+                    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
     """The rep's route on ``date`` (YYYY-MM-DD, ``today`` or ``tomorrow`` in the plan's time
     zone) from the published plan: stops with ETAs, each store's name, class, opening hours
-    and place, and the totals. ``format=geojson``: the stops and the road-following line."""
+    and place, and the totals. ``format=geojson``: the stops and the road-following line.
+    A day re-planned after events has several versions: the latest by default, an earlier
+    one with ``version``. Stops of a day under way carry a ``status`` (done, under_way,
+    next) and ``reported`` (the rep's own times)."""
     # GeoJSON follows the roads (the first call loads the road network): not in the event loop
-    return await read_db(request, _get_route, request, principal, rep_id, date, format, in_loop=format == "json")
+    return await read_db(request, _get_route, request, principal, rep_id, date, format, version, in_loop=format == "json")
 
 
-def _get_route(session, request: Request, principal, rep_id: str, date: str, format: str) -> Response:
-    _, rendered = _route(request, session, principal, rep_id, _date(session, date))
+def _get_route(session, request: Request, principal, rep_id: str, date: str, format: str, version: int | None = None) -> Response:
+    stamp, rendered = _route(request, session, principal, rep_id, _date(session, date))
+    if version is not None:
+        row = session.scalar(select(RouteRow).where(RouteRow.plan_id == stamp.plan_id, RouteRow.rep_id == rep_id,
+                                                    RouteRow.date == stamp.date, RouteRow.version == version))
+        if row is None:
+            raise ProblemError(404, f"rep {rep_id!r} has no version {version} of its route on {stamp.date}")
+        rendered = _render(route_body(session, session.get(Plan, stamp.plan_id), rep_id, stamp.date, row))
     if format == "geojson":
         return _cached(request, _geojson(request, session, rendered.body()), "application/geo+json")
     return _answer(request, rendered.content, rendered.etag, "application/json")

@@ -20,15 +20,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _get(url: str, token: str | None = None, *, method: str = "GET", body: dict | None = None) -> tuple[int, dict | str]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+def _get(url: str, token: str | None = None, *, method: str = "GET", body: dict | None = None,
+         headers: dict | None = None, replies: dict | None = None) -> tuple[int, dict | str]:
+    """``replies``, if given, receives the answer's headers."""
+    headers = dict(headers or {}) | ({"Authorization": f"Bearer {token}"} if token else {})
     data = None
     if body is not None:
         data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
     request = urllib.request.Request(url, headers=headers, method=method, data=data)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             raw, status, kind = response.read(), response.status, response.headers["content-type"]
+            if replies is not None:
+                replies.update(response.headers)
     except urllib.error.HTTPError as exc:
         raw, status, kind = exc.read(), exc.code, exc.headers["content-type"]
     return status, json.loads(raw) if "json" in kind else raw.decode()
@@ -93,3 +97,30 @@ def test_demo_service_over_http(demo_server):
         job = _get(f"{base}/v1/jobs/{job['id']}", tokens["supervisor"])[1]
         time.sleep(0.2)
     assert job["status"] == "succeeded" and job["plan"]["result"]["check"]["ok"]
+
+
+def test_an_event_over_http_is_applied_once(demo_server):
+    """A rep's phone posts an event of today with an Idempotency-Key and retries it: one new
+    route version, the same answer twice; the route read shows the new version."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    base, tokens, _ = demo_server
+    now = (dt.datetime.now(ZoneInfo("Europe/Monaco")) - dt.timedelta(seconds=5)).replace(microsecond=0)
+    body = {"kind": "position", "time": now.isoformat()}
+    answered = []
+    for rep in ("R1", "R2", "R3", "R4"):
+        url = f"{base}/v1/reps/{rep}/routes/today/events"
+        status, answer = _get(url, tokens[rep], method="POST", body=body, headers={"Idempotency-Key": f"e2e-{rep}"})
+        if status != 200:  # a rep who does not work today (or whose plan misses today) is refused, with a reason
+            assert status in (404, 409) and answer["detail"], answer
+            continue
+        replies: dict = {}
+        again = _get(url, tokens[rep], method="POST", body=body, headers={"Idempotency-Key": f"e2e-{rep}"}, replies=replies)
+        assert again == (200, answer) and {k.lower(): v for k, v in replies.items()}.get("idempotent-replayed") == "true"
+        status, route = _get(f"{base}/v1/reps/{rep}/routes/today", tokens[rep])
+        assert status == 200 and route["version"] == answer["route"]["version"] == 2
+        answered.append(rep)
+    today = dt.datetime.now(ZoneInfo("Europe/Monaco")).date()
+    if today.weekday() < 5:
+        assert answered  # on a working day some rep works

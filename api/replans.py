@@ -1,0 +1,149 @@
+"""Same-day events in the service: a plan's day under way as a ``routing.replan.Situation``
+from the database, events applied, and what they change written as new route versions.
+
+What is stored, all in the ``events`` table of the plan and date:
+
+* one row per applied event (its kind, its rep or '' and the event as JSON);
+* one ``affected`` row for each other rep whose route changed, so that rep's route stays
+  with this plan for the day even if another plan is published meanwhile;
+* one ``state`` row per re-plan: the cycle's missing visits after it and when it ran (plans
+  never change once written; the latest state row is the plan's current list).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from routing.calendar import Cycle
+from routing.clock import day_clock
+from routing.events import KINDS, Event
+from routing.io import diff_to_dict, event_to_dict, parse_events, route_from_dict, route_to_dict
+from routing.model import Unassigned
+from routing.replan import ReplanParams, Replan, Situation, apply_events
+
+from .cache import LRU
+from .models import Event as EventRow
+from .models import Plan, RouteRow, utcnow
+from .network import travel_for
+from .plans import latest_routes
+from .records import load_inputs
+
+#: Event rows that are not events.
+AFFECTED, STATE = "affected", "state"
+
+_locks: dict[int, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def plan_lock(plan_id: int) -> threading.Lock:
+    """One re-plan of a plan at a time in this process (the database's unique route versions
+    refuse the second writer of another process)."""
+    with _locks_guard:
+        return _locks.setdefault(plan_id, threading.Lock())
+
+
+class Bases:
+    """The inputs, cycle and travel matrix of recently used plans, built once per process:
+    they never change once a plan is written."""
+
+    def __init__(self, size: int = 8):
+        self._lru = LRU(size)
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, plan: Plan, road_network, cache_dir):
+        key = (plan.id, plan.created_at)
+        with self._lock:
+            found = self._lru.get(key)
+        if found is None:
+            stores, reps, policy = load_inputs(session, plan.inputs)
+            travel, _ = travel_for(road_network(plan.network), stores, reps, policy, cache=cache_dir)
+            holidays = frozenset(dt.date.fromisoformat(d) for d in (plan.params or {}).get("holidays", []))
+            found = (tuple(stores), tuple(reps), policy, Cycle(dt.date.fromisoformat(plan.start), plan.weeks, holidays), travel)
+            with self._lock:
+                self._lru.put(key, found)
+        return found
+
+
+def situation(session: Session, plan: Plan, date: dt.date, base) -> Situation:
+    """The plan's day ``date`` as it stands: the latest version of every route, the missing
+    visits after the last re-plan (else the plan's), the date's events so far."""
+    stores, reps, policy, cycle, travel = base
+    zone = ZoneInfo(plan.time_zone)
+    routes = tuple(route_from_dict(r.data, zone) for r in latest_routes(session, plan.id))
+    state = session.scalar(select(EventRow).where(EventRow.plan_id == plan.id, EventRow.kind == STATE)
+                           .order_by(EventRow.id.desc()).limit(1))
+    missing = state.data["unassigned"] if state is not None else plan.result.get("unassigned", [])
+    unassigned = tuple(Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in missing)
+    rows = session.scalars(select(EventRow).where(EventRow.plan_id == plan.id, EventRow.date == date.isoformat(),
+                                                  EventRow.kind.in_(tuple(KINDS))).order_by(EventRow.id)).all()
+    events = parse_events([r.data["event"] for r in rows], date=date, time_zone=plan.time_zone, policy=policy)
+    now = state.data.get("now_s") if state is not None and state.date == date.isoformat() else None
+    return Situation(date, stores, reps, policy, cycle, travel, routes, unassigned, tuple(events), now)
+
+
+def now_seconds(plan: Plan, date: dt.date, now: dt.datetime | None = None) -> int:
+    """Real seconds of ``date`` (the plan's zone) at ``now`` (default: the present)."""
+    moment = now or dt.datetime.now(dt.timezone.utc)
+    return day_clock(date, plan.time_zone).from_instant(moment)
+
+
+def apply(session: Session, plan: Plan, sit: Situation, events: list[Event], now_s: int, params: ReplanParams,
+          by: str) -> tuple[Replan, dict[str, int]]:
+    """Apply ``events`` and write what changed: new route versions, the event rows, the
+    state. Returns the re-plan and the new version of each changed route of the date under
+    way (rep id -> version). Raises ``EventRejected`` before writing anything."""
+    result = apply_events(sit, events, now_s, params)
+    zone = ZoneInfo(plan.time_zone)
+    date = sit.date.isoformat()
+    versions: dict[str, int] = {}
+    for route in result.changed:
+        latest = session.scalar(select(func.max(RouteRow.version)).where(
+            RouteRow.plan_id == plan.id, RouteRow.rep_id == route.rep_id, RouteRow.date == route.date)) or 0
+        session.add(RouteRow(plan_id=plan.id, rep_id=route.rep_id, date=route.date, version=latest + 1,
+                             data=route_to_dict(route, zone)))
+        if route.date == date:
+            versions[route.rep_id] = latest + 1
+    for event in events:
+        session.add(EventRow(plan_id=plan.id, rep_id=event.rep_id or "", date=date, kind=event.kind,
+                             data={"event": event_to_dict(event, sit.date, plan.time_zone), "by": by}))
+    own = {e.rep_id for e in events}
+    for rep_id in sorted(set(versions) - own):
+        session.add(EventRow(plan_id=plan.id, rep_id=rep_id, date=date, kind=AFFECTED, data={"by": by}))
+    after = result.situation
+    session.add(EventRow(plan_id=plan.id, rep_id="", date=date, kind=STATE, data={
+        "unassigned": [{"store_id": u.store_id, "reason": u.reason, "detail": u.detail, "date": u.date}
+                       for u in after.unassigned],
+        "now_s": after.now_s}))
+    session.flush()
+    return result, versions
+
+
+def answer(plan: Plan, date: dt.date, events: list[Event], result: Replan, versions: dict[str, int]) -> dict:
+    """The JSON answer of an event post: what was applied, the new route versions, the diff."""
+    return {
+        "plan_id": plan.id,
+        "date": date.isoformat(),
+        "applied": [event_to_dict(e, date, plan.time_zone) for e in events],
+        "routes": [{"rep_id": rep_id, "version": v} for rep_id, v in sorted(versions.items())],
+        "diff": diff_to_dict(result.diff, date, plan.time_zone),
+        "flags": list(result.flags),
+        "info": {k: v for k, v in result.info.items() if k in ("reps", "fast_path", "status", "wall_s")},
+    }
+
+
+def purge_positions(session: Session, days: float, limit: int = 500) -> int:
+    """Forget the phone positions of events older than ``days`` (the events stay, without
+    them); returns how many were forgotten."""
+    cutoff = utcnow() - dt.timedelta(days=days)
+    lat = EventRow.data["event"]["lat"].as_float()
+    rows = session.scalars(select(EventRow).where(EventRow.created_at < cutoff, EventRow.kind.in_(("position", "visit_started")),
+                                                  lat.is_not(None)).limit(limit)).all()
+    for row in rows:
+        event = {k: v for k, v in row.data["event"].items() if k not in ("lat", "lon")}
+        row.data = dict(row.data, event=event, position="forgotten")
+    return len(rows)

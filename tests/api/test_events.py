@@ -1,0 +1,162 @@
+"""Same-day events over the API: a rep's report and a supervisor's re-plan the day, answer
+new route versions and the diff, retries with an Idempotency-Key apply once, refused events
+change nothing, and the checker accepts what is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from api import replans
+from api.models import Event as EventRow
+from api.models import Plan
+from routing.check import check_cycle
+from routing.replan import travel_with_events
+
+from .conftest import load_team, make_token, plan_and_publish
+
+ZONE = ZoneInfo("Europe/Monaco")
+
+
+class Day:
+    """A published week from Monday and its busiest rep-day; the service's clock set a minute
+    into that rep's first visit, so the rest of its day is still to come."""
+
+    def __init__(self, app, client, admin):
+        load_team(client, admin)
+        self.plan = plan_and_publish(client, admin)
+        best = None
+        for n in range(6):
+            date = dt.date(2026, 11, 30) + dt.timedelta(days=n)
+            for rep_id in ("R1", "R2", "R3", "R4"):
+                r = client.get(f"/v1/reps/{rep_id}/routes/{date}", headers=admin)
+                visits = [s for s in r.json()["stops"] if s["type"] == "visit"] if r.status_code == 200 else []
+                if best is None or len(visits) > len(best[2]):
+                    best = (date, rep_id, visits)
+        self.date, self.rep_id, visits = best
+        assert len(visits) >= 3
+        self.now = dt.datetime.fromisoformat(visits[0]["start"]) + dt.timedelta(minutes=1)
+        self.later = visits[1:]
+        app.state.clock = lambda: self.now
+
+    def at(self, minutes: float) -> str:
+        """An event time ``minutes`` after the clock (negative: before)."""
+        return (self.now + dt.timedelta(minutes=minutes)).isoformat()
+
+
+@pytest.fixture
+def day(app, client, admin) -> Day:
+    return Day(app, client, admin)
+
+
+def _route(client, headers, day, rep_id=None, **params):
+    r = client.get(f"/v1/reps/{rep_id or day.rep_id}/routes/{day.date}", headers=headers, params=params)
+    assert r.status_code == 200, r.text
+    return r
+
+
+def _post(client, headers, day, body, key=None, rep_id=None):
+    extra = {"Idempotency-Key": key} if key else {}
+    return client.post(f"/v1/reps/{rep_id or day.rep_id}/routes/{day.date}/events", json=body, headers=headers | extra)
+
+
+def _rows(app, **where) -> int:
+    with app.state.sessions() as s:
+        query = select(func.count()).select_from(EventRow)
+        for k, v in where.items():
+            query = query.where(getattr(EventRow, k) == v)
+        return s.scalar(query)
+
+
+def _check(app, day):
+    with app.state.sessions() as s:
+        plan = s.get(Plan, day.plan["id"])
+        base = app.state.replan_bases.get(s, plan, app.state.road_network, app.state.settings.cache_dir)
+        sit = replans.situation(s, plan, day.date, base)
+    travel = travel_with_events(sit.travel, sit.stores, sit.reps, sit.policy, sit.events)
+    return check_cycle(sit.routes, sit.unassigned, sit.stores, sit.reps, sit.policy, sit.cycle, travel,
+                       events=sit.events, events_date=day.date.isoformat())
+
+
+def test_a_reps_report_re_plans_its_day_and_a_retry_applies_once(app, client, admin, day):
+    rep = make_token(app, "rep", day.rep_id)
+    before = _route(client, rep, day)
+    closed = day.later[-1]["store_id"]
+    body = {"kind": "store_closed", "time": day.at(-0.5), "store_id": closed}
+    r = _post(client, rep, day, body, key="phone-1")
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["route"]["version"] == 2 and closed not in {s.get("store_id") for s in answer["route"]["stops"]}
+    diff = answer["diff"]
+    assert closed in {c["store_id"] for c in diff["carried"]} | {d["store_id"] for d in diff["dropped"]}
+    assert answer["route"]["resume"]["after"] >= 2  # the start and the visit under way
+    # The rep's next fetch sees the new version (a new ETag); version 1 can still be read.
+    after = _route(client, rep, day)
+    assert after.headers["etag"] != before.headers["etag"] and after.json()["version"] == 2
+    assert _route(client, rep, day, version=1).json()["stops"] == before.json()["stops"]
+    assert client.get(f"/v1/reps/{day.rep_id}/routes/{day.date}", headers=rep, params={"version": 9}).status_code == 404
+    # A retry from the phone: the same answer, nothing more written.
+    events = _rows(app, kind="store_closed")
+    again = _post(client, rep, day, body, key="phone-1")
+    assert again.status_code == 200 and again.json() == answer and again.headers.get("idempotent-replayed") == "true"
+    assert _rows(app, kind="store_closed") == events == 1 and _route(client, rep, day).json()["version"] == 2
+    # The same key with another body is refused.
+    other = _post(client, rep, day, body | {"store_id": day.later[0]["store_id"]}, key="phone-1")
+    assert other.status_code == 422 and "Idempotency-Key" in other.json()["detail"]
+    assert not _check(app, day)
+
+
+def test_refused_events_change_nothing(app, client, admin, day):
+    rep = make_token(app, "rep", day.rep_id)
+    version = _route(client, rep, day).json()["version"]
+    stranger = next(s for s in ("R1", "R2", "R3", "R4") if s != day.rep_id)
+    nxt = day.later[0]["store_id"]
+    tomorrow = day.date + dt.timedelta(days=1)
+    cases = [
+        (_post(client, rep, day, {"kind": "visit_done", "time": day.at(-1), "store_id": "NOPE"}), 422),
+        (_post(client, rep, day, {"kind": "visit_done", "time": day.at(30), "store_id": nxt}), 422),  # in the future
+        (_post(client, rep, day, {"kind": "rep_unavailable", "time": day.at(-1)}), 422),  # not a rep's to say
+        (_post(client, rep, day, {"kind": "visit_done", "time": f"{tomorrow}T10:00", "store_id": nxt}), 422),
+        (_post(client, rep, day, {"kind": "position", "time": day.at(-1)}, rep_id=stranger), 403),
+        (client.post(f"/v1/reps/{day.rep_id}/routes/{tomorrow}/events", json={"kind": "position", "time": f"{tomorrow}T10:00"},
+                     headers=rep), 409),
+    ]
+    for response, status in cases:
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+    assert _post(client, rep, day, {"kind": "visit_done", "time": day.at(0), "store_id": nxt}).status_code == 200
+    twice = _post(client, rep, day, {"kind": "visit_done", "time": day.at(0), "store_id": nxt})
+    assert twice.status_code == 409 and "already" in twice.json()["detail"]
+    late = _post(client, rep, day, {"kind": "position", "time": day.at(-0.5)})
+    assert late.status_code == 409 and "last event" in late.json()["detail"]
+    assert _route(client, rep, day).json()["version"] == version + 1  # only the one good event
+    assert _rows(app, kind="visit_done") == 1
+    assert not _check(app, day)
+
+
+def test_a_supervisor_reports_a_rep_off_sick_and_the_others_cover(app, client, admin, day):
+    supervisor = make_token(app, "supervisor")
+    etags = {}
+    for rep_id in ("R1", "R2", "R3", "R4"):
+        r = client.get(f"/v1/reps/{rep_id}/routes/{day.date}", headers=admin)
+        if r.status_code == 200:
+            etags[rep_id] = r.headers["etag"]
+    r = client.post(f"/v1/plans/{day.plan['id']}/events", json={"kind": "rep_unavailable", "time": day.at(0),
+                                                                "rep_id": day.rep_id}, headers=supervisor)
+    assert r.status_code == 200, r.text
+    diff = r.json()["diff"]
+    handed = {m["store_id"] for m in diff["moved"] if m["from"] == day.rep_id} | {c["store_id"] for c in diff["carried"]} \
+        | {d["store_id"] for d in diff["dropped"]}
+    assert {s["store_id"] for s in day.later} <= handed
+    stops = _route(client, admin, day).json()["stops"]
+    assert [s["store_id"] for s in stops if s["type"] == "visit"] == [v["store_id"] for v in stops[1:2]]  # the visit under way
+    for rep_id in {m["to"] for m in diff["moved"]}:  # covering reps see their new routes on their next fetch
+        assert _route(client, admin, day, rep_id).headers["etag"] != etags[rep_id]
+    assert not _check(app, day)
+    # A rep may not say that.
+    rep = make_token(app, "rep", day.rep_id)
+    assert client.post(f"/v1/plans/{day.plan['id']}/events", json={"kind": "rep_available", "time": day.at(0),
+                                                                   "rep_id": day.rep_id}, headers=rep).status_code == 403
