@@ -50,13 +50,21 @@ def published_plan(session: Session, date: dt.date) -> Plan | None:
 
 
 def plan_for_rep(session: Session, rep_id: str, date: dt.date) -> Plan | None:
-    """The plan of a rep's route on ``date``: the plan that has the rep's events of that day (a
-    day under way keeps its route when a new plan is published), else the published one."""
-    event_plan = session.scalar(select(Event.plan_id).where(Event.rep_id == rep_id, Event.date == date.isoformat())
+    """The plan of a rep's route on ``date``: the plan that has events of that day (the rep's
+    own, or a re-plan's: a day under way keeps the whole team's routes when a new plan is
+    published), else the published one."""
+    event_plan = session.scalar(select(Event.plan_id).where(Event.rep_id.in_((rep_id, "")), Event.date == date.isoformat())
                                 .order_by(Event.id.desc()).limit(1))
     if event_plan is not None:
         return session.get(Plan, event_plan)
     return published_plan(session, date)
+
+
+def plan_of_day(session: Session, date: dt.date) -> Plan | None:
+    """The plan the team's day ``date`` is on: the one re-planned that day, else the published one."""
+    event_plan = session.scalar(select(Event.plan_id).where(Event.rep_id == "", Event.date == date.isoformat())
+                                .order_by(Event.id.desc()).limit(1))
+    return session.get(Plan, event_plan) if event_plan is not None else published_plan(session, date)
 
 
 class RouteStamp(NamedTuple):
@@ -78,7 +86,7 @@ def _stamp_query():
     running it); parameters ``rep`` and ``day``."""
     rep, day = bindparam("rep", type_=String), bindparam("day", type_=String)
     plans, routes, events = Plan.__table__.c, RouteRow.__table__.c, Event.__table__.c
-    event_plan = (select(events.plan_id).where(events.rep_id == rep, events.date == day)
+    event_plan = (select(events.plan_id).where(events.rep_id.in_([rep, ""]), events.date == day)
                   .order_by(events.id.desc()).limit(1).scalar_subquery())
     published = (select(plans.id).where(plans.status == "published", plans.start <= day, plans.end >= day)
                  .order_by(plans.published_at.desc(), plans.id.desc()).limit(1).scalar_subquery())

@@ -50,6 +50,11 @@ class _Row:
         if "\x00" in text:
             self.fail(field, "contains a NUL character")
             return ""
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail(field, "contains a character that is not valid Unicode text (a lone surrogate)")
+            return ""
         return text
 
     def identifier(self, field: str, *, required: bool = True) -> str | None:
@@ -702,14 +707,17 @@ def _event_time(row: _Row, field: str, date: dt.date, clock: DayClock, *, requir
             row.fail(field, "required, got an empty value")
         return None
     if re.fullmatch(r"\d{1,2}:\d{2}", raw):
-        h, m = raw.split(":")
-        return clock.real(int(h) * 3600 + int(m) * 60)
+        h, m = (int(x) for x in raw.split(":"))
+        if m >= 60 or h * 60 + m >= 24 * 60:
+            row.fail(field, f"expected a time HH:MM from 00:00 to 23:59, got {raw!r}")
+            return None
+        return clock.real(h * 3600 + m * 60)
     try:
         moment = dt.datetime.fromisoformat(raw)
-    except ValueError:
+        local = moment.astimezone(clock.time_zone) if moment.tzinfo else moment
+    except (ValueError, OverflowError):
         row.fail(field, f"expected an ISO 8601 date and time such as '{date}T10:30:00+01:00', got {raw!r}")
         return None
-    local = moment.astimezone(clock.time_zone) if moment.tzinfo else moment
     if local.date() != date:
         row.fail(field, f"expected a time on {date} (the day under way), got {raw!r}")
         return None

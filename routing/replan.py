@@ -305,6 +305,8 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
             refuse("missing_field", f"a {e.kind} event needs {name}", False)
     if not 0 <= e.time_s <= state.clock.length_s:
         refuse("not_today", f"the event's time is not on {state.date}", False)
+    if e.latest_s is not None and not 0 <= e.latest_s <= state.clock.length_s:
+        refuse("not_today", f"the urgent visit's latest time is not on {state.date}", False)
     if e.time_s > now:
         refuse("in_the_future", f"the event's time is after now ({_hm(e.time_s)} > {_hm(now)})", False)
     if e.rep_id is not None:
@@ -324,6 +326,12 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
     day = state.days.get(e.rep_id) if e.rep_id is not None else None
     if day is not None and day.off_from is not None and e.kind not in ("rep_available", "rep_unavailable"):
         refuse("rep_unavailable", f"rep {e.rep_id} is unavailable since {_hm(day.off_from)}")
+    if day is not None and e.kind in REP_KINDS and day.frozen:
+        # A report cannot go back before what the day already holds as done or begun by a report.
+        floor = max([day.frozen[0].start_s] + [s.start_s for s in day.frozen if s.reported])
+        if e.time_s < floor:
+            refuse("out_of_order", f"rep {e.rep_id}'s day already holds {_hm(floor)} (left home, or a reported "
+                   f"visit); this event is at {_hm(e.time_s)}")
     if e.store_id is not None and e.store_id in state.done and e.kind != "position":
         refuse("already_done", f"store {e.store_id} was already visited today (done by rep {state.done[e.store_id]})")
     if e.kind in ("visit_started", "visit_done", "overrun"):
@@ -353,6 +361,9 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
             how = "checked in" if stop.reported else "by the plan, was"
             refuse("already_done", f"rep {holder} {how} at store {e.store_id} at {_hm(stop.start_s)}")
     if e.kind == "urgent_visit":
+        holder = state.holder(e.store_id)
+        if e.rep_id is not None and holder not in (None, e.rep_id):
+            refuse("not_on_route", f"store {e.store_id} is on rep {holder}'s route today")
         owner = state.store(e.store_id).rep_id if state.store(e.store_id) else None
         if e.rep_id is not None and owner not in (None, e.rep_id) and state.days.get(owner) and state.days[owner].off_from is None:
             refuse("not_owner", f"store {e.store_id} belongs to rep {owner}: its urgent visit goes to its owner", False)

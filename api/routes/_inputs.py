@@ -18,8 +18,12 @@ def _no_constants(name: str):
 
 
 def loads(text: str | bytes):
-    """Strict JSON: NaN and Infinity (which Python's json accepts) are refused."""
-    return json.loads(text, parse_constant=_no_constants)
+    """Strict JSON: NaN and Infinity (which Python's json accepts) are refused, and so is
+    nesting too deep to read."""
+    try:
+        return json.loads(text, parse_constant=_no_constants)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 UPLOAD_TYPES = ("application/json", "text/csv", "application/geo+json", "multipart/form-data")

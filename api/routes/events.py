@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from routing.errors import InputError, InputProblem
@@ -22,7 +23,7 @@ from routing.replan import ReplanParams
 
 from .. import plans, replans
 from ..deps import PrincipalDep, allow, require_rep_access
-from ..models import IdempotencyKey, Plan
+from ..models import IdempotencyKey, Plan, utcnow
 from ..problems import ProblemError, responses
 from ._inputs import loads
 from .plans import PlanId
@@ -45,20 +46,26 @@ _EVENT_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 _BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-    "oneOf": [_EVENT_SCHEMA, {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1, "maxItems": 50}]},
+    "oneOf": [_EVENT_SCHEMA, {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1, "maxItems": 10}]},
     "example": {"kind": "visit_done", "time": "2026-12-02T10:40:00+01:00", "store_id": "N274497719"}}}}}
-_IDEMPOTENCY = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
+_IDEMPOTENCY = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200,
                                             description="the same key and body again return the first answer and change nothing")]
-MAX_EVENTS = 50
+#: Events per post: each is a re-plan of its own, done while the plan is locked.
+MAX_EVENTS = 10
+#: Days an idempotency key's answer is kept.
+IDEMPOTENCY_DAYS = 7
 
 
 def _digest(request: Request, body: bytes) -> str:
-    return hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+    target = request.url.path + ("?" + request.url.query if request.url.query else "")
+    return hashlib.sha256(request.method.encode() + b" " + target.encode() + b"\n" + body).hexdigest()
 
 
 async def _post(request: Request, principal, key: str | None, handle) -> JSONResponse:
-    """Run ``handle(session, data)`` once per idempotency key: a retry with the same body gets
-    the stored answer, one with another body a 422."""
+    """Run ``handle(session, data, commit)`` once per idempotency key: a retry with the same
+    request gets the stored answer, one with another request a 422. ``handle`` calls
+    ``commit(status, answer)`` while it still holds the plan's lock, so the next event of
+    the plan starts from this one's routes."""
     body = await request.body()
     digest = _digest(request, body)
     owner = str(principal.token_id)
@@ -76,18 +83,43 @@ async def _post(request: Request, principal, key: str | None, handle) -> JSONRes
                 data = loads(body)
             except ValueError as exc:
                 raise InputError([InputProblem("events", None, None, f"not valid JSON: {exc}")]) from None
-            status, response = handle(session, data)
-            if key is not None:
-                session.add(IdempotencyKey(owner=owner, key=key, request_hash=digest, status_code=status, response=response))
+
+            def commit(status: int, response: dict) -> None:
+                try:
+                    if key is not None:
+                        cutoff = utcnow() - dt.timedelta(days=IDEMPOTENCY_DAYS)
+                        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+                        session.add(IdempotencyKey(owner=owner, key=key, request_hash=digest, status_code=status,
+                                                   response=response))
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    kept = key is not None and session.scalar(select(IdempotencyKey).where(
+                        IdempotencyKey.owner == owner, IdempotencyKey.key == key))
+                    if kept and kept.request_hash == digest:  # the same request, answered meanwhile
+                        raise _Replay(kept.status_code, kept.response) from None
+                    raise _busy() from None
+
             try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                raise ProblemError(409, "another change to this day was written at the same time; send the event again") from None
+                status, response = handle(session, data, commit)
+            except _Replay as replay:
+                return replay.status, replay.response, True
             return status, response, False
 
     status, response, replayed = await run_in_threadpool(run)
     return JSONResponse(response, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None)
+
+
+class _Replay(Exception):
+    """The same request was answered while this one waited: send that answer."""
+
+    def __init__(self, status: int, response: dict):
+        super().__init__(status)
+        self.status, self.response = status, response
+
+
+def _busy() -> ProblemError:
+    return ProblemError(409, "another change to this day was written at the same time; send the event again")
 
 
 def _events(data: Any, plan: Plan, date: dt.date, policy, *, rep_id: str | None, rep_role: bool) -> list:
@@ -102,7 +134,7 @@ def _events(data: Any, plan: Plan, date: dt.date, policy, *, rep_id: str | None,
         if rep_id is not None:
             if item.get("rep_id") not in (None, rep_id):
                 problems.append(InputProblem("events", f"[{n}]", "rep_id", f"expected {rep_id!r} (the route's rep) or nothing"))
-            if rep_role and item.get("kind") in KINDS and item["kind"] not in REP_KINDS:
+            if rep_role and isinstance(item.get("kind"), str) and item["kind"] in KINDS and item["kind"] not in REP_KINDS:
                 problems.append(InputProblem("events", f"[{n}]", "kind", f"a rep may report {', '.join(sorted(REP_KINDS))}"))
     if problems:
         raise InputError(problems)
@@ -123,28 +155,44 @@ def _today(plan: Plan, text: str | None, now: dt.datetime) -> dt.date:
     return today
 
 
-def _replan(request: Request, session, plan: Plan, date: dt.date, now: dt.datetime, data, principal, *,
-            rep_id: str | None) -> tuple[Any, Any, list, dict]:
+def _replan(request: Request, session, plan: Plan, date: dt.date, now: dt.datetime, data, principal, commit, *,
+            rep_id: str | None) -> dict:
+    """Apply the posted events to the plan's day ``date`` and commit (``_post``); the answer."""
     settings = request.app.state.settings
     base = request.app.state.replan_bases.get(session, plan, request.app.state.road_network, settings.cache_dir)
     events = _events(data, plan, date, base[2], rep_id=rep_id, rep_role=principal.role == "rep")
     if principal.team is not None:
-        outside = [e for e in events if e.rep_id is None or e.rep_id not in principal.team]
+        outside = [e for e in events if e.rep_id is None or e.rep_id not in principal.team
+                   or e.kind in ("rep_unavailable", "rep_available", "urgent_visit")]
         if outside:
-            raise ProblemError(403, "a supervisor limited to a team may report only on its reps' days, with their rep_id")
+            raise ProblemError(403, "a supervisor limited to a team may report only its reps' own events (not a rep "
+                                    "unavailable or an urgent visit: those re-plan every rep)")
     team = len(plan.inputs["reps"]) > 1 and any(e.kind in ("rep_unavailable", "urgent_visit") for e in events)
     params = ReplanParams(time_limit_s=settings.replan_team_time_s if team else settings.replan_time_s,
                           check_in_radius_m=settings.check_in_radius_m)
     with replans.plan_lock(plan.id):
         session.expire_all()
+        session.execute(select(Plan.id).where(Plan.id == plan.id).with_for_update())  # other processes (PostgreSQL)
         sit = replans.situation(session, plan, date, base)
         try:
             result, versions = replans.apply(session, plan, sit, events, replans.now_seconds(plan, date, now), params,
                                              by=f"{principal.role}:{principal.name}")
         except EventRejected as exc:
             raise ProblemError(409 if exc.conflict else 422, f"{exc}; nothing was changed") from None
+        except IntegrityError:
+            session.rollback()
+            raise _busy() from None
         replans.purge_positions(session, settings.position_days)
-    return result, versions, events, replans.answer(plan, date, events, result, versions)
+        body = replans.answer(plan, date, events, result, versions)
+        if rep_id is not None:
+            row = plans.route_row(session, plan.id, rep_id, date.isoformat())
+            body["route"] = route_body(session, plan, rep_id, date.isoformat(), row)
+        try:
+            json.dumps(body, allow_nan=False).encode("utf-8")  # what the answer will be: before anything is kept
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise ProblemError(422, f"the answer cannot be written as JSON ({exc}); nothing was changed") from None
+        commit(200, body)
+    return body
 
 
 _RESPONSES = responses(401, 403, 404, 409, 422)
@@ -160,7 +208,7 @@ async def post_rep_events(rep_id: str, date: str, request: Request, principal: P
     nothing."""
     require_rep_access(principal, rep_id)
 
-    def handle(session, data) -> tuple[int, dict]:
+    def handle(session, data, commit) -> tuple[int, dict]:
         now = request.app.state.clock()
         day = plans.resolve_date(session, date, now)
         if day is None:
@@ -171,10 +219,7 @@ async def post_rep_events(rep_id: str, date: str, request: Request, principal: P
         if rep_id not in plan.inputs["reps"]:
             raise ProblemError(404, f"rep {rep_id!r} is not in plan {plan.id}")
         today = _today(plan, day.isoformat(), now)
-        _, versions, _, body = _replan(request, session, plan, today, now, data, principal, rep_id=rep_id)
-        row = plans.route_row(session, plan.id, rep_id, today.isoformat())
-        body["route"] = route_body(session, plan, rep_id, today.isoformat(), row)
-        return 200, body
+        return 200, _replan(request, session, plan, today, now, data, principal, commit, rep_id=rep_id)
 
     return await _post(request, principal, idempotency_key, handle)
 
@@ -188,7 +233,7 @@ async def post_plan_events(plan_id: PlanId, request: Request, principal: Princip
     their new routes on their next fetch (their ETags change). ``date``, if given, must be
     today in the plan's time zone."""
 
-    def handle(session, data) -> tuple[int, dict]:
+    def handle(session, data, commit) -> tuple[int, dict]:
         plan = session.get(Plan, plan_id)
         if plan is None:
             raise ProblemError(404, f"no plan {plan_id}")
@@ -196,7 +241,9 @@ async def post_plan_events(plan_id: PlanId, request: Request, principal: Princip
             raise ProblemError(409, f"plan {plan_id} is a draft: publish it first")
         now = request.app.state.clock()
         today = _today(plan, date.isoformat() if date else None, now)
-        _, _, _, body = _replan(request, session, plan, today, now, data, principal, rep_id=None)
-        return 200, body
+        current = plans.plan_of_day(session, today)
+        if current is None or current.id != plan.id:
+            raise ProblemError(409, f"today's routes are on plan {current.id if current else '(none)'}, not plan {plan_id}")
+        return 200, _replan(request, session, plan, today, now, data, principal, commit, rep_id=None)
 
     return await _post(request, principal, idempotency_key, handle)

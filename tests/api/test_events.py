@@ -5,6 +5,7 @@ change nothing, and the checker accepts what is stored."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -160,3 +161,58 @@ def test_a_supervisor_reports_a_rep_off_sick_and_the_others_cover(app, client, a
     rep = make_token(app, "rep", day.rep_id)
     assert client.post(f"/v1/plans/{day.plan['id']}/events", json={"kind": "rep_available", "time": day.at(0),
                                                                    "rep_id": day.rep_id}, headers=rep).status_code == 403
+
+
+def test_concurrent_posts_on_one_day_build_on_each_other(app, client, admin, day):
+    """A rep closes a store while a supervisor posts for the same rep, at once, a few rounds:
+    both apply in turn, the closed store never comes back, a retried key replays."""
+    import threading
+
+    rep, supervisor = make_token(app, "rep", day.rep_id), make_token(app, "supervisor")
+    for k, closed in enumerate([s["store_id"] for s in day.later][::-1][:3]):
+        now = day.now + dt.timedelta(minutes=k)
+        app.state.clock = lambda now=now: now
+        calls = [(rep, {"kind": "store_closed", "time": now.isoformat(), "store_id": closed}, None),
+                 (supervisor, {"kind": "position", "time": now.isoformat()}, None),
+                 (rep, {"kind": "position", "time": now.isoformat()}, f"same-{k}"),
+                 (rep, {"kind": "position", "time": now.isoformat()}, f"same-{k}")]
+        out: list = [None] * len(calls)
+        barrier = threading.Barrier(len(calls))
+
+        def go(i: int) -> None:
+            headers, body, key = calls[i]
+            barrier.wait()
+            out[i] = _post(client, headers, day, body, key=key)
+
+        threads = [threading.Thread(target=go, args=(i,)) for i in range(len(calls))]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        assert [r.status_code for r in out] == [200] * len(calls), [r.text for r in out]
+        assert out[2].json() == out[3].json()  # one of the two was a replay
+        route = _route(client, admin, day).json()
+        assert closed not in {s.get("store_id") for s in route["stops"]}
+    with app.state.sessions() as s:  # one event row per applied post (the replay wrote none)
+        assert s.scalar(select(func.count()).select_from(EventRow).where(EventRow.kind == "position")) == 6
+    assert not _check(app, day)
+
+
+def test_bodies_that_cannot_be_kept_are_refused_before_anything_is_written(app, client, admin, day):
+    rep = make_token(app, "rep", day.rep_id)
+    before = _rows(app)
+    bad = [
+        {"kind": "urgent_visit", "time": day.at(-1), "store_id": "U1", "latest": "24:00",
+         "store": {"id": "U1", "name": "x", "lat": 43.73, "lon": 7.42, "class": "A", "opening_hours": ""}},
+        {"kind": "urgent_visit", "time": day.at(-1), "store_id": "NEW\udfffS",
+         "store": {"id": "NEW\udfffS", "name": "x", "lat": 43.73, "lon": 7.42, "class": "A", "opening_hours": ""}},
+        {"kind": ["visit_done"], "time": day.at(-1)},
+        {"kind": "position", "time": "0001-01-01T00:00+05:00"},
+    ]
+    for body in bad:
+        r = client.post(f"/v1/reps/{day.rep_id}/routes/{day.date}/events", headers=rep | {"Content-Type": "application/json"},
+                        content=json.dumps(body).encode())
+        assert r.status_code == 422, (body, r.text)
+    deep = client.post(f"/v1/reps/{day.rep_id}/routes/{day.date}/events", headers=rep | {"Content-Type": "application/json"},
+                       content=b"[" * 100_000)
+    assert deep.status_code == 422
+    assert _rows(app) == before
+    assert _post(client, rep, day, {"kind": "position", "time": day.at(0)}).status_code == 200  # the day still takes events
