@@ -57,6 +57,8 @@ class Restart:
     previous: Mapping[str, Sequence[str]] | None = None
     change_cost: int = 0
     order_cost: int = 0
+    max_changes: int | None = None
+    """At most this many visits leave the rep they were on or the day (``vrptw.Problem.max_changes``)."""
 
     def vehicle(self, rep: Rep, fair_day_s: int | None = None) -> vrptw.Vehicle:
         """The rep's vehicle for the rest of the day (``rep`` in real time)."""
@@ -158,6 +160,7 @@ def solve_day(
                 previous=restart.previous,
                 change_cost=restart.change_cost,
                 order_cost=restart.order_cost,
+                max_changes=restart.max_changes,
             )
             solution = vrptw.solve(
                 problem, time_limit_s=max(0.0, search_end - time.perf_counter()), solution_limit=params.solution_limit,

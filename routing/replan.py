@@ -54,6 +54,11 @@ class ReplanParams:
     order_cost_s: int = 120
     """Each leg a rep drives that was not on its route costs this much (2 min)."""
     minimal_change: bool = True
+    max_moves: int | None = None
+    """At most this many visits may move to another rep or off today (the search keeps to
+    it; visits that must move, an unavailable rep's, do not count; the repair, which never
+    leaves out a visit that fits nor keeps a lower-priority one in its place, may go past
+    it). None: no cap."""
     check_in_radius_m: float = 300.0
     """A check-in reported farther than this from the store is kept but flagged."""
 
@@ -587,9 +592,9 @@ def _resolve(state: _State, touched: set[str], now: int, params: ReplanParams, *
     latest = {sid: e.latest_s for sid, e in state.urgent.items() if e.latest_s is not None}
     priority = {sid: e.priority for sid, e in state.urgent.items() if e.priority is not None}
     restart = Restart(starts, frozenset(lunch_taken), latest, priority,
-                      previous if params.minimal_change else None,
+                      previous if params.minimal_change or params.max_moves is not None else None,
                       params.change_cost_s if params.minimal_change else 0,
-                      params.order_cost_s if params.minimal_change else 0)
+                      params.order_cost_s if params.minimal_change else 0, params.max_moves)
     reps = [r for r in sit.reps if r.id in active]
     solve = SolveParams(time_limit_s=0.0 if fast else params.time_limit_s,
                         solution_limit=None if fast else params.solution_limit, seed=params.seed)

@@ -173,6 +173,10 @@ class Problem:
     its previous route costs that much (a minimal-change objective)."""
     change_cost: int = 0
     order_cost: int = 0
+    max_changes: int | None = None
+    """With ``previous``: at most this many jobs that were on a vehicle of the problem end
+    on another vehicle or are left out (a cap on change; jobs whose vehicle is not in the
+    problem are not counted: they must move)."""
 
 
 @dataclass(frozen=True)
@@ -523,6 +527,8 @@ class _Model:
                         work.SetCumulVarSoftUpperBound(routing.End(v), veh.fair_work_s, problem.balance_weight)
 
         self._add_breaks(service)
+        if problem.previous is not None and problem.max_changes is not None:
+            self._cap_changes(problem.max_changes)
         big = len(jobs) + 1
         if any(v.max_jobs is not None for v in vehicles):
             ones = routing.RegisterUnaryTransitVector([1] * n_jobs + [0] * len(depots))
@@ -533,6 +539,16 @@ class _Model:
             total = sum(j.demand for j in jobs) + 1
             caps = [v.capacity if v.capacity is not None else total for v in vehicles]
             routing.AddDimensionWithVehicleCapacity(demand, 0, caps, True, "load")
+
+    def _cap_changes(self, cap: int) -> None:
+        """At most ``cap`` jobs leave the vehicle they were on (``Problem.max_changes``)."""
+        routing, solver = self.routing, self.routing.solver()
+        vehicle_of = {veh.key: v for v, veh in enumerate(self.problem.vehicles)}
+        had = {k: key for key, keys in self.problem.previous.items() for k in keys}
+        moved = [solver.IsDifferentCstVar(routing.VehicleVar(self.manager.NodeToIndex(n)), vehicle_of[had[job.key]])
+                 for n, job in enumerate(self.jobs) if had.get(job.key) in vehicle_of]
+        if moved:
+            solver.Add(solver.Sum(moved) <= max(0, cap))
 
     def _change_costs(self, cost: np.ndarray, v: int, depot_node: Mapping[str, int]) -> np.ndarray:
         """Vehicle ``v``'s arc costs with the minimal-change terms (``Problem.previous``)."""

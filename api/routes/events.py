@@ -10,7 +10,7 @@ import json
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, select
@@ -52,6 +52,8 @@ _IDEMPOTENCY = Annotated[str | None, Header(alias="Idempotency-Key", min_length=
                                             description="the same key and body again return the first answer and change nothing")]
 #: Events per post: each is a re-plan of its own, done while the plan is locked.
 MAX_EVENTS = 10
+_MAX_MOVES = Annotated[int | None, Query(ge=0, le=100_000, description="at most this many visits may move to another rep "
+                                         "or off today (an unavailable rep's visits do not count)")]
 #: Days an idempotency key's answer is kept.
 IDEMPOTENCY_DAYS = 7
 
@@ -156,7 +158,7 @@ def _today(plan: Plan, text: str | None, now: dt.datetime) -> dt.date:
 
 
 def _replan(request: Request, session, plan: Plan, date: dt.date, now: dt.datetime, data, principal, commit, *,
-            rep_id: str | None) -> dict:
+            rep_id: str | None, max_moves: int | None = None) -> dict:
     """Apply the posted events to the plan's day ``date`` and commit (``_post``); the answer."""
     settings = request.app.state.settings
     base = request.app.state.replan_bases.get(session, plan, request.app.state.road_network, settings.cache_dir)
@@ -169,7 +171,7 @@ def _replan(request: Request, session, plan: Plan, date: dt.date, now: dt.dateti
                                     "unavailable or an urgent visit: those re-plan every rep)")
     team = len(plan.inputs["reps"]) > 1 and any(e.kind in ("rep_unavailable", "urgent_visit") for e in events)
     params = ReplanParams(time_limit_s=settings.replan_team_time_s if team else settings.replan_time_s,
-                          check_in_radius_m=settings.check_in_radius_m)
+                          check_in_radius_m=settings.check_in_radius_m, max_moves=max_moves)
     with replans.plan_lock(plan.id):
         session.expire_all()
         session.execute(select(Plan.id).where(Plan.id == plan.id).with_for_update())  # other processes (PostgreSQL)
@@ -200,7 +202,7 @@ _RESPONSES = responses(401, 403, 404, 409, 422)
 
 @router.post("/v1/reps/{rep_id}/routes/{date}/events", responses=_RESPONSES, **allow("admin", "supervisor", "rep", openapi=_BODY))
 async def post_rep_events(rep_id: str, date: str, request: Request, principal: PrincipalDep,
-                          idempotency_key: _IDEMPOTENCY = None) -> JSONResponse:
+                          idempotency_key: _IDEMPOTENCY = None, max_moves: _MAX_MOVES = None) -> JSONResponse:
     """Report events of the rep's day (``date`` must be today): check-in, check-out, position,
     overrun, store closed, urgent visit. The rest of the day is re-planned at once; the
     answer is the rep's new route (``route``, a new version), every route version written
@@ -219,14 +221,14 @@ async def post_rep_events(rep_id: str, date: str, request: Request, principal: P
         if rep_id not in plan.inputs["reps"]:
             raise ProblemError(404, f"rep {rep_id!r} is not in plan {plan.id}")
         today = _today(plan, day.isoformat(), now)
-        return 200, _replan(request, session, plan, today, now, data, principal, commit, rep_id=rep_id)
+        return 200, _replan(request, session, plan, today, now, data, principal, commit, rep_id=rep_id, max_moves=max_moves)
 
     return await _post(request, principal, idempotency_key, handle)
 
 
 @router.post("/v1/plans/{plan_id}/events", responses=_RESPONSES, **allow("admin", "supervisor", openapi=_BODY))
 async def post_plan_events(plan_id: PlanId, request: Request, principal: PrincipalDep, idempotency_key: _IDEMPOTENCY = None,
-                           date: dt.date | None = None) -> JSONResponse:
+                           date: dt.date | None = None, max_moves: _MAX_MOVES = None) -> JSONResponse:
     """Report events of the team's day under way in a published plan: a rep unavailable (off
     sick) or available again, an urgent visit (to the owner, else the rep it fits best), a
     store closed, or any rep's event. The affected reps' days are re-planned at once; they see
@@ -244,6 +246,6 @@ async def post_plan_events(plan_id: PlanId, request: Request, principal: Princip
         current = plans.plan_of_day(session, today)
         if current is None or current.id != plan.id:
             raise ProblemError(409, f"today's routes are on plan {current.id if current else '(none)'}, not plan {plan_id}")
-        return 200, _replan(request, session, plan, today, now, data, principal, commit, rep_id=None)
+        return 200, _replan(request, session, plan, today, now, data, principal, commit, rep_id=None, max_moves=max_moves)
 
     return await _post(request, principal, idempotency_key, handle)
