@@ -109,7 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solution-limit", type=int, help="stop each re-plan after this many solutions (repeatable runs)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--plain", action="store_true", help="no minimal-change objective (a plain re-solve, for comparison)")
+    p.add_argument("--max-moves", type=int, help="at most this many visits may move to another rep or off today "
+                   "(visits of a rep who became unavailable do not count)")
     p.add_argument("--out", type=Path, help="write the new cycle plan JSON (with the events) here")
+
+    p = sub.add_parser("territory", help="each rep's routed workload in a cycle plan, the balance between reps, the areas")
+    _inputs(p)
+    p.add_argument("--plan", type=Path, required=True, help="cycle plan JSON (plan-cycle --out)")
+    p.add_argument("--geojson", type=Path, help="write each rep's territory outline (with its workload) as GeoJSON here")
 
     p = sub.add_parser("demo", help="plan a day and a 4-week cycle for the built-in demo team")
     p.add_argument("--date", type=_date, default=_date(DEMO_DATE), help=f"YYYY-MM-DD (default {DEMO_DATE})")
@@ -323,7 +330,7 @@ def _replan(args) -> int:
     travel, _, _ = _travel(args, stores, reps, policy)
     sit = Situation(date, tuple(stores), tuple(reps), policy, cycle, travel, tuple(routes), tuple(unassigned), tuple(earlier))
     params = ReplanParams(time_limit_s=args.time_limit, solution_limit=args.solution_limit, seed=args.seed,
-                          minimal_change=not args.plain)
+                          minimal_change=not args.plain, max_moves=args.max_moves)
     try:
         result = apply_events(sit, events, now_s, params)
     except EventRejected as exc:
@@ -390,6 +397,32 @@ def _plan_events(raw: dict, policy, path) -> tuple[list, str | None]:
     return parse_events(past["items"], date=date, time_zone=policy.time_zone, source=f"{path} events", policy=policy), past["date"]
 
 
+def _territory(args) -> int:
+    from routing.io import cycle_from_dict, read_json, write_json
+    from routing.territory import balance, outlines, outlines_geojson, owners, workloads
+
+    stores, reps, policy = load_inputs(args.stores, args.reps, args.policy)
+    try:
+        cycle, routes, unassigned = cycle_from_dict(read_json(args.plan))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError([InputProblem(str(args.plan), None, None, f"not a readable cycle plan: {type(exc).__name__}: {exc}")]) from None
+    loads = workloads(routes, unassigned, stores, reps, policy, cycle)
+    print(f"Cycle {cycle.start} + {cycle.weeks} weeks: routed workload per rep (hours)")
+    print(f"{'rep':<8} {'stores':>6} {'visits':>6} {'service':>8} {'travel':>7} {'wait':>6} {'work':>7} {'days':>5} "
+          f"{'available':>9} {'beyond':>7}")
+    for w in loads:
+        print(f"{w.rep_id:<8} {w.stores:>6} {w.visits:>6} {w.service_h:>8.1f} {w.travel_h:>7.1f} {w.wait_h:>6.1f} "
+              f"{w.work_h:>7.1f} {w.days_used:>5} {w.available_h:>9.1f} {w.beyond_h:>7.1f}")
+    b = balance(loads)
+    ratio = "-" if b.ratio is None else f"{b.ratio:.2f}"
+    print(f"Balance (service + travel): busiest {b.max_h:.1f} h, idlest {b.min_h:.1f} h, ratio {ratio}, "
+          f"coefficient of variation {b.cv_pct:.1f} %")
+    if args.geojson:
+        write_json(outlines_geojson(outlines(stores, reps, owners(stores, routes)), loads), args.geojson)
+        print(f"Territory outlines GeoJSON: {args.geojson}")
+    return 0
+
+
 def _routes_of(raw: dict):
     from zoneinfo import ZoneInfo
 
@@ -426,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
             return _plan_cycle(args, args.stores, args.reps, args.policy, args.out, args.maps)
         if args.command == "replan":
             return _replan(args)
+        if args.command == "territory":
+            return _territory(args)
         out = args.out_dir
         inputs = (DEMO_DIR / "stores.csv", DEMO_DIR / "reps.csv", DEMO_DIR / "policy.toml")
         day = _solve_and_write(args, *inputs, out / "plan.json", out / "plan.html")

@@ -25,7 +25,7 @@ from .cache import LRU, TokenCache
 from .db import make_engine, session_factory, upgrade
 from .guard import RequestGuard
 from .jobs import JobRunner
-from .routes import events, health, login, plans, policy, rep_routes, reps, stores, tokens
+from .routes import events, health, login, plans, policy, rep_routes, reps, stores, territories, tokens
 from .settings import Settings
 
 log = logging.getLogger("fieldroute")
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type", "If-None-Match"], expose_headers=["ETag", "Location"])
-    for module in (health, login, stores, reps, policy, plans, rep_routes, events, tokens):
+    for module in (health, login, stores, reps, policy, plans, rep_routes, events, territories, tokens):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

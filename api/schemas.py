@@ -211,3 +211,35 @@ class TokenCreated(TokenOut):
 class CalendarKeyOut(BaseModel):
     rep_id: str
     url: str = Field(description="the feed's address, with the secret key; a new key revokes the old")
+
+
+class WorkloadOut(BaseModel):
+    """A rep's routed workload over a plan's cycle (hours)."""
+
+    rep_id: str
+    stores: int
+    visits: int
+    service_h: float
+    travel_h: float
+    wait_h: float
+    work_h: float = Field(description="service + travel")
+    days_used: int
+    available_h: float = Field(description="the working hours the rep's shifts offer in the cycle (lunch excluded)")
+    beyond_h: float = Field(description="visit hours missing for lack of time: work beyond the shifts")
+
+
+class BalanceOut(BaseModel):
+    max_h: float
+    min_h: float
+    ratio: float | None = Field(description="busiest / idlest rep's service + travel hours")
+    cv_pct: float = Field(description="coefficient of variation of the reps' service + travel hours, %")
+
+
+class TerritoriesOut(BaseModel):
+    """Each rep's routed workload in a plan, and the balance between reps."""
+
+    plan_id: int
+    start: dt.date
+    weeks: int
+    reps: list[WorkloadOut]
+    balance: BalanceOut

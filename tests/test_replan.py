@@ -300,6 +300,13 @@ def test_cli_replan_prints_the_diff_and_writes_a_plan_the_checker_accepts(tmp_pa
     cycle = tmp_path / "cycle.json"
     subprocess.run([*run, "plan-cycle", *files, "--start", "2026-11-30", "--weeks", "1", "--time-limit", "4",
                     "--out", str(cycle)], check=True, capture_output=True)
+    territory = subprocess.run([*run, "territory", *files, "--plan", str(cycle), "--geojson", str(tmp_path / "t.geojson")],
+                               capture_output=True, text=True)
+    assert territory.returncode == 0, territory.stderr
+    rows = [line.split() for line in territory.stdout.splitlines() if line.startswith("R")]
+    routed = sum(s["type"] == "visit" for r in json.loads(cycle.read_text())["routes"] for s in r["stops"])
+    assert len(rows) == 4 and sum(int(row[2]) for row in rows) == routed
+    assert json.loads((tmp_path / "t.geojson").read_text())["type"] == "FeatureCollection"
     day = [r for r in json.loads(cycle.read_text())["routes"] if r["date"] == "2026-12-02"]
     r1 = next(r for r in day if r["rep_id"] == "R1")
     visits = [s for s in r1["stops"] if s["type"] == "visit"]
@@ -342,3 +349,25 @@ def test_an_urgent_visit_too_late_for_today_stays_missing_today_and_is_not_carri
     assert any(u.store_id == sid and u.date == base.date.isoformat() for u in after.unassigned)
     assert not result.diff.carried
     assert not _violations(after)
+
+
+def test_a_cap_on_changes_keeps_jobs_on_the_vehicle_they_were_on():
+    """Jobs next to vehicle B's home but on vehicle A's route: a plain solve moves them to B;
+    with ``max_changes=1`` at most one leaves A."""
+    from routing import vrptw
+    from routing.travel import Point, straight_line_matrix
+
+    points = {"A": Point(60.17, 24.80), "B": Point(60.17, 25.00)} | {f"J{i}": Point(60.17 + 0.002 * i, 25.0) for i in range(4)}
+    travel = straight_line_matrix(points, speed_kmh=30, circuity=1.3)
+    jobs = [vrptw.Job(f"J{i}", f"J{i}", ((0, 86_400),), 300, penalty=10**7) for i in range(4)]
+    vehicles = [vrptw.Vehicle(k, k, k, 0, 86_400) for k in "AB"]
+    problem = vrptw.Problem(jobs, vehicles, travel, previous={"A": [j.key for j in jobs], "B": []})
+
+    def left_a(p) -> int:
+        solution = vrptw.solve(p, time_limit_s=10, solution_limit=20)
+        assert not solution.dropped
+        return sum(len(r.jobs) for r in solution.routes if r.vehicle == "B")
+
+    assert left_a(problem) >= 2
+    assert left_a(dataclasses.replace(problem, max_changes=1)) <= 1
+    assert left_a(dataclasses.replace(problem, max_changes=0)) == 0

@@ -1,0 +1,40 @@
+"""Territories over the API: routed workload per rep, balance, outlines; supervisors only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .conftest import MONDAY, load_team, make_token, plan_and_publish
+
+REPS = ("R1", "R2", "R3", "R4")
+
+
+def test_territories_show_each_reps_routed_workload(app, client, admin):
+    load_team(client, admin)
+    plan = plan_and_publish(client, admin)
+    r = client.get("/v1/territories", headers=admin)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["plan_id"] == plan["id"] and {w["rep_id"] for w in body["reps"]} == set(REPS)
+    routed = {rep: 0 for rep in REPS}
+    for n in range(7):
+        date = dt.date.fromisoformat(MONDAY) + dt.timedelta(days=n)
+        for rep in REPS:
+            answer = client.get(f"/v1/reps/{rep}/routes/{date}", headers=admin)
+            if answer.status_code == 200:
+                routed[rep] += sum(s["type"] == "visit" for s in answer.json()["stops"])
+    assert {w["rep_id"]: w["visits"] for w in body["reps"]} == routed
+    hours = [w["work_h"] for w in body["reps"]]
+    assert body["balance"]["max_h"] == max(hours) and body["balance"]["min_h"] == min(hours)
+    geo = client.get("/v1/territories", headers=admin, params={"format": "geojson"})
+    assert geo.status_code == 200 and geo.headers["content-type"].startswith("application/geo+json")
+    assert {f["properties"]["rep_id"] for f in geo.json()["features"]} == {rep for rep, n in routed.items() if n}
+    assert client.get("/v1/territories", headers=make_token(app, "rep", "R1")).status_code == 403
+    team = client.get("/v1/territories", headers=make_token(app, "supervisor", team=["R2"])).json()
+    assert [w["rep_id"] for w in team["reps"]] == ["R2"]
+    assert client.get("/v1/territories", headers=admin, params={"plan_id": 999}).status_code == 404
+
+
+def test_territories_need_a_published_plan(client, admin):
+    r = client.get("/v1/territories", headers=admin)
+    assert r.status_code == 404 and "published" in r.json()["detail"]

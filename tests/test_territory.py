@@ -1,0 +1,82 @@
+"""Territories: workload read off routed plans, balance figures, outlines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import shapely
+
+from routing.calendar import Cycle
+from routing.model import Route, Stop, Unassigned
+from routing.territory import balance, outlines, outlines_geojson, owners, workloads
+
+from .conftest import POLICY, rep, store
+
+MONDAY = dt.date(2026, 11, 30)
+
+
+def _route(rep_id: str, date: dt.date, visits: list[tuple[str, int, int, int, int]]) -> Route:
+    """visits: (store, travel_s, wait_s, start_s, end_s)."""
+    stops = [Stop("start", 8 * 3600, 8 * 3600, 8 * 3600)]
+    stops += [Stop("visit", s - w, s, e, sid, t, 0, w) for sid, t, w, s, e in visits]
+    stops.append(Stop("end", 17 * 3600, 17 * 3600, 17 * 3600, travel_s=600))
+    return Route(rep_id, date.isoformat(), tuple(stops))
+
+
+def test_workload_is_read_off_the_routes_and_the_missing_visits():
+    stores = [store("A1", 0.01, 0.0, cls="A"), store("B1", 0.0, 0.01, cls="B", rep_id="R2"), store("C1", -0.01, 0.0, cls="C")]
+    reps = [rep("R1", lunch=(12, 14, 30)), rep("R2")]
+    routes = [
+        _route("R1", MONDAY, [("A1", 300, 60, 9 * 3600, 9 * 3600 + 1800), ("C1", 400, 0, 10 * 3600, 10 * 3600 + 900)]),
+        _route("R1", MONDAY + dt.timedelta(days=2), [("A1", 300, 0, 9 * 3600, 9 * 3600 + 1800)]),
+        _route("R2", MONDAY, []),
+    ]
+    missing = [Unassigned("B1", "not_enough_time", "full", MONDAY.isoformat()),
+               Unassigned("C1", "closed_on_date", "closed", MONDAY.isoformat())]
+    loads = {w.rep_id: w for w in workloads(routes, missing, stores, reps, POLICY, Cycle(MONDAY, 1))}
+    r1, r2 = loads["R1"], loads["R2"]
+    assert (r1.visits, r1.days_used, r1.stores) == (3, 2, 2)
+    assert r1.service_h == round((1800 + 900 + 1800) / 3600, 2)
+    assert r1.travel_h == round((300 + 400 + 600 + 300 + 600) / 3600, 2)
+    assert r1.wait_h == round(60 / 3600, 2)
+    assert r1.available_h == 5 * 8.5  # Mo-Fr, 9 h shifts less a 30 min lunch
+    assert r1.beyond_h == 0  # C1's missing visit could not be made at all: not work beyond the shift
+    assert (r2.visits, r2.stores, r2.days_used) == (0, 1, 0)
+    assert r2.beyond_h == round(20 * 60 / 3600, 2)  # B1 (class B, 20 min) missing for lack of time
+    assert r1.work_h == round(r1.service_h + r1.travel_h, 2)
+
+
+def test_balance_figures():
+    from routing.territory import Workload
+
+    loads = [Workload(f"R{i}", 1, 1, h, 0.0, 0.0, 1, 40.0, 0.0) for i, h in enumerate([10.0, 20.0, 30.0])]
+    b = balance(loads)
+    assert (b.max_h, b.min_h, b.ratio) == (30.0, 10.0, 3.0)
+    assert b.cv_pct == pytest.approx(100 * (200 / 3) ** 0.5 / 20, abs=0.05)
+    assert balance([]).cv_pct == 0.0
+
+
+def test_owners_and_outlines():
+    stores = [store("S1", 0.0, 0.0, rep_id="R2"), store("S2", 0.01, 0.0), store("S3", 0.0, 0.02), store("S4", 0.03, 0.03),
+              store("S5", 0.02, 0.01)]
+    reps = [rep("R1"), rep("R2")]
+    routes = [_route("R1", MONDAY, [("S1", 0, 0, 9 * 3600, 9 * 3600 + 60), ("S2", 0, 0, 10 * 3600, 10 * 3600 + 60)]),
+              _route("R2", MONDAY, [("S2", 0, 0, 9 * 3600, 9 * 3600 + 60), ("S3", 0, 0, 10 * 3600, 10 * 3600 + 60)]),
+              _route("R2", MONDAY + dt.timedelta(days=1), [("S3", 0, 0, 9 * 3600, 9 * 3600 + 60),
+                                                           ("S5", 0, 0, 10 * 3600, 10 * 3600 + 60)])]
+    owner = owners(stores, routes)
+    # The owner wins over the visits; a tie goes to the first rep by id; a store never visited has none.
+    assert owner == {"S1": "R2", "S2": "R1", "S3": "R2", "S4": None, "S5": "R2"}
+    polygons = outlines(stores, reps, owner)
+    assert set(polygons) == {"R1", "R2"}  # R1 has one store: a small disc
+    for s in stores:
+        if owner[s.id]:
+            assert polygons[owner[s.id]].contains(shapely.Point(s.lon, s.lat))
+    assert not polygons["R2"].contains(shapely.Point(stores[3].lon, stores[3].lat))
+    loads = workloads(routes, [], stores, reps, POLICY, Cycle(MONDAY, 1))
+    collection = outlines_geojson(polygons, loads)
+    assert collection["type"] == "FeatureCollection"
+    props = {f["properties"]["rep_id"]: f["properties"] for f in collection["features"]}
+    assert props["R2"]["visits"] == 4 and props["R1"]["stores"] == 1
+    assert all(f["geometry"]["type"] == "Polygon" for f in collection["features"])
