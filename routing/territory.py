@@ -152,3 +152,162 @@ def outlines_geojson(polygons: Mapping[str, object], loads: Sequence[Workload]) 
 
 def _h(seconds: float) -> float:
     return round(seconds / 3600, 2)
+
+
+# --- balanced proposals --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProposalParams:
+    """What a proposal may do. ``max_moves``: at most this many stores change rep (None: no
+    cap). ``locked_stores`` keep their rep; ``locked_pairs`` (store id, rep id) keep that
+    store with that rep. ``candidates``: besides its current rep, a store may go to this
+    many reps whose homes are nearest. Weights, in minutes of imbalance: ``move_min`` per
+    store moved, ``distance_min`` per hour of driving from the rep's home to its stores
+    (compact territories)."""
+
+    max_moves: int | None = None
+    locked_stores: frozenset[str] = frozenset()
+    locked_pairs: frozenset[tuple[str, str]] = frozenset()
+    candidates: int = 4
+    move_min: float = 2.0
+    distance_min: float = 3.0
+    time_limit_s: float = 20.0
+    seed: int = 0
+    workers: int = 2
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A new rep for each store, the stores that change rep, and the estimated work hours of
+    each rep (service + travel) the assignment balanced; ``status`` is CP-SAT's."""
+
+    owners: dict[str, str]
+    moves: tuple[tuple[str, str | None, str], ...]
+    estimated_h: dict[str, float]
+    status: str
+
+
+def store_work_s(store: Store, policy: Policy, cycle: Cycle) -> int:
+    """A store's visit time over the cycle: required visits x visit length."""
+    from .calendar import required_visits
+    from .daily import service_seconds
+
+    return required_visits(policy.classes[store.store_class], cycle.weeks) * service_seconds(store, policy)
+
+
+def travel_per_visit_s(loads: Sequence[Workload]) -> dict[str, float]:
+    """Each rep's routed driving per visit (the plan's own figure, to price a store's visits
+    in travel); reps without visits get the team's."""
+    team = sum(w.travel_h for w in loads) / max(1, sum(w.visits for w in loads)) * 3600
+    return {w.rep_id: (w.travel_h * 3600 / w.visits if w.visits else team) for w in loads}
+
+
+def propose(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle: Cycle, travel, current: Mapping[str, str | None],
+            per_visit_s: Mapping[str, float], params: ProposalParams = ProposalParams()) -> Proposal:
+    """A rep for every store that evens out the reps' work (visit time at the class
+    frequencies plus driving per visit as routed, ``per_visit_s``), keeps each rep's stores
+    near its home and moves few stores from ``current`` (store -> rep; None: no rep yet, it
+    gets one). An OR-Tools CP-SAT model: minimise the spread between the busiest and the
+    idlest rep, plus the weighted driving from home and moves."""
+    from ortools.sat.python import cp_model
+
+    from .calendar import required_visits
+
+    rep_ids = [r.id for r in reps]
+    home = {r.id: r.start_key for r in reps}
+    model = cp_model.CpModel()
+    x: dict[tuple[str, str], cp_model.IntVar] = {}
+    load_terms: dict[str, list] = {r: [] for r in rep_ids}
+    cost_terms, moved_terms = [], []
+    work_min: dict[tuple[str, str], int] = {}
+    for store in stores:
+        now = current.get(store.id)
+        visits = required_visits(policy.classes[store.store_class], cycle.weeks)
+        base = store_work_s(store, policy, cycle)
+        far = {r: travel.seconds(home[r], store.id) + travel.seconds(store.id, home[r]) for r in rep_ids}
+        pinned = [r for (s, r) in params.locked_pairs if s == store.id and r in home]
+        if store.id in params.locked_stores and now in home:
+            options = [now]
+        elif pinned:
+            options = pinned[:1]
+        elif store.rep_id is not None and store.rep_id in home and now is None:
+            options = [store.rep_id]
+        else:
+            options = sorted(rep_ids, key=lambda r: (far[r], r))[: params.candidates]
+            if now in home and now not in options:
+                options.append(now)
+        for r in options:
+            var = x[store.id, r] = model.NewBoolVar(f"x[{store.id},{r}]")
+            minutes = int(round((base + visits * per_visit_s.get(r, 0.0)) / 60))
+            work_min[store.id, r] = minutes
+            load_terms[r].append(minutes * var)
+            cost_terms.append(int(round(params.distance_min * far[r] / 2 / 3600 * 60)) * var)
+            if now in home and r != now:
+                moved_terms.append(var)
+        model.AddExactlyOne(x[store.id, r] for r in options)
+    total = sum(max(v for (s, _), v in work_min.items() if s == store.id) for store in stores)
+    loads = {r: model.NewIntVar(0, total, f"load[{r}]") for r in rep_ids}
+    for r in rep_ids:
+        model.Add(loads[r] == sum(load_terms[r]))
+    top, bottom = model.NewIntVar(0, total, "top"), model.NewIntVar(0, total, "bottom")
+    model.AddMaxEquality(top, list(loads.values()))
+    model.AddMinEquality(bottom, list(loads.values()))
+    if params.max_moves is not None and moved_terms:
+        model.Add(sum(moved_terms) <= params.max_moves)
+    # Minutes: the spread weighs 100 per minute, so balance comes first, then compactness and moves.
+    model.Minimize(100 * (top - bottom) + sum(cost_terms) + int(round(params.move_min * 100)) * sum(moved_terms))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = params.time_limit_s
+    solver.parameters.num_search_workers = params.workers
+    solver.parameters.random_seed = params.seed
+    status = solver.Solve(model)
+    name = solver.StatusName(status)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return Proposal({s.id: current.get(s.id) for s in stores}, (), {}, name)
+    owners = {s: r for (s, r), var in x.items() if solver.Value(var)}
+    moves = tuple((s.id, current.get(s.id), owners[s.id]) for s in stores if current.get(s.id) != owners[s.id])
+    return Proposal(owners, moves, {r: round(solver.Value(loads[r]) / 60, 2) for r in rep_ids}, name)
+
+
+def _plan_one(args):
+    from .cycle import plan_cycle
+
+    stores, rep, policy, cycle, travel, params = args
+    plan = plan_cycle(stores, [rep], policy, cycle, travel=travel, params=params)
+    return list(plan.routes), list(plan.unassigned)
+
+
+def plan_territories(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle: Cycle, travel,
+                     owners: Mapping[str, str], params, *, jobs: int = 2) -> tuple[list[Route], list[Unassigned]]:
+    """Route the cycle of each rep's territory (``owners``: store -> rep, hard), each on its
+    own (with owners fixed, territories do not interact), ``jobs`` at a time in worker
+    processes; ``params`` (``SolveParams``) is each territory's. The routed check of a
+    proposal: its workloads come from these routes."""
+    import dataclasses
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .travel import TravelMatrix
+
+    tasks = []
+    for rep in reps:
+        mine = [dataclasses.replace(s, rep_id=rep.id) for s in stores if owners.get(s.id) == rep.id]
+        if not mine:
+            continue
+        keys = [s.id for s in mine] + [rep.start_key, rep.end_key]
+        keys = list(dict.fromkeys(keys))
+        seconds, metres = travel.sub(keys)
+        tasks.append((mine, rep, policy, cycle, TravelMatrix(keys, seconds, metres, source=travel.source), params))
+    routes: list[Route] = []
+    unassigned: list[Unassigned] = []
+    if jobs <= 1:
+        results = map(_plan_one, tasks)
+    else:
+        pool = ProcessPoolExecutor(max_workers=jobs)
+        results = pool.map(_plan_one, tasks)
+    for r, u in results:
+        routes += r
+        unassigned += u
+    if jobs > 1:
+        pool.shutdown()
+    return routes, unassigned

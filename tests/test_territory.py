@@ -80,3 +80,32 @@ def test_owners_and_outlines():
     props = {f["properties"]["rep_id"]: f["properties"] for f in collection["features"]}
     assert props["R2"]["visits"] == 4 and props["R1"]["stores"] == 1
     assert all(f["geometry"]["type"] == "Polygon" for f in collection["features"])
+
+
+def test_a_proposal_balances_work_moves_few_stores_and_keeps_locks():
+    from routing.territory import ProposalParams, propose, store_work_s
+    from routing.travel import places_of, straight_line_matrix
+
+    reps = [rep("R1", 60.17, 24.90), rep("R2", 60.17, 24.96), rep("R3", 60.20, 24.93)]
+    stores = [store(f"S{i:02d}", 0.004 * (i % 6), 0.008 * (i // 6) - 0.02, cls="AB"[i % 2]) for i in range(24)]
+    travel = straight_line_matrix(places_of(stores, reps), speed_kmh=30, circuity=1.3)
+    cycle = Cycle(MONDAY, 2)
+    current = {s.id: ("R1" if i < 18 else "R2") for i, s in enumerate(stores)}  # R1 has most, R3 none
+    current["S23"] = None  # a store without a rep gets one
+    per_visit = {"R1": 300.0, "R2": 300.0, "R3": 300.0}
+    work = {s.id: store_work_s(s, POLICY, cycle) for s in stores}
+
+    def spread(owner) -> float:
+        hours = [sum(work[s] + 300 * (work[s] // 1200) for s, r in owner.items() if r == rid) for rid in ("R1", "R2", "R3")]
+        return max(hours) - min(hours)
+
+    free = propose(stores, reps, POLICY, cycle, travel, current, per_visit, ProposalParams(time_limit_s=5, workers=1))
+    assert free.status in ("OPTIMAL", "FEASIBLE") and set(free.owners.values()) == {"R1", "R2", "R3"}
+    assert spread(free.owners) < spread({k: v or "R2" for k, v in current.items()}) / 3
+    assert free.owners["S23"] in ("R1", "R2", "R3")
+    capped = propose(stores, reps, POLICY, cycle, travel, current, per_visit,
+                     ProposalParams(max_moves=3, time_limit_s=5, workers=1,
+                                    locked_stores=frozenset({"S00", "S01"}), locked_pairs=frozenset({("S20", "R3")})))
+    moved = [m for m in capped.moves if m[1] is not None]
+    assert len(moved) <= 3
+    assert capped.owners["S00"] == capped.owners["S01"] == "R1" and capped.owners["S20"] == "R3"
