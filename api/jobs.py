@@ -34,8 +34,8 @@ HOST = socket.gethostname()
 ACTIVE = ("queued", "running")
 
 
-def new_job(session: Session, params: dict, callback_url: str | None) -> Job:
-    job = Job(id=uuid.uuid4().hex, kind="plan", status="queued", phase="queued", progress=0.0, params=params,
+def new_job(session: Session, params: dict, callback_url: str | None, kind: str = "plan") -> Job:
+    job = Job(id=uuid.uuid4().hex, kind=kind, status="queued", phase="queued", progress=0.0, params=params,
               callback_url=callback_url)
     session.add(job)
     return job
@@ -178,7 +178,8 @@ class JobRunner:
 
 
 def run_plan_job(settings_data: dict, job_id: str) -> None:
-    """Worker process: plan the cycle a job asks for and store it, reporting progress."""
+    """Worker process: plan the cycle a job asks for (or make the territory proposal) and
+    store it, reporting progress."""
     settings = Settings(**settings_data)
     try:
         os.nice(settings.job_nice)
@@ -186,8 +187,20 @@ def run_plan_job(settings_data: dict, job_id: str) -> None:
         pass
     engine = make_engine(settings.db_url)
     sessions = session_factory(engine)
+    with sessions() as session:
+        job = session.get(Job, job_id)
+        kind, limit = job.kind, float(job.params.get("time_limit_s", 1.0))
     try:
-        _plan(settings, sessions, job_id)
+        if kind == "proposal":  # a territory proposal (api.proposals)
+            from .proposals import compute
+
+            progress = _Progress(sessions, job_id, limit)
+            try:
+                compute(settings, sessions, job_id, progress)
+            finally:
+                progress.done.set()
+        else:
+            _plan(settings, sessions, job_id)
     except Exception as exc:  # noqa: BLE001 - the job records what went wrong
         log.exception("job %s failed", job_id)
         _finish(sessions, job_id, "failed", f"{type(exc).__name__}: {exc}", only_if=("running",))

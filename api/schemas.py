@@ -243,3 +243,30 @@ class TerritoriesOut(BaseModel):
     weeks: int
     reps: list[WorkloadOut]
     balance: BalanceOut
+
+
+class ProposalRequest(BaseModel):
+    """A balanced territory proposal to compute from a plan's routed days (a job)."""
+
+    model_config = ConfigDict(extra="forbid")
+    plan_id: int | None = Field(None, ge=1, le=2**31 - 1, description="default: the last published plan")
+    max_moves: int | None = Field(None, ge=0, le=1_000_000, description="at most this many stores change rep")
+    max_moves_pct: float | None = Field(15.0, ge=0, le=100, description="or at most this share of the stores (%)")
+    locked_stores: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=100_000)
+    locked_pairs: list[tuple[Annotated[str, Field(min_length=1, max_length=200)], Annotated[str, Field(min_length=1, max_length=200)]]] = Field(
+        default_factory=list, max_length=100_000, description="[store id, rep id] pairs that stay together")
+    time_limit_s: float = Field(30.0, gt=0, le=3600)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class ProposalOut(BaseModel):
+    """A proposal: its job's progress while it runs; then the moves and the routed workloads
+    before and after."""
+
+    id: int
+    plan_id: int
+    status: str = Field(description="running, proposed, applied, failed or cancelled")
+    job: dict[str, Any] | None = None
+    created_at: dt.datetime
+    applied_at: dt.datetime | None = None
+    result: dict[str, Any] | None = None

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -15,12 +15,13 @@ from routing.io import route_from_dict
 from routing.model import Unassigned
 from routing.territory import balance, outlines, outlines_geojson, owners, workloads
 
-from .. import plans, replans
-from ..deps import PrincipalDep, SessionDep, allow
+from .. import plans, proposals, replans
+from ..deps import PrincipalDep, SessionDep, SettingsDep, allow
+from ..jobs import new_job
 from ..models import Event as EventRow
-from ..models import Plan
+from ..models import Job, Plan, ProposalRow
 from ..problems import ProblemError, responses
-from ..schemas import TerritoriesOut
+from ..schemas import ProposalOut, ProposalRequest, TerritoriesOut
 
 router = APIRouter(tags=["territories"])
 
@@ -69,3 +70,70 @@ def get_territories(request: Request, session: SessionDep, principal: PrincipalD
         return JSONResponse(collection, media_type="application/geo+json")
     return TerritoriesOut(plan_id=plan.id, start=dt.date.fromisoformat(plan.start), weeks=plan.weeks,
                           reps=[w.as_dict() for w in loads], balance=balance(loads).as_dict())
+
+
+ProposalId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a proposal's id")]
+
+
+def proposal_out(session, row: ProposalRow) -> ProposalOut:
+    job = session.get(Job, row.job_id) if row.job_id else None
+    status = row.status
+    if status == "running" and job is not None and job.status in ("failed", "cancelled"):
+        status = job.status
+    job_data = None if job is None else {"id": job.id, "status": job.status, "phase": job.phase, "progress": job.progress,
+                                         "error": job.error}
+    return ProposalOut(id=row.id, plan_id=row.plan_id, status=status, job=job_data, created_at=row.created_at,
+                       applied_at=row.applied_at, result=row.result)
+
+
+@router.post("/v1/territories/proposals", status_code=202, response_model=ProposalOut,
+             responses=responses(401, 403, 404, 422), **allow("admin", "supervisor", whole_team=True))
+def create_proposal(body: ProposalRequest, request: Request, response: Response, session: SessionDep,
+                    settings: SettingsDep) -> ProposalOut:
+    """A balanced territory proposal (a job, 202): a new rep for each store that evens out
+    the reps' routed work, keeps territories near the reps' homes and moves at most
+    ``max_moves`` (or ``max_moves_pct`` % of the) stores; ``locked_stores`` and
+    ``locked_pairs`` stay. The proposal's workloads are routed: its territories' cycles are
+    planned. Follow it at ``GET /v1/territories/proposals/{id}``; apply it with ``.../apply``."""
+    if body.time_limit_s > settings.max_plan_time_s:
+        raise ProblemError(422, f"time_limit_s: at most {settings.max_plan_time_s:g} s on this service, got {body.time_limit_s:g}")
+    plan = _plan(session, body.plan_id)
+    params = body.model_dump(mode="json") | {"plan_id": plan.id}
+    job = new_job(session, params, None, kind="proposal")
+    row = ProposalRow(plan_id=plan.id, job_id=job.id, status="running", params=params)
+    session.add(row)
+    session.commit()
+    request.app.state.jobs.kick()
+    response.headers["Location"] = f"/v1/territories/proposals/{row.id}"
+    return proposal_out(session, row)
+
+
+@router.get("/v1/territories/proposals/{proposal_id}", response_model=ProposalOut, responses=responses(401, 403, 404),
+            **allow("admin", "supervisor"))
+def get_proposal(proposal_id: ProposalId, session: SessionDep) -> ProposalOut:
+    """A proposal: while its job runs, the job's phase and progress; then the moves (store,
+    from, to), each rep's routed workload before and after, and the balance before and after."""
+    row = session.get(ProposalRow, proposal_id)
+    if row is None:
+        raise ProblemError(404, f"no proposal {proposal_id}")
+    return proposal_out(session, row)
+
+
+@router.post("/v1/territories/proposals/{proposal_id}/apply", response_model=ProposalOut,
+             responses=responses(401, 403, 404, 409), **allow("admin", "supervisor", whole_team=True))
+def apply_proposal(proposal_id: ProposalId, session: SessionDep) -> ProposalOut:
+    """Make the proposal's reps the stores' owners (a new version of each store that changes:
+    the moved stores and those that had no owner); 409 unless the proposal is ready and no
+    store changed owner since. Plan the cycle again to route the new territories."""
+    row = session.get(ProposalRow, proposal_id)
+    if row is None:
+        raise ProblemError(404, f"no proposal {proposal_id}")
+    if row.status != "proposed":
+        raise ProblemError(409, f"proposal {proposal_id} is {proposal_out(session, row).status}, not ready to apply")
+    try:
+        proposals.apply(session, row)
+    except proposals.Stale as exc:
+        session.rollback()
+        raise ProblemError(409, str(exc)) from None
+    session.commit()
+    return proposal_out(session, row)

@@ -38,3 +38,31 @@ def test_territories_show_each_reps_routed_workload(app, client, admin):
 def test_territories_need_a_published_plan(client, admin):
     r = client.get("/v1/territories", headers=admin)
     assert r.status_code == 404 and "published" in r.json()["detail"]
+
+
+def test_a_proposal_is_a_job_with_routed_workloads_and_applies_as_store_versions(app, client, admin):
+    from .conftest import wait_job
+
+    load_team(client, admin)
+    plan = plan_and_publish(client, admin)
+    r = client.post("/v1/territories/proposals", json={"max_moves": 8, "time_limit_s": 8}, headers=admin)
+    assert r.status_code == 202, r.text
+    proposal = r.json()
+    assert proposal["plan_id"] == plan["id"] and proposal["status"] == "running"
+    job = wait_job(client, admin, proposal["job"]["id"])
+    assert job["status"] == "succeeded", job
+    done = client.get(f"/v1/territories/proposals/{proposal['id']}", headers=admin).json()
+    result = done["result"]
+    assert done["status"] == "proposed" and len(result["moves"]) <= 8
+    assert {w["rep_id"] for w in result["after"]} == set(REPS)
+    assert sum(w["visits"] for w in result["after"]) >= sum(w["visits"] for w in result["before"]) - 5
+    assert result["balance_after"]["cv_pct"] <= result["balance_before"]["cv_pct"] + 1e-9 or not result["moves"]
+    supervisor = make_token(app, "supervisor", team=["R1"])
+    assert client.post(f"/v1/territories/proposals/{proposal['id']}/apply", headers=supervisor).status_code == 403
+    applied = client.post(f"/v1/territories/proposals/{proposal['id']}/apply", headers=admin)
+    assert applied.status_code == 200 and applied.json()["status"] == "applied", applied.text
+    for store_id, rep_id in result["owners"].items():  # every store now has the proposal's rep as owner
+        assert client.get(f"/v1/stores/{store_id}", headers=admin).json()["rep_id"] == rep_id
+    again = client.post(f"/v1/territories/proposals/{proposal['id']}/apply", headers=admin)
+    assert again.status_code == 409
+    assert client.post("/v1/territories/proposals", json={"time_limit_s": 1}, headers=make_token(app, "rep", "R1")).status_code == 403

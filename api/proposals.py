@@ -1,0 +1,113 @@
+"""Territory proposals in the service: computed in a job's worker process from a plan's routed
+days, checked by routing the new territories, stored; applied as new store versions."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from routing.calendar import Cycle
+from routing.io import route_from_dict
+from routing.model import SolveParams, Unassigned
+from routing.territory import (ProposalParams, balance, owners, plan_territories, propose, travel_per_visit_s,
+                               workloads)
+
+from .db import transaction
+from .models import Event as EventRow
+from .models import Job, Plan, ProposalRow, StoreRow, utcnow
+from .plans import latest_routes
+from .records import STORES, load_inputs, patch_record
+
+#: Share of a proposal job's time for the CP-SAT search; the rest routes the new territories.
+SEARCH_SHARE = 0.4
+
+
+def plan_state(session: Session, plan: Plan):
+    """A plan's routes as they stand (latest versions) and its missing visits."""
+    from . import replans
+
+    zone = ZoneInfo(plan.time_zone)
+    routes = [route_from_dict(r.data, zone) for r in latest_routes(session, plan.id)]
+    state = session.scalar(select(EventRow).where(EventRow.plan_id == plan.id, EventRow.kind == replans.STATE)
+                           .order_by(EventRow.id.desc()).limit(1))
+    missing = state.data["unassigned"] if state is not None else plan.result.get("unassigned", [])
+    return routes, [Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in missing]
+
+
+def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
+    """The job: read the plan, propose, route the proposal's territories, store it."""
+    import datetime as dt
+
+    from .network import road_network, travel_for
+
+    with sessions() as session:
+        job = session.get(Job, job_id)
+        params = dict(job.params)
+        plan = session.get(Plan, params["plan_id"])
+        stores, reps, policy = load_inputs(session, plan.inputs)
+        routes, missing = plan_state(session, plan)
+        current_owner = {row.id: row.rep_id for row in session.scalars(select(StoreRow))}
+        holidays = frozenset(dt.date.fromisoformat(d) for d in (plan.params or {}).get("holidays", []))
+        cycle = Cycle(dt.date.fromisoformat(plan.start), plan.weeks, holidays)
+        network = plan.network
+    progress("loading roads", 0.02)
+    travel, _ = travel_for(road_network(network, cache=settings.cache_dir), stores, reps, policy, cache=settings.cache_dir)
+    before = workloads(routes, missing, stores, reps, policy, cycle)
+    today = owners(stores, routes)
+    rep_ids = {r.id for r in reps}
+    for store_id, owner in current_owner.items():  # an owner set since the plan is today's
+        if store_id in today and owner in rep_ids:
+            today[store_id] = owner
+    limit = float(params["time_limit_s"])
+    cap = params.get("max_moves")
+    if cap is None and params.get("max_moves_pct") is not None:
+        cap = int(params["max_moves_pct"] / 100 * len(stores))
+    progress("proposing", 0.05)
+    proposal = propose(stores, reps, policy, cycle, travel, today, travel_per_visit_s(before), ProposalParams(
+        max_moves=cap, locked_stores=frozenset(params.get("locked_stores", [])),
+        locked_pairs=frozenset(tuple(p) for p in params.get("locked_pairs", [])),
+        time_limit_s=SEARCH_SHARE * limit, seed=int(params.get("seed", 0)), workers=1))
+    progress("routing the new territories", SEARCH_SHARE)
+    per_territory = max(0.5, (1 - SEARCH_SHARE) * limit / max(1, len(reps)))
+    new_routes, new_missing = plan_territories(stores, reps, policy, cycle, travel, proposal.owners,
+                                               SolveParams(time_limit_s=per_territory, seed=int(params.get("seed", 0))), jobs=1)
+    after = workloads(new_routes, new_missing, stores, reps, policy, cycle)
+    result = {
+        "status": proposal.status,
+        "owners": proposal.owners,
+        "owners_then": {s.id: current_owner.get(s.id) for s in stores},
+        "moves": [{"store_id": s, "from": a, "to": b} for s, a, b in proposal.moves],
+        "before": [w.as_dict() for w in before], "after": [w.as_dict() for w in after],
+        "balance_before": balance(before).as_dict(), "balance_after": balance(after).as_dict(),
+        "estimated_h": proposal.estimated_h,
+    }
+    with transaction(sessions) as session:
+        done = session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(
+            status="succeeded", phase="done", progress=1.0, finished_at=utcnow())).rowcount
+        if done:
+            session.execute(update(ProposalRow).where(ProposalRow.job_id == job_id).values(status="proposed", result=result))
+
+
+class Stale(Exception):
+    """A proposal whose stores changed owner since it was made."""
+
+
+def apply(session: Session, row: ProposalRow) -> int:
+    """Give every store of the proposal its rep as owner (a new store version where it
+    changes: the moved stores, and stores that had no owner); ``Stale`` when a store's owner
+    changed since the proposal was made. Returns how many stores changed."""
+    then = row.result["owners_then"]
+    changed = 0
+    for store_id, rep_id in sorted(row.result["owners"].items()):
+        store = session.get(StoreRow, store_id)
+        if store is None or not store.active:
+            raise Stale(f"store {store_id} is gone since the proposal was made: propose again")
+        if store.rep_id != then.get(store_id):
+            raise Stale(f"store {store_id} now belongs to rep {store.rep_id}, not {then.get(store_id)}: propose again")
+        if store.rep_id != rep_id:
+            patch_record(session, STORES, store_id, {"rep_id": rep_id})
+            changed += 1
+    row.status, row.applied_at = "applied", utcnow()
+    return changed
