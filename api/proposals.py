@@ -3,6 +3,7 @@ days, checked by routing the new territories, stored; applied as new store versi
 
 from __future__ import annotations
 
+import dataclasses
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -11,12 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from routing.calendar import Cycle
 from routing.io import route_from_dict
 from routing.model import SolveParams, Unassigned
-from routing.territory import (ProposalParams, balance, owners, plan_territories, propose, travel_per_visit_s,
-                               workloads)
+from routing.io import parse_policy, parse_reps
+from routing.territory import (Proposal, ProposalParams, WhatIf, balance, headcount, owners, plan_territories, propose,
+                               travel_per_visit_s, workloads)
+from routing.travel import places_of, with_places
 
 from .db import transaction
 from .models import Event as EventRow
-from .models import Job, Plan, ProposalRow, StoreRow, utcnow
+from .models import Job, Plan, PolicyVersion, ProposalRow, StoreRow, utcnow
 from .plans import latest_routes
 from .records import STORES, load_inputs, patch_record
 
@@ -47,6 +50,7 @@ def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
         params = dict(job.params)
         plan = session.get(Plan, params["plan_id"])
         stores, reps, policy = load_inputs(session, plan.inputs)
+        policy_data = session.get(PolicyVersion, plan.inputs["policy"]).data
         routes, missing = plan_state(session, plan)
         current_owner = {row.id: row.rep_id for row in session.scalars(select(StoreRow))}
         holidays = frozenset(dt.date.fromisoformat(d) for d in (plan.params or {}).get("holidays", []))
@@ -60,15 +64,25 @@ def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
     for store_id, owner in current_owner.items():  # an owner set since the plan is today's
         if store_id in today and owner in rep_ids:
             today[store_id] = owner
+    change = what_if(params.get("what_if"), policy_data)
+    if change is not None:  # try the change: other reps (balanced anew) or other classes (same territories)
+        reps, policy = change.apply(reps, policy)
+        travel = with_places(travel, {k: p for r in change.add_reps for k, p in places_of([], [r]).items()},
+                             places_of(stores, [*reps]), speed_kmh=policy.speed_kmh, circuity=policy.circuity)
+        today = {s: (r if r not in change.remove_reps else None) for s, r in today.items()}
+        stores = [dataclasses.replace(s, rep_id=None) if s.rep_id in change.remove_reps else s for s in stores]
     limit = float(params["time_limit_s"])
     cap = params.get("max_moves")
     if cap is None and params.get("max_moves_pct") is not None:
         cap = int(params["max_moves_pct"] / 100 * len(stores))
     progress("proposing", 0.05)
-    proposal = propose(stores, reps, policy, cycle, travel, today, travel_per_visit_s(before), ProposalParams(
+    if change is not None and not (change.add_reps or change.remove_reps):
+        proposal = Proposal(dict(today), (), {}, "KEPT")  # other classes: the same territories, routed again
+    else:
+        proposal = propose(stores, reps, policy, cycle, travel, today, travel_per_visit_s(before), ProposalParams(
         max_moves=cap, locked_stores=frozenset(params.get("locked_stores", [])),
         locked_pairs=frozenset(tuple(p) for p in params.get("locked_pairs", [])),
-        time_limit_s=SEARCH_SHARE * limit, seed=int(params.get("seed", 0)), workers=1))
+            time_limit_s=SEARCH_SHARE * limit, seed=int(params.get("seed", 0)), workers=1))
     progress("routing the new territories", SEARCH_SHARE)
     per_territory = max(0.5, (1 - SEARCH_SHARE) * limit / max(1, len(reps)))
     new_routes, new_missing = plan_territories(stores, reps, policy, cycle, travel, proposal.owners,
@@ -82,12 +96,31 @@ def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
         "before": [w.as_dict() for w in before], "after": [w.as_dict() for w in after],
         "balance_before": balance(before).as_dict(), "balance_after": balance(after).as_dict(),
         "estimated_h": proposal.estimated_h,
+        "headcount": headcount(after),
+        "what_if": change is not None,
     }
     with transaction(sessions) as session:
         done = session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(
             status="succeeded", phase="done", progress=1.0, finished_at=utcnow())).rowcount
         if done:
             session.execute(update(ProposalRow).where(ProposalRow.job_id == job_id).values(status="proposed", result=result))
+
+
+def what_if(data: dict | None, policy_data: dict) -> WhatIf | None:
+    """A request's ``what_if`` (reps as the reps file's records, class changes merged into the
+    policy's class tables, ``policy_data`` as stored) as a ``WhatIf``; raises ``InputError``
+    naming the field."""
+    if not data:
+        return None
+    add = parse_reps(data["add_reps"], fmt="json", source="what_if.add_reps") if data.get("add_reps") else []
+    classes = {}
+    if data.get("classes"):
+        raw = dict(policy_data, classes=dict(policy_data.get("classes", {})))
+        for name, change in data["classes"].items():
+            raw["classes"][name] = dict(raw["classes"].get(name, {})) | change
+        parsed = parse_policy(raw, source="what_if")
+        classes = {name: parsed.classes[name] for name in data["classes"]}
+    return WhatIf(tuple(add), frozenset(data.get("remove_reps") or []), classes)
 
 
 class Stale(Exception):

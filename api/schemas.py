@@ -245,6 +245,16 @@ class TerritoriesOut(BaseModel):
     balance: BalanceOut
 
 
+class WhatIfIn(BaseModel):
+    """A change to try: reps to add (the reps file's columns, with a home) or remove, classes
+    with another frequency or visit length (the policy's class fields to change)."""
+
+    model_config = ConfigDict(extra="forbid")
+    add_reps: list[dict[str, Any]] = Field(default_factory=list, max_length=1000)
+    remove_reps: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=1000)
+    classes: dict[Annotated[str, Field(min_length=1, max_length=50)], dict[str, Any]] = Field(default_factory=dict, max_length=100)
+
+
 class ProposalRequest(BaseModel):
     """A balanced territory proposal to compute from a plan's routed days (a job)."""
 
@@ -257,6 +267,8 @@ class ProposalRequest(BaseModel):
         default_factory=list, max_length=100_000, description="[store id, rep id] pairs that stay together")
     time_limit_s: float = Field(30.0, gt=0, le=3600)
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    what_if: WhatIfIn | None = Field(None, description="try a change instead: the answer is the routed workload per rep "
+                                     "and the headcount; it cannot be applied")
 
 
 class ProposalOut(BaseModel):

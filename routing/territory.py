@@ -13,10 +13,10 @@ import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .calendar import Cycle
-from .model import Policy, Rep, Route, Store, Unassigned
+from .model import ClassPolicy, Policy, Rep, Route, Store, Unassigned
 
 #: Missing visits that more working time would have made (the others cannot be made at all).
 _FOR_LACK_OF_TIME = frozenset({"not_enough_time", "max_visits_reached"})
@@ -311,3 +311,33 @@ def plan_territories(stores: Sequence[Store], reps: Sequence[Rep], policy: Polic
     if jobs > 1:
         pool.shutdown()
     return routes, unassigned
+
+
+# --- what-ifs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A change to try: reps to add (with their homes) or remove, and classes with another
+    frequency or visit length (``ClassPolicy`` by name, replacing the policy's)."""
+
+    add_reps: tuple[Rep, ...] = ()
+    remove_reps: frozenset[str] = frozenset()
+    classes: Mapping[str, ClassPolicy] = field(default_factory=dict)
+
+    def apply(self, reps: Sequence[Rep], policy: Policy) -> tuple[list[Rep], Policy]:
+        import dataclasses
+
+        reps = [r for r in reps if r.id not in self.remove_reps] + list(self.add_reps)
+        if self.classes:
+            policy = dataclasses.replace(policy, classes={**policy.classes, **self.classes})
+        return reps, policy
+
+
+def headcount(loads: Sequence[Workload], utilisation: float = 0.85) -> int:
+    """Reps needed for every required visit: the routed work plus the work beyond the shifts,
+    over one rep's working hours at ``utilisation`` (the rest goes to waiting, lunch windows
+    and opening hours that do not line up)."""
+    need = sum(w.work_h + w.beyond_h for w in loads)
+    per_rep = statistics.fmean(w.available_h for w in loads) if loads else 0.0
+    return max(1, math.ceil(need / (per_rep * utilisation))) if per_rep else 0

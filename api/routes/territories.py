@@ -98,6 +98,17 @@ def create_proposal(body: ProposalRequest, request: Request, response: Response,
     if body.time_limit_s > settings.max_plan_time_s:
         raise ProblemError(422, f"time_limit_s: at most {settings.max_plan_time_s:g} s on this service, got {body.time_limit_s:g}")
     plan = _plan(session, body.plan_id)
+    if body.what_if is not None:  # refused now, with the field, rather than in the job
+        from routing.errors import InputError, InputProblem
+
+        from ..models import PolicyVersion
+
+        change = proposals.what_if(body.what_if.model_dump(), session.get(PolicyVersion, plan.inputs["policy"]).data)
+        unknown = sorted(change.remove_reps - set(plan.inputs["reps"]))
+        taken = sorted({r.id for r in change.add_reps} & (set(plan.inputs["reps"]) - change.remove_reps))
+        if unknown or taken:
+            raise InputError([InputProblem("what_if", None, "remove_reps", f"no rep {r!r} in plan {plan.id}") for r in unknown]
+                             + [InputProblem("what_if", None, "add_reps", f"rep {r!r} is in the team already") for r in taken])
     params = body.model_dump(mode="json") | {"plan_id": plan.id}
     job = new_job(session, params, None, kind="proposal")
     row = ProposalRow(plan_id=plan.id, job_id=job.id, status="running", params=params)
@@ -130,6 +141,8 @@ def apply_proposal(proposal_id: ProposalId, session: SessionDep) -> ProposalOut:
         raise ProblemError(404, f"no proposal {proposal_id}")
     if row.status != "proposed":
         raise ProblemError(409, f"proposal {proposal_id} is {proposal_out(session, row).status}, not ready to apply")
+    if row.result.get("what_if"):
+        raise ProblemError(409, f"proposal {proposal_id} is a what-if: change the reps or the policy, then propose")
     try:
         proposals.apply(session, row)
     except proposals.Stale as exc:

@@ -66,3 +66,31 @@ def test_a_proposal_is_a_job_with_routed_workloads_and_applies_as_store_versions
     again = client.post(f"/v1/territories/proposals/{proposal['id']}/apply", headers=admin)
     assert again.status_code == 409
     assert client.post("/v1/territories/proposals", json={"time_limit_s": 1}, headers=make_token(app, "rep", "R1")).status_code == 403
+
+
+def test_what_ifs_answer_routed_workloads_and_headcount(app, client, admin):
+    from .conftest import wait_job
+
+    load_team(client, admin)
+    plan_and_publish(client, admin)
+    extra = {"id": "R9", "name": "New rep", "start_lat": 43.74, "start_lon": 7.42, "shift_start": "08:00", "shift_end": "17:00"}
+    r = client.post("/v1/territories/proposals", json={"time_limit_s": 6, "max_moves_pct": 100,
+                                                      "what_if": {"add_reps": [extra], "remove_reps": ["R4"]}}, headers=admin)
+    assert r.status_code == 202, r.text
+    assert wait_job(client, admin, r.json()["job"]["id"])["status"] == "succeeded"
+    result = client.get(f"/v1/territories/proposals/{r.json()['id']}", headers=admin).json()["result"]
+    assert {w["rep_id"] for w in result["after"]} == {"R1", "R2", "R3", "R9"}
+    assert result["what_if"] and result["headcount"] >= 1
+    assert not any(to == "R4" for to in result["owners"].values())
+    assert client.post(f"/v1/territories/proposals/{r.json()['id']}/apply", headers=admin).status_code == 409
+    # A class twice as often: the same territories, more visit hours.
+    r = client.post("/v1/territories/proposals", json={"time_limit_s": 4, "what_if": {"classes": {"B": {"visits_per_week": 2}}}},
+                    headers=admin)
+    assert wait_job(client, admin, r.json()["job"]["id"])["status"] == "succeeded"
+    result = client.get(f"/v1/territories/proposals/{r.json()['id']}", headers=admin).json()["result"]
+    assert not result["moves"]
+    assert sum(w["service_h"] + w["beyond_h"] for w in result["after"]) > sum(w["service_h"] for w in result["before"])
+    # Bad changes are refused with the field.
+    bad = client.post("/v1/territories/proposals", json={"what_if": {"remove_reps": ["R7"], "classes": {"B": {"service_min": -3}}}},
+                      headers=admin)
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
