@@ -4,39 +4,24 @@ days, checked by routing the new territories, stored; applied as new store versi
 from __future__ import annotations
 
 import dataclasses
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from routing.calendar import Cycle
-from routing.io import route_from_dict
-from routing.model import SolveParams, Unassigned
+from routing.model import SolveParams
 from routing.io import parse_policy, parse_reps
 from routing.territory import (Proposal, ProposalParams, WhatIf, balance, headcount, owners, plan_territories, propose,
                                travel_per_visit_s, workloads)
 from routing.travel import places_of, with_places
 
 from .db import transaction
-from .models import Event as EventRow
 from .models import Job, Plan, PolicyVersion, ProposalRow, StoreRow, utcnow
-from .plans import latest_routes
+from .replans import plan_state
 from .records import STORES, load_inputs, patch_record
 
 #: Share of a proposal job's time for the CP-SAT search; the rest routes the new territories.
 SEARCH_SHARE = 0.4
-
-
-def plan_state(session: Session, plan: Plan):
-    """A plan's routes as they stand (latest versions) and its missing visits."""
-    from . import replans
-
-    zone = ZoneInfo(plan.time_zone)
-    routes = [route_from_dict(r.data, zone) for r in latest_routes(session, plan.id)]
-    state = session.scalar(select(EventRow).where(EventRow.plan_id == plan.id, EventRow.kind == replans.STATE)
-                           .order_by(EventRow.id.desc()).limit(1))
-    missing = state.data["unassigned"] if state is not None else plan.result.get("unassigned", [])
-    return routes, [Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in missing]
 
 
 def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
@@ -144,3 +129,22 @@ def apply(session: Session, row: ProposalRow) -> int:
             changed += 1
     row.status, row.applied_at = "applied", utcnow()
     return changed
+
+
+def preview_moves(session: Session, plan: Plan, base, moves: dict[str, str], time_limit_s: float) -> dict:
+    """The routed workloads of the reps that moves (store -> new rep) touch, before (the
+    plan's routed days) and after (those reps' territories routed again with the moves)."""
+    stores, reps, policy, cycle, travel = base
+    routes, missing = plan_state(session, plan)
+    owner = owners(stores, routes)
+    for row in session.scalars(select(StoreRow).where(StoreRow.id.in_(list(owner)))):
+        if row.rep_id is not None:
+            owner[row.id] = row.rep_id  # an owner set since the plan
+    touched = {owner.get(s) for s in moves} | set(moves.values())
+    mine = [r for r in reps if r.id in touched]
+    before = workloads(routes, missing, stores, mine, policy, cycle)
+    new_owner = owner | moves
+    new_routes, new_missing = plan_territories(stores, mine, policy, cycle, travel, new_owner,
+                                               SolveParams(time_limit_s=time_limit_s), jobs=1)
+    after = workloads(new_routes, new_missing, stores, mine, policy, cycle)
+    return {"before": [w.as_dict() for w in before], "after": [w.as_dict() for w in after]}

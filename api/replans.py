@@ -69,21 +69,31 @@ class Bases:
         return found
 
 
-def situation(session: Session, plan: Plan, date: dt.date, base) -> Situation:
-    """The plan's day ``date`` as it stands: the latest version of every route, the missing
-    visits after the last re-plan (else the plan's), the date's events so far."""
-    stores, reps, policy, cycle, travel = base
+def _last_state(session: Session, plan: Plan) -> EventRow | None:
+    return session.scalar(select(EventRow).where(EventRow.plan_id == plan.id, EventRow.kind == STATE)
+                          .order_by(EventRow.id.desc()).limit(1))
+
+
+def plan_state(session: Session, plan: Plan) -> tuple[list, list[Unassigned]]:
+    """A plan as it stands: the latest version of every route, and the missing visits after
+    the last re-plan (else the plan's)."""
     zone = ZoneInfo(plan.time_zone)
-    routes = tuple(route_from_dict(r.data, zone) for r in latest_routes(session, plan.id))
-    state = session.scalar(select(EventRow).where(EventRow.plan_id == plan.id, EventRow.kind == STATE)
-                           .order_by(EventRow.id.desc()).limit(1))
+    routes = [route_from_dict(r.data, zone) for r in latest_routes(session, plan.id)]
+    state = _last_state(session, plan)
     missing = state.data["unassigned"] if state is not None else plan.result.get("unassigned", [])
-    unassigned = tuple(Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in missing)
+    return routes, [Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in missing]
+
+
+def situation(session: Session, plan: Plan, date: dt.date, base) -> Situation:
+    """The plan's day ``date`` as it stands (``plan_state``) with the date's events so far."""
+    stores, reps, policy, cycle, travel = base
+    routes, unassigned = plan_state(session, plan)
+    state = _last_state(session, plan)
     rows = session.scalars(select(EventRow).where(EventRow.plan_id == plan.id, EventRow.date == date.isoformat(),
                                                   EventRow.kind.in_(tuple(KINDS))).order_by(EventRow.id)).all()
     events = parse_events([r.data["event"] for r in rows], date=date, time_zone=plan.time_zone, policy=policy)
     now = state.data.get("now_s") if state is not None and state.date == date.isoformat() else None
-    return Situation(date, stores, reps, policy, cycle, travel, routes, unassigned, tuple(events), now)
+    return Situation(date, stores, reps, policy, cycle, travel, tuple(routes), tuple(unassigned), tuple(events), now)
 
 
 def now_seconds(plan: Plan, date: dt.date, now: dt.datetime | None = None) -> int:

@@ -282,3 +282,20 @@ class ProposalOut(BaseModel):
     created_at: dt.datetime
     applied_at: dt.datetime | None = None
     result: dict[str, Any] | None = None
+
+
+class MoveIn(BaseModel):
+    """Stores to give to a rep."""
+
+    model_config = ConfigDict(extra="forbid")
+    store_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1, max_length=10_000)
+    rep_id: str = Field(min_length=1, max_length=200)
+
+
+class MoveOut(BaseModel):
+    """The moves, and the routed workloads of the reps they touch before and after."""
+
+    applied: bool
+    moves: list[dict[str, Any]]
+    before: list[WorkloadOut]
+    after: list[WorkloadOut]

@@ -1,4 +1,5 @@
-"""/v1/stores: import (CSV, GeoJSON or JSON; upsert, sync, dry run), list, get, patch, delete."""
+"""/v1/stores: import (CSV, GeoJSON or JSON; upsert, sync, dry run), list, get, patch, delete, and
+moving stores to another rep (with a routed preview)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from sqlalchemy import func, select
 
 from .. import records
 from ..deps import PrincipalDep, SessionDep, allow
-from ..models import StoreRow
+from ..models import RepRow, StoreRow
 from ..problems import ProblemError, responses
-from ..schemas import Deleted, ImportResult, Page, StoreOut, StoreRecord
+from ..schemas import Deleted, ImportResult, MoveIn, MoveOut, Page, StoreOut, StoreRecord
 from ._inputs import patch_body, read_object, read_upload, run_import, upload_body
 
 router = APIRouter(prefix="/v1/stores", tags=["stores"])
@@ -68,6 +69,40 @@ def _get(session, principal, store_id: str) -> StoreRow:
     if row is None or (principal.team is not None and row.rep_id not in principal.team):
         raise ProblemError(404, f"no store {store_id!r}")
     return row
+
+
+@router.post("/move", response_model=MoveOut, responses=responses(401, 403, 404, 409, 422), **allow("admin", "supervisor"))
+def move_stores(body: MoveIn, request: Request, session: SessionDep, principal: PrincipalDep, dry_run: bool = False) -> MoveOut:
+    """Give stores to a rep (their owner; a new version of each store), or with
+    ``dry_run=true`` only say what it would do. Either way the answer has the routed workload
+    of every rep the move touches, before (the last published plan's routed days) and after
+    (those reps' territories routed again with the move: a few seconds)."""
+    from .. import proposals
+    from .territories import _plan
+
+    team = principal.team
+    rows = [session.get(StoreRow, s) for s in body.store_ids]
+    missing = [s for s, r in zip(body.store_ids, rows) if r is None or not r.active]
+    if missing:
+        raise ProblemError(404, f"no store {missing[0]!r}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    if session.get(RepRow, body.rep_id) is None:
+        raise ProblemError(422, f"rep_id: no rep {body.rep_id!r}")
+    if team is not None and (body.rep_id not in team or any(r.rep_id not in team for r in rows)):
+        raise ProblemError(403, "a supervisor limited to a team moves stores between its reps only")
+    plan = _plan(session, None)
+    if body.rep_id not in plan.inputs["reps"] or any(s not in plan.inputs["stores"] for s in body.store_ids):
+        raise ProblemError(409, f"the last published plan (plan {plan.id}) does not hold rep {body.rep_id} or all the "
+                                "stores: plan the cycle again first")
+    base = request.app.state.replan_bases.get(session, plan, request.app.state.road_network,
+                                              request.app.state.settings.cache_dir)
+    moves = {s: body.rep_id for s in body.store_ids}
+    preview = proposals.preview_moves(session, plan, base, moves, time_limit_s=2.0)
+    done = [{"store_id": r.id, "from": r.rep_id, "to": body.rep_id} for r in rows if r.rep_id != body.rep_id]
+    if not dry_run:
+        for move in done:
+            records.patch_record(session, records.STORES, move["store_id"], {"rep_id": body.rep_id})
+        session.commit()
+    return MoveOut(applied=not dry_run, moves=done, **preview)
 
 
 @router.get("/{store_id}", response_model=StoreOut, responses=responses(401, 403, 404), **allow(*READ))

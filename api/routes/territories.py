@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from routing.io import route_from_dict
-from routing.model import Unassigned
 from routing.territory import balance, outlines, outlines_geojson, owners, workloads
 
-from .. import plans, proposals, replans
+from .. import proposals, replans
 from ..deps import PrincipalDep, SessionDep, SettingsDep, allow
 from ..jobs import new_job
-from ..models import Event as EventRow
 from ..models import Job, Plan, ProposalRow
 from ..problems import ProblemError, responses
 from ..schemas import ProposalOut, ProposalRequest, TerritoriesOut
@@ -55,12 +51,7 @@ def get_territories(request: Request, session: SessionDep, principal: PrincipalD
     base = request.app.state.replan_bases.get(session, plan, request.app.state.road_network,
                                               request.app.state.settings.cache_dir)
     stores, reps, policy, cycle, _ = base
-    zone = ZoneInfo(plan.time_zone)
-    routes = [route_from_dict(r.data, zone) for r in plans.latest_routes(session, plan.id)]
-    state = session.scalar(select(EventRow).where(EventRow.plan_id == plan.id, EventRow.kind == replans.STATE)
-                           .order_by(EventRow.id.desc()).limit(1))
-    missing = state.data["unassigned"] if state is not None else plan.result.get("unassigned", [])
-    unassigned = [Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in missing]
+    routes, unassigned = replans.plan_state(session, plan)
     if principal.team is not None:
         reps = tuple(r for r in reps if r.id in principal.team)
     loads = workloads(routes, unassigned, stores, reps, policy, cycle)

@@ -94,3 +94,28 @@ def test_what_ifs_answer_routed_workloads_and_headcount(app, client, admin):
     bad = client.post("/v1/territories/proposals", json={"what_if": {"remove_reps": ["R7"], "classes": {"B": {"service_min": -3}}}},
                       headers=admin)
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+
+
+def test_moving_stores_previews_routed_workloads_and_applies_only_without_dry_run(app, client, admin):
+    load_team(client, admin)
+    plan_and_publish(client, admin)
+    route = next(r for r in (client.get(f"/v1/reps/{rep}/routes/{MONDAY}", headers=admin) for rep in REPS)
+                 if r.status_code == 200 and any(s["type"] == "visit" for s in r.json()["stops"]))
+    giver = route.json()["rep_id"]
+    taker = next(r for r in REPS if r != giver)
+    moved = [s["store_id"] for s in route.json()["stops"] if s["type"] == "visit"][:2]
+    body = {"store_ids": moved, "rep_id": taker}
+    preview = client.post("/v1/stores/move", json=body, headers=admin, params={"dry_run": True})
+    assert preview.status_code == 200, preview.text
+    answer = preview.json()
+    assert not answer["applied"] and {m["store_id"] for m in answer["moves"]} == set(moved)
+    before = {w["rep_id"]: w for w in answer["before"]}
+    after = {w["rep_id"]: w for w in answer["after"]}
+    assert set(after) == {giver, taker}  # only the reps the move touches
+    assert after[taker]["stores"] == before[taker]["stores"] + 2 and after[giver]["stores"] == before[giver]["stores"] - 2
+    assert all(client.get(f"/v1/stores/{s}", headers=admin).json()["rep_id"] is None for s in moved)  # nothing changed
+    done = client.post("/v1/stores/move", json=body, headers=admin)
+    assert done.status_code == 200 and done.json()["applied"]
+    assert all(client.get(f"/v1/stores/{s}", headers=admin).json()["rep_id"] == taker for s in moved)
+    assert client.post("/v1/stores/move", json=body | {"rep_id": "R99"}, headers=admin).status_code == 422
+    assert client.post("/v1/stores/move", json=body, headers=make_token(app, "rep", "R1")).status_code == 403
