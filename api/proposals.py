@@ -64,9 +64,10 @@ def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
     if change is not None and not (change.add_reps or change.remove_reps):
         proposal = Proposal(dict(today), (), {}, "KEPT")  # other classes: the same territories, routed again
     else:
-        proposal = propose(stores, reps, policy, cycle, travel, today, travel_per_visit_s(before), ProposalParams(
-        max_moves=cap, locked_stores=frozenset(params.get("locked_stores", [])),
-        locked_pairs=frozenset(tuple(p) for p in params.get("locked_pairs", [])),
+        per_visit = travel_per_visit_s(before, [r.id for r in reps])
+        proposal = propose(stores, reps, policy, cycle, travel, today, per_visit, ProposalParams(
+            max_moves=cap, locked_stores=frozenset(params.get("locked_stores", [])),
+            locked_pairs=frozenset(tuple(p) for p in params.get("locked_pairs", [])),
             time_limit_s=SEARCH_SHARE * limit, seed=int(params.get("seed", 0)), workers=1))
     progress("routing the new territories", SEARCH_SHARE)
     per_territory = max(0.5, (1 - SEARCH_SHARE) * limit / max(1, len(reps)))

@@ -196,11 +196,12 @@ def store_work_s(store: Store, policy: Policy, cycle: Cycle) -> int:
     return required_visits(policy.classes[store.store_class], cycle.weeks) * service_seconds(store, policy)
 
 
-def travel_per_visit_s(loads: Sequence[Workload]) -> dict[str, float]:
+def travel_per_visit_s(loads: Sequence[Workload], rep_ids: Sequence[str] = ()) -> dict[str, float]:
     """Each rep's routed driving per visit (the plan's own figure, to price a store's visits
-    in travel); reps without visits get the team's."""
+    in travel); reps without visits, and ``rep_ids`` not in ``loads`` (new reps), get the team's."""
     team = sum(w.travel_h for w in loads) / max(1, sum(w.visits for w in loads)) * 3600
-    return {w.rep_id: (w.travel_h * 3600 / w.visits if w.visits else team) for w in loads}
+    out = {w.rep_id: (w.travel_h * 3600 / w.visits if w.visits else team) for w in loads}
+    return {r: team for r in rep_ids} | out
 
 
 def propose(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle: Cycle, travel, current: Mapping[str, str | None],

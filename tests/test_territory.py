@@ -55,6 +55,11 @@ def test_balance_figures():
     assert (b.max_h, b.min_h, b.ratio) == (30.0, 10.0, 3.0)
     assert b.cv_pct == pytest.approx(100 * (200 / 3) ** 0.5 / 20, abs=0.05)
     assert balance([]).cv_pct == 0.0
+    from routing.territory import travel_per_visit_s
+
+    routed = [Workload("R1", 1, 10, 1.0, 0.5, 0.0, 1, 40.0, 0.0), Workload("R2", 1, 0, 0.0, 0.0, 0.0, 0, 40.0, 0.0)]
+    per_visit = travel_per_visit_s(routed, ["R1", "R2", "R9"])
+    assert per_visit == {"R1": 180.0, "R2": 180.0, "R9": 180.0}  # the team's for a rep without visits, or new
 
 
 def test_owners_and_outlines():
