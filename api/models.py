@@ -220,3 +220,15 @@ class ProposalRow(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     applied_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class OwnerEdit(Base):
+    """A supervisor gave a store to a rep by hand (``POST /v1/stores/move``): later proposals
+    keep it while the store still has that owner, unless told otherwise."""
+
+    __tablename__ = "owner_edits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    store_id: Mapped[str] = mapped_column(String(200), index=True)
+    rep_id: Mapped[str] = mapped_column(String(200))
+    by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

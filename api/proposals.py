@@ -16,7 +16,7 @@ from routing.territory import (Proposal, ProposalParams, WhatIf, balance, headco
 from routing.travel import places_of, with_places
 
 from .db import transaction
-from .models import Job, Plan, PolicyVersion, ProposalRow, StoreRow, utcnow
+from .models import Job, OwnerEdit, Plan, PolicyVersion, ProposalRow, StoreRow, utcnow
 from .replans import plan_state
 from .records import STORES, load_inputs, patch_record
 
@@ -38,6 +38,7 @@ def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
         policy_data = session.get(PolicyVersion, plan.inputs["policy"]).data
         routes, missing = plan_state(session, plan)
         current_owner = {row.id: row.rep_id for row in session.scalars(select(StoreRow))}
+        edits = {(e.store_id, e.rep_id) for e in session.scalars(select(OwnerEdit))} if params.get("keep_edits", True) else set()
         holidays = frozenset(dt.date.fromisoformat(d) for d in (plan.params or {}).get("holidays", []))
         cycle = Cycle(dt.date.fromisoformat(plan.start), plan.weeks, holidays)
         network = plan.network
@@ -67,7 +68,8 @@ def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
         per_visit = travel_per_visit_s(before, [r.id for r in reps])
         proposal = propose(stores, reps, policy, cycle, travel, today, per_visit, ProposalParams(
             max_moves=cap, locked_stores=frozenset(params.get("locked_stores", [])),
-            locked_pairs=frozenset(tuple(p) for p in params.get("locked_pairs", [])),
+            locked_pairs=frozenset(tuple(p) for p in params.get("locked_pairs", []))
+            | {(s, r) for s, r in edits if current_owner.get(s) == r},  # hand moves still in force
             time_limit_s=SEARCH_SHARE * limit, seed=int(params.get("seed", 0)), workers=1))
     progress("routing the new territories", SEARCH_SHARE)
     per_territory = max(0.5, (1 - SEARCH_SHARE) * limit / max(1, len(reps)))

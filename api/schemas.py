@@ -265,6 +265,7 @@ class ProposalRequest(BaseModel):
     locked_stores: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=100_000)
     locked_pairs: list[tuple[Annotated[str, Field(min_length=1, max_length=200)], Annotated[str, Field(min_length=1, max_length=200)]]] = Field(
         default_factory=list, max_length=100_000, description="[store id, rep id] pairs that stay together")
+    keep_edits: bool = Field(True, description="keep the stores a supervisor moved by hand with their reps")
     time_limit_s: float = Field(30.0, gt=0, le=3600)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     what_if: WhatIfIn | None = Field(None, description="try a change instead: the answer is the routed workload per rep "

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from .. import records
 from ..deps import PrincipalDep, SessionDep, allow
-from ..models import RepRow, StoreRow
+from ..models import OwnerEdit, RepRow, StoreRow
 from ..problems import ProblemError, responses
 from ..schemas import Deleted, ImportResult, MoveIn, MoveOut, Page, StoreOut, StoreRecord
 from ._inputs import patch_body, read_object, read_upload, run_import, upload_body
@@ -76,7 +76,8 @@ def move_stores(body: MoveIn, request: Request, session: SessionDep, principal: 
     """Give stores to a rep (their owner; a new version of each store), or with
     ``dry_run=true`` only say what it would do. Either way the answer has the routed workload
     of every rep the move touches, before (the last published plan's routed days) and after
-    (those reps' territories routed again with the move: a few seconds)."""
+    (those reps' territories routed again with the move: a few seconds). Later proposals keep
+    a store moved by hand with its rep (unless asked with ``keep_edits: false``)."""
     from .. import proposals
     from .territories import _plan
 
@@ -101,6 +102,7 @@ def move_stores(body: MoveIn, request: Request, session: SessionDep, principal: 
     if not dry_run:
         for move in done:
             records.patch_record(session, records.STORES, move["store_id"], {"rep_id": body.rep_id})
+            session.add(OwnerEdit(store_id=move["store_id"], rep_id=body.rep_id, by=f"{principal.role}:{principal.name}"))
         session.commit()
     return MoveOut(applied=not dry_run, moves=done, **preview)
 

@@ -118,4 +118,22 @@ def test_moving_stores_previews_routed_workloads_and_applies_only_without_dry_ru
     assert done.status_code == 200 and done.json()["applied"]
     assert all(client.get(f"/v1/stores/{s}", headers=admin).json()["rep_id"] == taker for s in moved)
     assert client.post("/v1/stores/move", json=body | {"rep_id": "R99"}, headers=admin).status_code == 422
+
     assert client.post("/v1/stores/move", json=body, headers=make_token(app, "rep", "R1")).status_code == 403
+
+
+def test_later_proposals_keep_stores_moved_by_hand_unless_told_otherwise(app, client, admin):
+    from .conftest import STORES, wait_job
+
+    load_team(client, admin)
+    plan_and_publish(client, admin)
+    everything = [s["id"] for s in STORES]
+    assert client.post("/v1/stores/move", json={"store_ids": everything, "rep_id": "R1"}, headers=admin).status_code == 200
+
+    def proposed(**body) -> dict:
+        r = client.post("/v1/territories/proposals", json={"max_moves_pct": 100, "time_limit_s": 4} | body, headers=admin)
+        assert wait_job(client, admin, r.json()["job"]["id"])["status"] == "succeeded"
+        return client.get(f"/v1/territories/proposals/{r.json()['id']}", headers=admin).json()["result"]["owners"]
+
+    assert set(proposed().values()) == {"R1"}  # every store was given to R1 by hand: kept
+    assert len(set(proposed(keep_edits=False).values())) > 1  # otherwise the work is shared out
