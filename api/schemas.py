@@ -245,14 +245,19 @@ class TerritoriesOut(BaseModel):
     balance: BalanceOut
 
 
+#: An id in a request body: what the files accept (no NUL, which PostgreSQL refuses; no '/').
+_Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00/]+$")]
+
+
 class WhatIfIn(BaseModel):
     """A change to try: reps to add (the reps file's columns, with a home) or remove, classes
     with another frequency or visit length (the policy's class fields to change)."""
 
     model_config = ConfigDict(extra="forbid")
     add_reps: list[dict[str, Any]] = Field(default_factory=list, max_length=1000)
-    remove_reps: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=1000)
-    classes: dict[Annotated[str, Field(min_length=1, max_length=50)], dict[str, Any]] = Field(default_factory=dict, max_length=100)
+    remove_reps: list[_Id] = Field(default_factory=list, max_length=1000)
+    classes: dict[Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\x00]+$")], dict[str, Any]] = Field(
+        default_factory=dict, max_length=100)
 
 
 class ProposalRequest(BaseModel):
@@ -262,9 +267,9 @@ class ProposalRequest(BaseModel):
     plan_id: int | None = Field(None, ge=1, le=2**31 - 1, description="default: the last published plan")
     max_moves: int | None = Field(None, ge=0, le=1_000_000, description="at most this many stores change rep")
     max_moves_pct: float | None = Field(15.0, ge=0, le=100, description="or at most this share of the stores (%)")
-    locked_stores: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=100_000)
-    locked_pairs: list[tuple[Annotated[str, Field(min_length=1, max_length=200)], Annotated[str, Field(min_length=1, max_length=200)]]] = Field(
-        default_factory=list, max_length=100_000, description="[store id, rep id] pairs that stay together")
+    locked_stores: list[_Id] = Field(default_factory=list, max_length=100_000)
+    locked_pairs: list[tuple[_Id, _Id]] = Field(default_factory=list, max_length=100_000,
+                                                description="[store id, rep id] pairs that stay together")
     keep_edits: bool = Field(True, description="keep the stores a supervisor moved by hand with their reps")
     time_limit_s: float = Field(30.0, gt=0, le=3600)
     seed: int = Field(0, ge=0, le=2**31 - 1)
@@ -289,8 +294,8 @@ class MoveIn(BaseModel):
     """Stores to give to a rep."""
 
     model_config = ConfigDict(extra="forbid")
-    store_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1, max_length=10_000)
-    rep_id: str = Field(min_length=1, max_length=200)
+    store_ids: list[_Id] = Field(min_length=1, max_length=10_000)
+    rep_id: _Id
 
 
 class MoveOut(BaseModel):
