@@ -8,7 +8,6 @@ import dataclasses
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from routing.calendar import Cycle
 from routing.model import SolveParams
 from routing.io import parse_policy, parse_reps
 from routing.territory import (Proposal, ProposalParams, WhatIf, balance, headcount, owners, plan_territories, propose,
@@ -17,8 +16,8 @@ from routing.travel import places_of, with_places
 
 from .db import transaction
 from .models import Job, OwnerEdit, Plan, PolicyVersion, ProposalRow, StoreRow, utcnow
-from .replans import plan_state
-from .records import STORES, load_inputs, patch_record
+from .replans import base_of, plan_state
+from .records import STORES, patch_record
 
 #: Share of a proposal job's time for the CP-SAT search; the rest routes the new territories.
 SEARCH_SHARE = 0.4
@@ -26,24 +25,19 @@ SEARCH_SHARE = 0.4
 
 def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
     """The job: read the plan, propose, route the proposal's territories, store it."""
-    import datetime as dt
+    from .network import road_network
 
-    from .network import road_network, travel_for
-
+    progress("loading the plan", 0.02)
     with sessions() as session:
         job = session.get(Job, job_id)
         params = dict(job.params)
         plan = session.get(Plan, params["plan_id"])
-        stores, reps, policy = load_inputs(session, plan.inputs)
+        stores, reps, policy, cycle, travel = base_of(session, plan, lambda name: road_network(name, cache=settings.cache_dir),
+                                                      settings.cache_dir)
         policy_data = session.get(PolicyVersion, plan.inputs["policy"]).data
         routes, missing = plan_state(session, plan)
         current_owner = {row.id: row.rep_id for row in session.scalars(select(StoreRow))}
         edits = {(e.store_id, e.rep_id) for e in session.scalars(select(OwnerEdit))} if params.get("keep_edits", True) else set()
-        holidays = frozenset(dt.date.fromisoformat(d) for d in (plan.params or {}).get("holidays", []))
-        cycle = Cycle(dt.date.fromisoformat(plan.start), plan.weeks, holidays)
-        network = plan.network
-    progress("loading roads", 0.02)
-    travel, _ = travel_for(road_network(network, cache=settings.cache_dir), stores, reps, policy, cache=settings.cache_dir)
     before = workloads(routes, missing, stores, reps, policy, cycle)
     today = owners(stores, routes)
     rep_ids = {r.id for r in reps}

@@ -47,6 +47,15 @@ def plan_lock(plan_id: int) -> threading.Lock:
         return _locks.setdefault(plan_id, threading.Lock())
 
 
+def base_of(session: Session, plan: Plan, road_network, cache_dir):
+    """What a plan was made from: its stores, reps and policy, its cycle, and the travel
+    matrix on its network (``road_network(name)`` loads one; None for straight lines)."""
+    stores, reps, policy = load_inputs(session, plan.inputs)
+    travel, _ = travel_for(road_network(plan.network), stores, reps, policy, cache=cache_dir)
+    holidays = frozenset(dt.date.fromisoformat(d) for d in (plan.params or {}).get("holidays", []))
+    return tuple(stores), tuple(reps), policy, Cycle(dt.date.fromisoformat(plan.start), plan.weeks, holidays), travel
+
+
 class Bases:
     """The inputs, cycle and travel matrix of recently used plans, built once per process:
     they never change once a plan is written."""
@@ -60,10 +69,7 @@ class Bases:
         with self._lock:
             found = self._lru.get(key)
         if found is None:
-            stores, reps, policy = load_inputs(session, plan.inputs)
-            travel, _ = travel_for(road_network(plan.network), stores, reps, policy, cache=cache_dir)
-            holidays = frozenset(dt.date.fromisoformat(d) for d in (plan.params or {}).get("holidays", []))
-            found = (tuple(stores), tuple(reps), policy, Cycle(dt.date.fromisoformat(plan.start), plan.weeks, holidays), travel)
+            found = base_of(session, plan, road_network, cache_dir)
             with self._lock:
                 self._lru.put(key, found)
         return found

@@ -178,8 +178,6 @@ def _check_day(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], poli
             why = "the rep's day off" if date in rep.days_off else f"not one of the rep's working days ({rep.working_days})"
             problems.append(Violation("rep_not_working", f"route on {plan.date}, {why}", route.rep_id))
     routes = [r for r in plan.routes if r.rep_id not in off]
-    requested = [s.id for s in stores if s.id in {u.store_id for u in plan.unassigned} or s.id in ev.urgent
-                 or any(v.store_id == s.id for r in plan.routes for v in r.visits) or day_events is None]
     problems += _check_reported(routes, ev)
     for rid in ev.off:  # an unavailable rep has no lunch to take, nor any visit after it stopped
         if rid in rep_rules:
@@ -189,7 +187,7 @@ def _check_day(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], poli
             if route.rep_id in ev.off_from and stop.start_s >= ev.off_from[route.rep_id] and not stop.reported:
                 problems.append(Violation("rep_unavailable", f"visit at {_hm(stop.start_s)}, but the rep is unavailable "
                                           f"since {_hm(ev.off_from[route.rep_id])}", route.rep_id, stop.store_id))
-    problems += check_routes(routes, plan.unassigned, store_rules, rep_rules, travel, requested=requested)
+    problems += check_routes(routes, plan.unassigned, store_rules, rep_rules, travel, requested=[s.id for s in stores])
     # Left-out visits: the rest of the day of each rep that resumes; nobody unavailable.
     fit_rules, fit_routes = {}, []
     for route in routes:

@@ -145,13 +145,11 @@ def _events(data: Any, plan: Plan, date: dt.date, policy, *, rep_id: str | None,
     return parse_events(items, date=date, time_zone=plan.time_zone, policy=policy)
 
 
-def _today(plan: Plan, text: str | None, now: dt.datetime) -> dt.date:
-    """The day under way in the plan's time zone at ``now``; 409 if ``text`` names another date."""
+def _today(plan: Plan, date: dt.date | None, now: dt.datetime) -> dt.date:
+    """The day under way in the plan's time zone at ``now``; 409 if ``date`` is another."""
     today = now.astimezone(ZoneInfo(plan.time_zone)).date()
-    if text is not None:
-        date = dt.date.fromisoformat(text) if text not in ("today", "tomorrow") else today + dt.timedelta(days=text == "tomorrow")
-        if date != today:
-            raise ProblemError(409, f"events are for the day under way: today is {today} in {plan.time_zone}, not {date}")
+    if date is not None and date != today:
+        raise ProblemError(409, f"events are for the day under way: today is {today} in {plan.time_zone}, not {date}")
     if not plan.start <= today.isoformat() <= plan.end:
         raise ProblemError(409, f"plan {plan.id} covers {plan.start} to {plan.end}, not today ({today})")
     return today
@@ -220,7 +218,7 @@ async def post_rep_events(rep_id: str, date: str, request: Request, principal: P
             raise ProblemError(404, f"no published plan holds {day}")
         if rep_id not in plan.inputs["reps"]:
             raise ProblemError(404, f"rep {rep_id!r} is not in plan {plan.id}")
-        today = _today(plan, day.isoformat(), now)
+        today = _today(plan, day, now)
         return 200, _replan(request, session, plan, today, now, data, principal, commit, rep_id=rep_id, max_moves=max_moves)
 
     return await _post(request, principal, idempotency_key, handle)
@@ -242,7 +240,7 @@ async def post_plan_events(plan_id: PlanId, request: Request, principal: Princip
         if plan.status != "published":
             raise ProblemError(409, f"plan {plan_id} is a draft: publish it first")
         now = request.app.state.clock()
-        today = _today(plan, date.isoformat() if date else None, now)
+        today = _today(plan, date, now)
         current = plans.plan_of_day(session, today)
         if current is None or current.id != plan.id:
             raise ProblemError(409, f"today's routes are on plan {current.id if current else '(none)'}, not plan {plan_id}")
