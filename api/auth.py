@@ -102,6 +102,13 @@ def principal_for_session(session: Session, cookie: str) -> Principal | None:
     return _principal(token) if token and token.revoked_at is None else None
 
 
+def csrf_token(cookie: str) -> str:
+    """The token a page served to this browser session sends back with its POSTs (header
+    ``X-CSRF-Token``). Derived from the HttpOnly cookie, which other sites' pages cannot read,
+    so a form or script elsewhere cannot make the browser act with its cookie."""
+    return hashlib.sha256(b"fieldroute-csrf:" + cookie.encode()).hexdigest()
+
+
 def close_session(session: Session, cookie: str) -> None:
     row = session.get(BrowserSession, digest(cookie))
     if row is not None:

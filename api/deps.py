@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -16,6 +17,7 @@ from .settings import Settings
 
 T = TypeVar("T")
 SESSION_COOKIE = "fieldroute_session"
+CSRF_HEADER = "X-CSRF-Token"
 _bearer = HTTPBearer(auto_error=False, description="an API token from `fieldroute token create`")
 
 
@@ -45,15 +47,20 @@ SessionDep = Annotated[Session, Depends(get_db)]
 async def current_principal(request: Request,
                             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> auth.Principal:
     """The caller: a bearer token (known valid tokens are remembered for ``token_cache_s``
-    seconds, see ``api.cache``), or (for GET, e.g. a map opened in a browser) the /login cookie.
+    seconds, see ``api.cache``), or the /login cookie: for a GET (a map opened in a browser),
+    or for another method with the page's ``X-CSRF-Token`` (the territory page's moves).
     Async, so that a remembered token costs no trip to the thread pool."""
     principal = None
+    detail = "a valid bearer token is required"
     if credentials is not None:
         principal = await _token_principal(request, credentials.credentials)
-    elif request.method == "GET" and (cookie := request.cookies.get(SESSION_COOKIE)):
-        principal = await read_db(request, auth.principal_for_session, cookie)
+        detail = "the token is unknown or revoked"
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        if request.method == "GET" or secrets.compare_digest(request.headers.get(CSRF_HEADER, ""), auth.csrf_token(cookie)):
+            principal = await read_db(request, auth.principal_for_session, cookie)
+        else:
+            detail = f"a signed-in page sends its {CSRF_HEADER} header with a {request.method}; other callers a bearer token"
     if principal is None:
-        detail = "a valid bearer token is required" if credentials is None else "the token is unknown or revoked"
         raise ProblemError(401, detail, headers={"WWW-Authenticate": "Bearer"})
     return principal
 

@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_cache, app.state.route_cache = TokenCache(settings.token_cache_s), LRU(settings.route_cache_size)
     app.state.loop_sessions = session_factory(loop_engine) if loop_engine is not None else None
     app.state.replan_bases = replans.Bases()
+    app.state.move_previews = LRU(32)  # routed territories of recent move previews (api.proposals.preview_moves)
     app.state.clock = lambda: dt.datetime.now(dt.timezone.utc)  # what events call now (tests set another)
     app.state.db_slots = anyio.Semaphore(DB_SESSIONS)  # requests holding a session at once: see deps.get_db
     problems.install(app)

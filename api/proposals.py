@@ -14,6 +14,7 @@ from routing.territory import (Proposal, ProposalParams, WhatIf, balance, headco
                                travel_per_visit_s, workloads)
 from routing.travel import places_of, with_places
 
+from .cache import LRU
 from .db import transaction
 from .models import Job, OwnerEdit, Plan, PolicyVersion, ProposalRow, StoreRow, utcnow
 from .replans import base_of, plan_state
@@ -128,20 +129,37 @@ def apply(session: Session, row: ProposalRow) -> int:
     return changed
 
 
-def preview_moves(session: Session, plan: Plan, base, moves: dict[str, str], time_limit_s: float) -> dict:
-    """The routed workloads of the reps that moves (store -> new rep) touch, before (the
-    plan's routed days) and after (those reps' territories routed again with the moves)."""
-    stores, reps, policy, cycle, travel = base
-    routes, missing = plan_state(session, plan)
+def owners_now(session: Session, stores, routes) -> dict[str, str | None]:
+    """Each of a plan's stores' rep today: its owner now (set since the plan too, by a move or
+    an applied proposal), else the rep the plan sends to it most."""
     owner = owners(stores, routes)
     for row in session.scalars(select(StoreRow).where(StoreRow.id.in_(list(owner)))):
         if row.rep_id is not None:
-            owner[row.id] = row.rep_id  # an owner set since the plan
+            owner[row.id] = row.rep_id
+    return owner
+
+
+def preview_moves(session: Session, plan: Plan, base, moves: dict[str, str], time_limit_s: float,
+                  routed: LRU | None = None) -> dict:
+    """The routed workloads of the reps that moves (store -> new rep) touch, before (the
+    plan's routed days) and after (those reps' territories routed again with the moves).
+    ``routed`` keeps the routed territories by what they were made from, so that applying a
+    move just previewed answers the very numbers the preview showed (a time-limited search
+    would give slightly others)."""
+    stores, reps, policy, cycle, travel = base
+    routes, missing = plan_state(session, plan)
+    owner = owners_now(session, stores, routes)
     touched = {owner.get(s) for s in moves} | set(moves.values())
     mine = [r for r in reps if r.id in touched]
     before = workloads(routes, missing, stores, mine, policy, cycle)
     new_owner = owner | moves
-    new_routes, new_missing = plan_territories(stores, mine, policy, cycle, travel, new_owner,
-                                               SolveParams(time_limit_s=time_limit_s), jobs=1)
+    key = (plan.id, tuple(sorted((s, r) for s, r in new_owner.items() if r in touched)))
+    routed_now = routed.get(key) if routed is not None else None
+    if routed_now is None:
+        routed_now = plan_territories(stores, mine, policy, cycle, travel, new_owner, SolveParams(time_limit_s=time_limit_s),
+                                      jobs=1)
+        if routed is not None:
+            routed.put(key, routed_now)
+    new_routes, new_missing = routed_now
     after = workloads(new_routes, new_missing, stores, mine, policy, cycle)
     return {"before": [w.as_dict() for w in before], "after": [w.as_dict() for w in after]}

@@ -109,3 +109,61 @@ def test_demo_map_draws_the_streets_under_the_routes(demo_day, demo_roads):
     assert '"Streets"' in page and '"pane": "streets", ' in page and '"interactive": false' in page
     assert page.index('"pane": "streets", ') < page.index(f'"color": "{PALETTE[0]}"')  # drawn before the routes
     assert len(page) < 650_000  # 407 KB without streets (Leaflet inline), about 567 KB with them
+
+
+# --- the territory page ---------------------------------------------------------------------
+
+
+def _territory_page(moves=None, name="Store S2", rep_name="Rep R2"):
+    from maps.territories import territory_map
+    from routing.territory import Workload, outlines, outlines_geojson
+
+    stores = [store("S1", 0.001), store("S2", 0.002), store("S3", -0.002, 0.003)]
+    stores[1] = stores[1].__class__(**{**stores[1].__dict__, "name": name})
+    reps = [rep("R1"), rep("R2", 60.16, 24.95)]
+    reps[1] = reps[1].__class__(**{**reps[1].__dict__, "name": rep_name})
+    owner = {"S1": "R1", "S2": "R1", "S3": "R2"}
+    loads = [Workload("R1", 2, 8, 4.0, 1.5, 0.2, 4, 160.0, 0.0), Workload("R2", 1, 4, 2.0, 1.0, 0.0, 4, 160.0, 0.5)]
+    areas = outlines_geojson(outlines(stores, reps, owner), loads)
+    fmap = territory_map(stores, reps, owner, loads, areas, moves=moves, config={"plan_id": 7, "csrf": None})
+    return fmap.get_root().render()
+
+
+def _config(page: str) -> dict:
+    """What the page tells its script (the call that starts it)."""
+    import json
+    import re
+
+    (config,) = re.findall(r"fieldrouteTerritories\(\w+, \w+, \w+, (\{.*\})\);", page)
+    return json.loads(config)
+
+
+def test_territory_page_colours_stores_by_rep_and_rings_a_proposals_moves():
+    from maps.territories import MOVED_RADIUS, STORE_RADIUS, rep_colours, store_style
+
+    colours = rep_colours(["R1", "R2"])
+    page = _territory_page()
+    # folium's styler gives each store its rep's fill; nothing is moved
+    assert page.count(f'"fillColor": "{colours["R1"]}"') >= 1 and f'"fillColor": "{colours["R2"]}"' in page
+    assert f'"radius": {MOVED_RADIUS}' not in page
+    assert page.count('"type": "Point"') == 3 and page.count("L.marker(") == 2  # three stores, two homes
+    assert "<script src=" not in page and '<link rel="stylesheet"' not in page  # works offline
+    assert "function fieldrouteTerritories(" in page and 'id="fr-panel"' in page
+    config = _config(page)
+    assert config["plan_id"] == 7 and [r["id"] for r in config["reps"]] == ["R1", "R2"]
+    assert {w["rep_id"]: w["work_h"] for w in config["loads"]} == {"R1": 5.5, "R2": 3.0}
+    moved = _territory_page({"S2": "R2"})
+    ring = store_style("R1", colours, "R2")
+    assert ring["color"] == colours["R2"] and ring["fillColor"] == colours["R1"] and ring["radius"] == MOVED_RADIUS
+    assert f'"radius": {MOVED_RADIUS}' in moved and f'"color": "{colours["R2"]}", "fillColor": "{colours["R1"]}"' in moved
+    assert store_style("R1", colours)["radius"] == STORE_RADIUS
+    assert len(set(rep_colours([f"R{n}" for n in range(30)]).values())) == 30  # a colour per rep beyond the palette
+
+
+def test_territory_page_data_cannot_close_its_script():
+    """Store and rep names are data: in the page's JSON they cannot end the script or open a tag."""
+    evil = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
+    page = _territory_page(name=evil, rep_name=evil)
+    assert _config(page)["reps"][1]["name"] == evil
+    assert "</script><script>alert(1)" not in page and "<img src=x" not in page
+    assert _territory_page(name="Plain")  # and the ordinary page renders

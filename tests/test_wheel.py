@@ -14,7 +14,7 @@ import urllib.request
 import venv
 from pathlib import Path
 
-from tests.api.test_http import _free_port
+from tests.api.conftest import _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

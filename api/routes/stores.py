@@ -97,7 +97,7 @@ def move_stores(body: MoveIn, request: Request, session: SessionDep, principal: 
     base = request.app.state.replan_bases.get(session, plan, request.app.state.road_network,
                                               request.app.state.settings.cache_dir)
     moves = {s: body.rep_id for s in body.store_ids}
-    preview = proposals.preview_moves(session, plan, base, moves, time_limit_s=2.0)
+    preview = proposals.preview_moves(session, plan, base, moves, time_limit_s=2.0, routed=request.app.state.move_previews)
     done = [{"store_id": r.id, "from": r.rep_id, "to": body.rep_id} for r in rows if r.rep_id != body.rep_id]
     if not dry_run:
         for move in done:

@@ -4,16 +4,17 @@ each rep covers (GeoJSON)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
 from routing.territory import balance, outlines, outlines_geojson, owners, workloads
 
-from .. import proposals, replans
-from ..deps import PrincipalDep, SessionDep, SettingsDep, allow
+from .. import auth, proposals, replans
+from ..deps import SESSION_COOKIE, PrincipalDep, SessionDep, SettingsDep, allow
 from ..jobs import new_job
 from ..models import Job, Plan, ProposalRow
 from ..problems import ProblemError, responses
@@ -35,6 +36,33 @@ def _plan(session, plan_id: int | None) -> Plan:
     return plan
 
 
+@dataclass(frozen=True)
+class _View:
+    """What a caller sees of a plan's territories: the plan's stores (a limited supervisor's:
+    its reps' stores) and reps, each store's rep today, the routed workloads, and how many
+    stores changed rep since the plan was made."""
+
+    stores: tuple
+    reps: tuple
+    owner: dict
+    loads: list
+    changed: int
+
+
+def _view(request: Request, session, principal, plan: Plan) -> _View:
+    stores, reps, policy, cycle, _ = request.app.state.replan_bases.get(
+        session, plan, request.app.state.road_network, request.app.state.settings.cache_dir)
+    routes, unassigned = replans.plan_state(session, plan)
+    owner = proposals.owners_now(session, stores, routes)
+    then = owners(stores, routes)
+    if principal.team is not None:
+        reps = tuple(r for r in reps if r.id in principal.team)
+    loads = workloads(routes, unassigned, stores, reps, policy, cycle)
+    mine = {r.id for r in reps}
+    stores = tuple(s for s in stores if principal.team is None or owner.get(s.id) in mine)
+    return _View(stores, tuple(reps), owner, loads, sum(1 for s in stores if owner.get(s.id) != then.get(s.id)))
+
+
 @router.get("/v1/territories", response_model=TerritoriesOut, responses=responses(401, 403, 404, 422) | {
     200: {"content": {"application/geo+json": {"schema": {"type": "object"}}}}}, **allow("admin", "supervisor"))
 def get_territories(request: Request, session: SessionDep, principal: PrincipalDep,
@@ -45,22 +73,62 @@ def get_territories(request: Request, session: SessionDep, principal: PrincipalD
     waiting, visits, days used, the working hours the shifts offer, and the hours of the
     visits missing for lack of time (work beyond the shifts); the balance between reps
     (service + travel hours: busiest, idlest, their ratio, the coefficient of variation).
-    ``format=geojson``: each rep's territory as a polygon with its workload as properties.
-    A supervisor limited to a team sees its reps."""
+    ``format=geojson``: each rep's territory (its stores today: moves since the plan
+    included) as a polygon with its workload as properties. A supervisor limited to a team
+    sees its reps."""
     plan = _plan(session, plan_id)
-    base = request.app.state.replan_bases.get(session, plan, request.app.state.road_network,
-                                              request.app.state.settings.cache_dir)
-    stores, reps, policy, cycle, _ = base
-    routes, unassigned = replans.plan_state(session, plan)
-    if principal.team is not None:
-        reps = tuple(r for r in reps if r.id in principal.team)
-    loads = workloads(routes, unassigned, stores, reps, policy, cycle)
+    view = _view(request, session, principal, plan)
+    loads = view.loads
     if format == "geojson":
-        collection = outlines_geojson(outlines(stores, reps, owners(stores, routes)), loads)
+        collection = outlines_geojson(outlines(view.stores, view.reps, view.owner), loads)
         collection["properties"] = {"plan_id": plan.id, "balance": balance(loads).as_dict()}
         return JSONResponse(collection, media_type="application/geo+json")
     return TerritoriesOut(plan_id=plan.id, start=dt.date.fromisoformat(plan.start), weeks=plan.weeks,
                           reps=[w.as_dict() for w in loads], balance=balance(loads).as_dict())
+
+
+@router.get("/v1/territories/map", response_class=HTMLResponse, responses=responses(401, 403, 404, 422),
+            **allow("admin", "supervisor"))
+def territory_page(request: Request, session: SessionDep, principal: PrincipalDep,
+                   plan_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                   proposal_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> HTMLResponse:
+    """The supervisor's page (HTML; opens in a browser after /login): the stores coloured by
+    their rep, each territory's outline, the reps' homes, and a workload bar per rep (a plan's
+    routed days; default the last published plan). Select stores, pick a rep, preview the
+    routed workloads and apply the move; start a balanced proposal. ``proposal_id``: that
+    proposal, its moved stores ringed in their new rep's colour, applicable from the page."""
+    from maps.territories import territory_map
+
+    proposal = None
+    if proposal_id is not None:
+        row = session.get(ProposalRow, proposal_id)
+        if row is None:
+            raise ProblemError(404, f"no proposal {proposal_id}")
+        plan, proposal = session.get(Plan, row.plan_id), proposal_out(session, row)
+    else:
+        plan = _plan(session, plan_id)
+    view = _view(request, session, principal, plan)
+    result = (proposal.result if proposal else None) or {}
+    moves = {m["store_id"]: m["to"] for m in result.get("moves", [])}
+    cookie = request.cookies.get(SESSION_COOKIE) if "authorization" not in request.headers else None
+    config = {
+        "plan_id": plan.id, "csrf": auth.csrf_token(cookie) if cookie else None, "can_propose": principal.team is None,
+        "page_url": "/v1/territories/map", "territories_url": "/v1/territories", "move_url": "/v1/stores/move",
+        "proposals_url": "/v1/territories/proposals",
+        "subtitle": f"Plan {plan.id} from {plan.start}, {plan.weeks} weeks: {len(view.stores)} stores, {len(view.reps)} reps. "
+                    "Hours over the cycle, from its routed days.",
+        "banner": (f"{view.changed} store{'s have' if view.changed != 1 else ' has'} changed rep since plan {plan.id} was made: "
+                   "the table shows its routed days; a preview routes the touched territories again. Plan the cycle "
+                   "again to route them all.") if view.changed and not proposal else None,
+        "proposal": None if proposal is None else {
+            "id": proposal.id, "status": proposal.status, "what_if": bool(result.get("what_if")),
+            "headcount": result.get("headcount"), "moves": result.get("moves", []),
+            "before": result.get("before") or [w.as_dict() for w in view.loads], "after": result.get("after")},
+    }
+    roads = request.app.state.road_network(plan.network)
+    collection = outlines_geojson(outlines(view.stores, view.reps, view.owner), view.loads)
+    page = territory_map(view.stores, view.reps, view.owner, view.loads, collection, moves=moves, config=config, roads=roads)
+    return HTMLResponse(page.get_root().render(), headers={"Cache-Control": "no-store"})
 
 
 ProposalId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a proposal's id")]

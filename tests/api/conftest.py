@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
+import re
+import socket
+import subprocess
+import sys
 import time
 import tomllib
+import urllib.request
 import uuid
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -111,3 +118,43 @@ def plan_and_publish(client, headers, **body) -> dict:
     r = client.post(f"/v1/plans/{job['plan_id']}/publish", headers=headers)
     assert r.status_code == 200
     return r.json()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def serve_demo(db: Path, network: str):
+    """``fieldroute serve --demo`` on a real uvicorn bound to 127.0.0.1 on a free port, until
+    the block ends: (base URL, the tokens it printed by who, everything it printed)."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--demo", "--db", str(db), "--port", str(port), "--network", network,
+         "--demo-time-limit", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        tokens, lines = {}, []
+        deadline = time.monotonic() + 180
+        while not (tokens.get("R4") and _healthy(base)):
+            assert time.monotonic() < deadline and server.poll() is None, "".join(lines) + server.stderr.read()
+            line = server.stdout.readline()
+            lines.append(line)
+            if m := re.match(r"\s+(supervisor|R\d)\s+(fr_\S+)", line):
+                tokens[m[1]] = m[2]
+            if tokens.get("R4"):
+                time.sleep(0.2)
+        yield base, tokens, "".join(lines)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

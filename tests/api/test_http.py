@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .conftest import serve_demo
 
 
 def _get(url: str, token: str | None = None, *, method: str = "GET", body: dict | None = None,
@@ -40,35 +33,9 @@ def _get(url: str, token: str | None = None, *, method: str = "GET", body: dict 
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
-    """The demo service on a free port: its base URL and the tokens it printed."""
-    port = _free_port()
-    db = tmp_path_factory.mktemp("serve") / "fieldroute.db"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--demo", "--db", str(db), "--port", str(port), "--network", "straight",
-         "--demo-time-limit", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        tokens, lines = {}, []
-        deadline = time.monotonic() + 120
-        while not (tokens.get("R4") and _up(base)):
-            assert time.monotonic() < deadline and server.poll() is None, "".join(lines) + server.stderr.read()
-            line = server.stdout.readline()
-            lines.append(line)
-            if m := re.match(r"\s+(supervisor|R\d)\s+(fr_\S+)", line):
-                tokens[m[1]] = m[2]
-            if tokens.get("R4"):
-                time.sleep(0.2)
-        yield base, tokens, "".join(lines)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-
-
-def _up(base: str) -> bool:
-    try:
-        return _get(f"{base}/healthz")[0] == 200
-    except OSError:
-        return False
+    """The demo service (straight-line travel) on a free port: its base URL and the tokens it printed."""
+    with serve_demo(tmp_path_factory.mktemp("serve") / "fieldroute.db", "straight") as server:
+        yield server
 
 
 def test_demo_service_over_http(demo_server):

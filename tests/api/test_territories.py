@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .conftest import MONDAY, load_team, make_token, plan_and_publish
+from routing.territory import plan_territories
+
+from .conftest import MONDAY, STORES, load_team, make_token, plan_and_publish
 
 REPS = ("R1", "R2", "R3", "R4")
 
@@ -96,7 +98,11 @@ def test_what_ifs_answer_routed_workloads_and_headcount(app, client, admin):
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
 
 
-def test_moving_stores_previews_routed_workloads_and_applies_only_without_dry_run(app, client, admin):
+def test_moving_stores_previews_routed_workloads_and_applies_only_without_dry_run(app, client, admin, monkeypatch):
+    from api import proposals
+
+    routed = []
+    monkeypatch.setattr(proposals, "plan_territories", lambda *a, **k: routed.append(a) or plan_territories(*a, **k))
     load_team(client, admin)
     plan_and_publish(client, admin)
     route = next(r for r in (client.get(f"/v1/reps/{rep}/routes/{MONDAY}", headers=admin) for rep in REPS)
@@ -116,7 +122,9 @@ def test_moving_stores_previews_routed_workloads_and_applies_only_without_dry_ru
     assert all(client.get(f"/v1/stores/{s}", headers=admin).json()["rep_id"] is None for s in moved)  # nothing changed
     done = client.post("/v1/stores/move", json=body, headers=admin)
     assert done.status_code == 200 and done.json()["applied"]
+    assert done.json()["after"] == answer["after"]  # applying what was previewed answers the previewed numbers
     assert all(client.get(f"/v1/stores/{s}", headers=admin).json()["rep_id"] == taker for s in moved)
+    assert len(routed) == 1  # the preview's routed territories, kept for the apply
     assert client.post("/v1/stores/move", json=body | {"rep_id": "R99"}, headers=admin).status_code == 422
 
     assert client.post("/v1/stores/move", json=body, headers=make_token(app, "rep", "R1")).status_code == 403
@@ -137,3 +145,48 @@ def test_later_proposals_keep_stores_moved_by_hand_unless_told_otherwise(app, cl
 
     assert set(proposed().values()) == {"R1"}  # every store was given to R1 by hand: kept
     assert len(set(proposed(keep_edits=False).values())) > 1  # otherwise the work is shared out
+
+
+def _page_config(html: str) -> dict:
+    import json
+    import re
+
+    (config,) = re.findall(r"fieldrouteTerritories\(\w+, \w+, \w+, (\{.*\})\);", html)
+    return json.loads(config)
+
+
+def test_the_territory_page_is_for_supervisors_and_posts_with_its_csrf_token(app, client, admin):
+    from api import auth
+    from api.deps import SESSION_COOKIE
+
+    load_team(client, admin)
+    plan = plan_and_publish(client, admin)
+    assert client.get("/v1/territories/map", headers=make_token(app, "rep", "R1")).status_code == 403
+    page = client.get("/v1/territories/map", headers=admin)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["cache-control"] == "no-store"
+    config = _page_config(page.text)
+    assert config["plan_id"] == plan["id"] and config["csrf"] is None and config["can_propose"]  # a bearer token: read only
+    loads = client.get("/v1/territories", headers=admin).json()["reps"]
+    assert {w["rep_id"]: w["work_h"] for w in config["loads"]} == {w["rep_id"]: w["work_h"] for w in loads}
+    assert page.text.count('"type": "Point"') == len(STORES)
+    team = _page_config(client.get("/v1/territories/map", headers=make_token(app, "supervisor", team=["R2"])).text)
+    assert [r["id"] for r in team["reps"]] == ["R2"] and not team["can_propose"]
+    assert client.get("/v1/territories/map", headers=admin, params={"proposal_id": 999}).status_code == 404
+
+    # signed in (the /login cookie): the page carries the token its POSTs must send back
+    secret = make_token(app, "supervisor")["Authorization"].split()[1]
+    assert client.post("/login", data={"token": secret, "next": "/v1/territories/map"}, follow_redirects=False).status_code == 303
+    cookie = client.cookies[SESSION_COOKIE]
+    signed_in = _page_config(client.get("/v1/territories/map").text)
+    assert signed_in["csrf"] == auth.csrf_token(cookie) and signed_in["csrf"] != auth.digest(cookie)
+    store = STORES[0]["id"]
+    body = {"store_ids": [store], "rep_id": "R3"}
+    assert client.post("/v1/stores/move", json=body, params={"dry_run": True}).status_code == 401  # the cookie alone
+    wrong = client.post("/v1/stores/move", json=body, params={"dry_run": True}, headers={"X-CSRF-Token": "0" * 64})
+    assert wrong.status_code == 401 and "X-CSRF-Token" in wrong.json()["detail"]
+    right = client.post("/v1/stores/move", json=body, params={"dry_run": True}, headers={"X-CSRF-Token": signed_in["csrf"]})
+    assert right.status_code == 200, right.text
+    client.post("/logout")
+    assert client.post("/v1/stores/move", json=body, params={"dry_run": True},
+                       headers={"X-CSRF-Token": signed_in["csrf"]}).status_code == 401  # the session is over

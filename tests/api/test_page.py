@@ -1,0 +1,180 @@
+"""The supervisor's territory page in a real browser: Debian's chromium driven by Playwright,
+against ``fieldroute serve --demo`` on uvicorn (127.0.0.1) with the bundled OpenStreetMap roads.
+
+Skipped when Playwright or /usr/bin/chromium is missing, unless ``FIELDROUTE_REQUIRE_BROWSER=1``
+(CI installs both and sets it, so there the test runs or fails)."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import serve_demo
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("FIELDROUTE_ARTIFACTS", "out/test-artifacts"))
+#: A 1x1 transparent PNG: what map tiles from the internet get here (the machine is offline).
+BLANK_PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                          "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+TILES = "https://tile.openstreetmap.org/"
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - the test extra installs it
+    sync_playwright = None
+
+if sync_playwright is None or not CHROMIUM.exists():
+    if os.environ.get("FIELDROUTE_REQUIRE_BROWSER") == "1":
+        raise RuntimeError("FIELDROUTE_REQUIRE_BROWSER=1 but Playwright or /usr/bin/chromium is missing "
+                           "(apt-get install chromium; pip install -e '.[test]')")
+    pytest.skip("browser test: needs /usr/bin/chromium (apt-get install chromium) and Playwright", allow_module_level=True)
+
+
+def _api(base: str, token: str, path: str, method: str = "GET", body: dict | None = None):
+    request = urllib.request.Request(base + path, method=method, headers={"Authorization": f"Bearer {token}"} | (
+        {"Content-Type": "application/json"} if body is not None else {}), data=json.dumps(body).encode() if body else None)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with serve_demo(tmp_path_factory.mktemp("page") / "fieldroute.db", "demo") as running:
+        yield running
+
+
+@pytest.fixture
+def page(server):
+    """A signed-in supervisor's browser tab; what it logs and fetches from elsewhere is kept."""
+    base, tokens, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        outside: list[str] = []
+
+        def route(r):
+            if r.request.url.startswith(base + "/"):
+                return r.continue_()
+            outside.append(r.request.url)  # no CDN: only map tiles may be asked for, answered blank here
+            return r.fulfill(status=200, content_type="image/png", body=BLANK_PNG)
+
+        context.route("**/*", route)
+        tab = context.new_page()
+        problems: list[str] = []
+        tab.on("console", lambda m: m.type in ("error", "warning") and problems.append(f"console {m.type}: {m.text}"))
+        tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        tab.goto(f"{base}/login?next=/v1/territories/map")
+        tab.fill("input[name=token]", tokens["supervisor"])
+        tab.click("button[type=submit]")
+        tab.wait_for_selector("#fr-workload tbody tr")
+        yield tab, problems, outside
+        browser.close()
+
+
+def _table(tab) -> dict[str, tuple[float, float | None]]:
+    """The workload table: rep -> (work hours now, after the previewed change or None)."""
+    rows = {}
+    for row in tab.locator("#fr-workload tbody tr").all():
+        now = float(row.locator(".fr-work .fr-hours").inner_text())
+        after = row.locator("td.fr-after .fr-hours")
+        rows[row.get_attribute("data-rep")] = (now, float(after.inner_text()) if after.count() else None)
+    return rows
+
+
+def _status(tab, *starts: str) -> str:
+    """The status line once it says one of ``starts`` (or an error)."""
+    tab.wait_for_function("(starts) => { const s = document.getElementById('fr-status');"
+                          " return s.classList.contains('fr-error') || starts.some((p) => s.textContent.startsWith(p)); }",
+                          arg=list(starts), timeout=90_000)
+    return tab.inner_text("#fr-status")
+
+
+def test_a_supervisor_moves_a_store_and_applies_a_proposal_on_the_page(server, page):
+    base, tokens, _ = server
+    tab, problems, outside = page
+    sup = tokens["supervisor"]
+    territories = _api(base, sup, "/v1/territories")
+    stores = _api(base, sup, "/v1/stores?limit=1")["count"]
+    # the map: a marker per store of the plan, a home per rep, a table row per rep
+    assert tab.locator("path.fr-store").count() == stores == 179
+    assert tab.locator(".leaflet-marker-icon").count() == len(territories["reps"])
+    loads = {w["rep_id"]: w["work_h"] for w in territories["reps"]}
+    assert {rep: now for rep, (now, _) in _table(tab).items()} == pytest.approx(loads, abs=0.051)
+    assert tab.locator(".leaflet-outlines-pane path").count() == len(territories["reps"])
+
+    # select an area: a box over the whole map takes every store
+    tab.click("#fr-box")
+    box = tab.locator(".folium-map").bounding_box()
+    tab.mouse.move(box["x"] + 5, box["y"] + 5)
+    tab.mouse.down()
+    tab.mouse.move(box["x"] + box["width"] - 5, box["y"] + box["height"] - 5, steps=5)
+    tab.mouse.up()
+    assert tab.inner_text("#fr-selected") == f"{stores} stores selected."
+    tab.click("#fr-clear")
+    assert tab.inner_text("#fr-selected") == "No store selected."
+
+    # move one of the busiest rep's stores to the idlest rep: click it, pick the rep, preview
+    busiest, idlest = max(loads, key=loads.get), min(loads, key=loads.get)
+    owners = tab.evaluate("() => Object.fromEntries(window.fieldroute.owner)")
+    store = None
+    for candidate in sorted(s for s, r in owners.items() if r == busiest):
+        marker = tab.locator(f'path[data-store="{candidate}"]')
+        try:
+            marker.click(trial=True, timeout=300)  # visible and not under another marker
+        except Exception:  # noqa: BLE001 - Playwright's timeout: try the next store
+            continue
+        marker.click()
+        store = candidate
+        break
+    assert store is not None and tab.inner_text("#fr-selected") == "1 store selected."
+    owner_before = _api(base, sup, f"/v1/stores/{store}")["rep_id"]  # the demo's stores have none: the plan's rep
+    assert owner_before in (None, busiest)
+    tab.select_option("#fr-rep", idlest)
+    tab.click("#fr-preview")
+    assert _status(tab, "Preview").startswith("Preview: 1 store would change rep")
+    preview = _table(tab)
+    assert preview[busiest][1] < preview[busiest][0] and preview[idlest][1] > preview[idlest][0]
+    assert all(after == now for rep, (now, after) in preview.items() if rep not in (busiest, idlest))
+    assert _api(base, sup, f"/v1/stores/{store}")["rep_id"] == owner_before  # a preview changes nothing
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / "territory-preview.png"))
+
+    tab.click("#fr-apply")
+    assert _status(tab, "Moved").startswith("Moved 1 store")
+    applied = _table(tab)
+    assert {rep: now for rep, (now, _) in applied.items()} == {rep: after for rep, (_, after) in preview.items()}
+    assert all(after is None for _, after in applied.values())
+    assert _api(base, sup, f"/v1/stores/{store}")["rep_id"] == idlest
+    assert tab.evaluate(f"() => window.fieldroute.owner.get({json.dumps(store)})") == idlest
+
+    # a balanced proposal from the page: moved stores ringed, then applied
+    tab.fill("#fr-limit", "6")
+    tab.click("#fr-propose-go")
+    tab.wait_for_url("**/v1/territories/map?proposal_id=*", timeout=120_000)
+    tab.wait_for_selector("#fr-proposal:not([hidden])")
+    proposal_id = int(tab.url.rsplit("=", 1)[1])
+    proposal = _api(base, sup, f"/v1/territories/proposals/{proposal_id}")
+    moves = proposal["result"]["moves"]
+    assert tab.locator("#fr-moves li").count() == len(moves) > 0
+    ringed = tab.evaluate("() => [...window.fieldroute.markers].filter(([, m]) => m.options.weight === 4).map(([id]) => id)")
+    assert sorted(ringed) == sorted(m["store_id"] for m in moves)
+    assert {rep: after for rep, (_, after) in _table(tab).items()} == pytest.approx(
+        {w["rep_id"]: w["work_h"] for w in proposal["result"]["after"]}, abs=0.051)
+    tab.screenshot(path=str(ARTIFACTS / "territory-proposal.png"))
+    tab.click("#fr-apply-proposal")
+    assert _status(tab, "Applied").startswith(f"Applied: {len(moves)} store")
+    assert _api(base, sup, f"/v1/territories/proposals/{proposal_id}")["status"] == "applied"
+    assert all(_api(base, sup, f"/v1/stores/{m['store_id']}")["rep_id"] == m["to"] for m in moves)
+
+    tab.goto(f"{base}/v1/territories/map")
+    tab.wait_for_selector("#fr-workload tbody tr")
+    assert "changed rep since plan" in tab.inner_text("#fr-banner")
+    tab.screenshot(path=str(ARTIFACTS / "territory-page.png"))
+    assert problems == []
+    assert outside and all(url.startswith(TILES) for url in outside), outside
