@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     _inputs(p)
     p.add_argument("--plan", type=Path, required=True, help="cycle plan JSON (plan-cycle --out)")
     p.add_argument("--geojson", type=Path, help="write each rep's territory outline (with its workload) as GeoJSON here")
+    p.add_argument("--headcount", type=float, metavar="SECONDS",
+                   help="also search the fewest reps that fit every required visit, each team size balanced and routed, "
+                        "for at most this long")
 
     p = sub.add_parser("demo", help="plan a day and a 4-week cycle for the built-in demo team")
     p.add_argument("--date", type=_date, default=_date(DEMO_DATE), help=f"YYYY-MM-DD (default {DEMO_DATE})")
@@ -420,6 +423,20 @@ def _territory(args) -> int:
     if args.geojson:
         write_json(outlines_geojson(outlines(stores, reps, owners(stores, routes)), loads), args.geojson)
         print(f"Territory outlines GeoJSON: {args.geojson}")
+    if args.headcount:
+        from routing.territory import headcount, routed_headcount
+
+        print(f"Headcount: about {headcount(loads)} reps (estimate); routing team sizes for at most {args.headcount:g} s...")
+        found = routed_headcount(stores, reps, policy, cycle, _travel(args, stores, reps, policy)[0], owners(stores, routes), loads,
+                                 time_limit_s=args.headcount, progress=lambda size, _: print(f"  a team of {size}...", flush=True))
+        for t in found.tries:
+            print(f"  {t.reps:>3} reps: {'fit' if t.fits else f'{t.beyond_h:.1f} h of visits do not fit'}, "
+                  f"coefficient of variation {t.cv_pct:.1f} %")
+        if found.reps is None:
+            print("No team size tried fits every visit: give the search more time.")
+        else:
+            print(f"{found.reps} reps fit every required visit" + ("" if found.settled else
+                  f" (fewer not tried in the time: {found.reps - 1} might fit)"))
     return 0
 
 

@@ -4,6 +4,7 @@ days, checked by routing the new territories, stored; applied as new store versi
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from routing.model import SolveParams
 from routing.io import parse_policy, parse_reps
 from routing.territory import (Proposal, ProposalParams, WhatIf, balance, headcount, owners, plan_territories, propose,
-                               travel_per_visit_s, workloads)
+                               routed_headcount, travel_per_visit_s, with_owners, workloads)
 from routing.travel import places_of, with_places
 
 from .cache import LRU
@@ -70,7 +71,7 @@ def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
     per_territory = max(0.5, (1 - SEARCH_SHARE) * limit / max(1, len(reps)))
     new_routes, new_missing = plan_territories(stores, reps, policy, cycle, travel, proposal.owners,
                                                SolveParams(time_limit_s=per_territory, seed=int(params.get("seed", 0))), jobs=1)
-    after = workloads(new_routes, new_missing, stores, reps, policy, cycle)
+    after = workloads(new_routes, new_missing, with_owners(stores, proposal.owners), reps, policy, cycle)
     result = {
         "status": proposal.status,
         "owners": proposal.owners,
@@ -82,6 +83,17 @@ def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
         "headcount": headcount(after),
         "what_if": change is not None,
     }
+    search_s = float((params.get("what_if") or {}).get("headcount_time_s") or 0)
+    if change is not None and search_s > 0:
+        started = time.monotonic()
+
+        def tried(size: int, sizes: int) -> None:
+            share = min(1.0, (time.monotonic() - started) / search_s)
+            progress(f"headcount: routing a team of {size} ({sizes} sizes tried)", 0.5 + 0.49 * share)
+
+        found = routed_headcount(stores, reps, policy, cycle, travel, proposal.owners, after, time_limit_s=search_s,
+                                 seed=int(params.get("seed", 0)), progress=tried)
+        result["headcount_routed"] = found.as_dict() | {"loads": [w.as_dict() for w in found.loads]}
     with transaction(sessions) as session:
         done = session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(
             status="succeeded", phase="done", progress=1.0, finished_at=utcnow())).rowcount
@@ -161,5 +173,5 @@ def preview_moves(session: Session, plan: Plan, base, moves: dict[str, str], tim
         if routed is not None:
             routed.put(key, routed_now)
     new_routes, new_missing = routed_now
-    after = workloads(new_routes, new_missing, stores, mine, policy, cycle)
+    after = workloads(new_routes, new_missing, with_owners(stores, new_owner), mine, policy, cycle)
     return {"before": [w.as_dict() for w in before], "after": [w.as_dict() for w in after]}

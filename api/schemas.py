@@ -251,13 +251,17 @@ _Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00/]+$")
 
 class WhatIfIn(BaseModel):
     """A change to try: reps to add (the reps file's columns, with a home) or remove, classes
-    with another frequency or visit length (the policy's class fields to change)."""
+    with another frequency or visit length (the policy's class fields to change); and, with
+    ``headcount_time_s``, a routed search of the team size (alone: for today's team)."""
 
     model_config = ConfigDict(extra="forbid")
     add_reps: list[dict[str, Any]] = Field(default_factory=list, max_length=1000)
     remove_reps: list[_Id] = Field(default_factory=list, max_length=1000)
     classes: dict[Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\x00]+$")], dict[str, Any]] = Field(
         default_factory=dict, max_length=100)
+    headcount_time_s: float | None = Field(None, gt=0, le=3600, description=(
+        "also search the fewest reps that fit every required visit, each team size balanced and routed, for at most "
+        "this long (the answer's headcount_routed; headcount is the estimate the search starts from)"))
 
 
 class ProposalRequest(BaseModel):

@@ -9,8 +9,10 @@ figures compare reps on service plus travel hours, the time a rep is busy.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
+import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -150,6 +152,12 @@ def outlines_geojson(polygons: Mapping[str, object], loads: Sequence[Workload]) 
     return frame.__geo_interface__
 
 
+def with_owners(stores: Sequence[Store], owner: Mapping[str, str | None]) -> list[Store]:
+    """The stores with ``owner``'s rep as their owner: a territory's routes then count a store
+    none of whose visits fit as that rep's work beyond the shifts."""
+    return [dataclasses.replace(s, rep_id=owner.get(s.id) or s.rep_id) for s in stores]
+
+
 def _h(seconds: float) -> float:
     return round(seconds / 3600, 2)
 
@@ -285,7 +293,6 @@ def plan_territories(stores: Sequence[Store], reps: Sequence[Rep], policy: Polic
     own (with owners fixed, territories do not interact), ``jobs`` at a time in worker
     processes; ``params`` (``SolveParams``) is each territory's. The routed check of a
     proposal: its workloads come from these routes."""
-    import dataclasses
     from concurrent.futures import ProcessPoolExecutor
 
     from .travel import TravelMatrix
@@ -327,7 +334,6 @@ class WhatIf:
     classes: Mapping[str, ClassPolicy] = field(default_factory=dict)
 
     def apply(self, reps: Sequence[Rep], policy: Policy) -> tuple[list[Rep], Policy]:
-        import dataclasses
 
         reps = [r for r in reps if r.id not in self.remove_reps] + list(self.add_reps)
         if self.classes:
@@ -342,3 +348,127 @@ def headcount(loads: Sequence[Workload], utilisation: float = 0.85) -> int:
     need = sum(w.work_h + w.beyond_h for w in loads)
     per_rep = statistics.fmean(w.available_h for w in loads) if loads else 0.0
     return max(1, math.ceil(need / (per_rep * utilisation))) if per_rep else 0
+
+
+# --- routed headcount ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamTry:
+    """One team size tried: its territories proposed and routed; ``beyond_h``: the hours of
+    visits still missing for lack of time (0: every required visit fits)."""
+
+    reps: int
+    beyond_h: float
+    cv_pct: float
+
+    @property
+    def fits(self) -> bool:
+        return self.beyond_h == 0
+
+    def as_dict(self) -> dict:
+        return {"reps": self.reps, "beyond_h": self.beyond_h, "cv_pct": self.cv_pct, "fits": self.fits}
+
+
+@dataclass(frozen=True)
+class Headcount:
+    """The fewest reps found to fit every required visit, from routed plans: ``reps`` (None:
+    no size tried fits), the team of that size and its routed workloads, every size tried,
+    and ``estimate`` (``headcount``'s, where the search started). ``settled``: the size
+    below ``reps`` was tried and does not fit (else the time ran out first)."""
+
+    estimate: int
+    reps: int | None
+    settled: bool
+    team: tuple[Rep, ...]
+    loads: tuple[Workload, ...]
+    tries: tuple[TeamTry, ...]
+
+    def as_dict(self) -> dict:
+        return {"estimate": self.estimate, "reps": self.reps, "settled": self.settled,
+                "new_homes": [{"id": r.id, "lat": r.start_lat, "lon": r.start_lon} for r in self.team if r.id.startswith(NEW_REP)],
+                "tries": [t.as_dict() for t in self.tries]}
+
+
+#: Id prefix of the reps a headcount search adds.
+NEW_REP = "new-"
+
+
+def team_of(size: int, stores: Sequence[Store], reps: Sequence[Rep], loads: Sequence[Workload], policy: Policy,
+            cycle: Cycle) -> list[Rep]:
+    """A team of ``size``: the busiest ``size`` of ``reps`` when fewer (the idlest go), else
+    all of them and new reps shaped like the first (shift, lunch, working days), each living
+    where the work is far from every home: weighted k-means of the stores' visit time with
+    the existing homes held fixed (straight-line, on the map's plane)."""
+    import numpy as np
+
+    work = {w.rep_id: w.work_h + w.beyond_h for w in loads}
+    if size <= len(reps):
+        return sorted(reps, key=lambda r: (-work.get(r.id, 0.0), r.id))[:size]
+    if not stores:
+        raise ValueError("a team larger than today's needs stores to place the new reps' homes")
+    lat0 = math.radians(statistics.fmean(s.lat for s in stores))
+    xy = np.array([(s.lon * math.cos(lat0), s.lat) for s in stores])
+    weight = np.array([max(1, store_work_s(s, policy, cycle)) for s in stores], dtype=float)
+    fixed = np.array([(r.start_lon * math.cos(lat0), r.start_lat) for r in reps]).reshape(-1, 2)
+    centres = list(fixed)
+    for _ in range(size - len(reps)):  # farthest weighted point from the homes so far
+        gap = np.min(((xy[:, None, :] - np.array(centres)[None, :, :]) ** 2).sum(axis=2), axis=1) if centres else np.ones(len(xy))
+        centres.append(xy[int(np.argmax(weight * gap))])
+    centres = np.array(centres)
+    for _ in range(20):  # Lloyd's steps moving only the new centres
+        nearest = np.argmin(((xy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2), axis=1)
+        for k in range(len(fixed), len(centres)):
+            mine = nearest == k
+            if mine.any():
+                centres[k] = (xy[mine] * weight[mine, None]).sum(axis=0) / weight[mine].sum()
+    model = reps[0]
+    new = [dataclasses.replace(model, id=f"{NEW_REP}{n + 1}", name=f"New rep {n + 1}",
+                               start_lat=float(y), start_lon=float(x / math.cos(lat0)),
+                               end_lat=float(y), end_lon=float(x / math.cos(lat0)), days_off=frozenset())
+           for n, (x, y) in enumerate(centres[len(fixed):])]
+    return [*reps, *new]
+
+
+def routed_headcount(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle: Cycle, travel,
+                     current: Mapping[str, str | None], loads: Sequence[Workload], *, time_limit_s: float, seed: int = 0,
+                     solve=None, progress=None) -> Headcount:
+    """Search the fewest reps that fit every required visit, each size checked by routing:
+    from ``headcount(loads)`` (the estimate), a team of that size (``team_of``) gets balanced
+    territories (``propose``, no cap on moves) and every territory's cycle is routed; fewer
+    reps are tried while a size fits, more while it does not, until the answer is settled or
+    ``time_limit_s`` is spent (a size is started only if a trial's share of the time is left).
+    ``travel`` must hold the stores and the reps' homes; new homes are added to it. ``solve``
+    (``SolveParams``): each territory's search (default: its share of a trial's time);
+    ``progress(size, sizes_tried)`` is told of each size before it is tried."""
+    from .model import SolveParams
+    from .travel import places_of, with_places
+
+    start = time.monotonic()
+    estimate = headcount(loads)
+    trial_s = max(1.0, time_limit_s / 3)
+    tried: dict[int, tuple[TeamTry, list[Rep], list[Workload]]] = {}
+    size = max(1, estimate)
+    while size >= 1 and size not in tried and time.monotonic() - start + trial_s <= time_limit_s + 1e-9:
+        if progress is not None:
+            progress(size, len(tried))
+        team = team_of(size, stores, reps, loads, policy, cycle)
+        matrix = with_places(travel, places_of([], [r for r in team if r.id.startswith(NEW_REP)]), places_of(stores, reps),
+                             speed_kmh=policy.speed_kmh, circuity=policy.circuity)
+        ids = {r.id for r in team}
+        now = {s: (r if r in ids else None) for s, r in current.items()}
+        proposal = propose(stores, team, policy, cycle, matrix, now, travel_per_visit_s(loads, list(ids)),
+                           ProposalParams(time_limit_s=0.3 * trial_s, seed=seed, workers=1))
+        per_territory = max(0.2, 0.7 * trial_s / size)
+        routes, missing = plan_territories(stores, team, policy, cycle, matrix, proposal.owners,
+                                           solve or SolveParams(time_limit_s=per_territory, seed=seed), jobs=1)
+        team_loads = workloads(routes, missing, with_owners(stores, proposal.owners), team, policy, cycle)
+        beyond = round(sum(w.beyond_h for w in team_loads), 2)
+        tried[size] = (TeamTry(size, beyond, balance(team_loads).cv_pct), team, team_loads)
+        size = size - 1 if beyond == 0 else size + 1
+    fitting = sorted(n for n, (t, _, _) in tried.items() if t.fits)
+    best = fitting[0] if fitting else None
+    settled = best is not None and (best == 1 or (best - 1 in tried and not tried[best - 1][0].fits))
+    team, team_loads = (tried[best][1], tried[best][2]) if best is not None else ((), ())
+    return Headcount(estimate, best, settled, tuple(team), tuple(team_loads),
+                     tuple(tried[n][0] for n in tried))

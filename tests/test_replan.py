@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 
@@ -300,9 +301,12 @@ def test_cli_replan_prints_the_diff_and_writes_a_plan_the_checker_accepts(tmp_pa
     cycle = tmp_path / "cycle.json"
     subprocess.run([*run, "plan-cycle", *files, "--start", "2026-11-30", "--weeks", "1", "--time-limit", "4",
                     "--out", str(cycle)], check=True, capture_output=True)
-    territory = subprocess.run([*run, "territory", *files, "--plan", str(cycle), "--geojson", str(tmp_path / "t.geojson")],
-                               capture_output=True, text=True)
+    territory = subprocess.run([*run, "territory", *files, "--plan", str(cycle), "--geojson", str(tmp_path / "t.geojson"),
+                                "--headcount", "9"], capture_output=True, text=True)
     assert territory.returncode == 0, territory.stderr
+    tried = re.findall(r"^\s+(\d+) reps: (fit|[\d.]+ h of visits do not fit)", territory.stdout, re.M)
+    fits = sorted(int(n) for n, verdict in tried if verdict == "fit")
+    assert tried and (f"{fits[0]} reps fit every required visit" in territory.stdout if fits else "No team size" in territory.stdout)
     rows = [line.split() for line in territory.stdout.splitlines() if line.startswith("R")]
     routed = sum(s["type"] == "visit" for r in json.loads(cycle.read_text())["routes"] for s in r["stops"])
     assert len(rows) == 4 and sum(int(row[2]) for row in rows) == routed

@@ -114,3 +114,35 @@ def test_a_proposal_balances_work_moves_few_stores_and_keeps_locks():
     moved = [m for m in capped.moves if m[1] is not None]
     assert len(moved) <= 3
     assert capped.owners["S00"] == capped.owners["S01"] == "R1" and capped.owners["S20"] == "R3"
+
+
+def test_routed_headcount_finds_the_fewest_reps_that_fit_every_visit():
+    """One rep with three hours a day and two clusters of A stores (twice a week, 30 min):
+    16 hours of visits a week do not fit in 15 hours. The search routes team sizes from the
+    estimate: the answer fits (no visit missing for lack of time), the size below does not,
+    and the new rep lives by the far cluster."""
+    from routing.model import SolveParams
+    from routing.territory import NEW_REP, plan_territories, routed_headcount, team_of
+    from routing.travel import places_of, straight_line_matrix
+
+    reps = [rep("R1", 60.17, 24.94, shift=(8, 11))]
+    near = [store(f"N{i}", 0.002 * (i % 4), 0.002 * (i // 4), cls="A") for i in range(8)]
+    far = [store(f"F{i}", 0.05 + 0.002 * (i % 4), 0.06 + 0.002 * (i // 4), cls="A") for i in range(8)]
+    stores = near + far
+    travel = straight_line_matrix(places_of(stores, reps), speed_kmh=30, circuity=1.3)
+    cycle = Cycle(MONDAY, 1)
+    solve = SolveParams(time_limit_s=10, solution_limit=50)
+    current = {s.id: "R1" for s in stores}
+    routes, missing = plan_territories(stores, reps, POLICY, cycle, travel, current, solve, jobs=1)
+    loads = workloads(routes, missing, stores, reps, POLICY, cycle)
+    assert loads[0].beyond_h > 0  # today's team does not fit
+    found = routed_headcount(stores, reps, POLICY, cycle, travel, current, loads, time_limit_s=120, solve=solve)
+    by_size = {t.reps: t for t in found.tries}
+    assert found.reps is not None and found.settled and found.reps >= 2
+    assert by_size[found.reps].fits and by_size[found.reps].beyond_h == 0
+    assert not by_size[found.reps - 1].fits and by_size[found.reps - 1].beyond_h > 0
+    assert len(found.team) == found.reps and sum(w.beyond_h for w in found.loads) == 0
+    assert sum(w.visits for w in found.loads) == 2 * len(stores)  # every required visit is routed
+    new = [r for r in found.team if r.id.startswith(NEW_REP)]
+    assert new and min(abs(r.start_lat - 60.22) + abs(r.start_lon - 25.0) for r in new) < 0.02  # by the far cluster
+    assert [r.id for r in team_of(1, stores, [*reps, rep("R2")], loads, POLICY, cycle)] == ["R1"]  # the idlest go first

@@ -122,7 +122,8 @@ def territory_page(request: Request, session: SessionDep, principal: PrincipalDe
                    "again to route them all.") if view.changed and not proposal else None,
         "proposal": None if proposal is None else {
             "id": proposal.id, "status": proposal.status, "what_if": bool(result.get("what_if")),
-            "headcount": result.get("headcount"), "moves": result.get("moves", []),
+            "headcount": result.get("headcount"), "headcount_routed": result.get("headcount_routed"),
+            "moves": result.get("moves", []),
             "before": result.get("before") or [w.as_dict() for w in view.loads], "after": result.get("after")},
     }
     roads = request.app.state.road_network(plan.network)
@@ -156,6 +157,10 @@ def create_proposal(body: ProposalRequest, request: Request, response: Response,
     planned. Follow it at ``GET /v1/territories/proposals/{id}``; apply it with ``.../apply``."""
     if body.time_limit_s > settings.max_plan_time_s:
         raise ProblemError(422, f"time_limit_s: at most {settings.max_plan_time_s:g} s on this service, got {body.time_limit_s:g}")
+    search_s = (body.what_if.headcount_time_s or 0) if body.what_if else 0
+    if body.time_limit_s + search_s > settings.max_plan_time_s:
+        raise ProblemError(422, f"what_if.headcount_time_s: time_limit_s + headcount_time_s at most {settings.max_plan_time_s:g} s "
+                                f"on this service, got {body.time_limit_s + search_s:g}")
     plan = _plan(session, body.plan_id)
     if body.what_if is not None:  # refused now, with the field, rather than in the job
         from routing.errors import InputError, InputProblem

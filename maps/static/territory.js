@@ -265,8 +265,12 @@ function fieldrouteTerritories(map, storesLayer, outlinesLayer, cfg) {
     $("fr-back").href = cfg.page_url;
     const p = proposal;
     const n = p.moves.length;
+    const routed = p.headcount_routed;
+    const sizes = routed ? routed.tries.map((t) => `${t.reps} ${t.fits ? "fit" : "do not fit"}`).join(", ") : "";
     $("fr-proposal-text").textContent = p.what_if
-      ? `A what-if: the routed workload per rep after the change, and ${p.headcount} reps to fit every required visit. It cannot be applied.`
+      ? `A what-if: the routed workload per rep after the change; about ${p.headcount} reps for every required visit (estimate)` +
+        (routed ? `; routed: ${routed.reps === null ? "no team size tried fits" : `${routed.reps} reps fit every visit`} (${sizes}).` : ".") +
+        " It cannot be applied."
       : `${n} store${n === 1 ? "" : "s"} change rep (ringed in the new rep's colour). Status: ${p.status}.`;
     const list = $("fr-moves");
     p.moves.forEach((m) => {

@@ -92,6 +92,19 @@ def test_what_ifs_answer_routed_workloads_and_headcount(app, client, admin):
     result = client.get(f"/v1/territories/proposals/{r.json()['id']}", headers=admin).json()["result"]
     assert not result["moves"]
     assert sum(w["service_h"] + w["beyond_h"] for w in result["after"]) > sum(w["service_h"] for w in result["before"])
+    # The team size, routed: the fewest reps found that fit every visit (today's team, no other change).
+    r = client.post("/v1/territories/proposals", json={"time_limit_s": 4, "what_if": {"headcount_time_s": 15}}, headers=admin)
+    assert r.status_code == 202, r.text
+    assert wait_job(client, admin, r.json()["job"]["id"])["status"] == "succeeded"
+    routed = client.get(f"/v1/territories/proposals/{r.json()['id']}", headers=admin).json()["result"]["headcount_routed"]
+    tries = {t["reps"]: t for t in routed["tries"]}
+    assert routed["reps"] == min(n for n, t in tries.items() if t["fits"]) and routed["estimate"] in tries
+    assert all((t["beyond_h"] == 0) == t["fits"] for t in tries.values())
+    assert len(routed["loads"]) == routed["reps"] and sum(w["beyond_h"] for w in routed["loads"]) == 0
+    assert not routed["settled"] or routed["reps"] == 1 or not tries[routed["reps"] - 1]["fits"]
+    too_long = client.post("/v1/territories/proposals", json={"time_limit_s": 3000, "what_if": {"headcount_time_s": 3000}},
+                           headers=admin)
+    assert too_long.status_code == 422 and "headcount_time_s" in too_long.json()["detail"]
     # Bad changes are refused with the field.
     bad = client.post("/v1/territories/proposals", json={"what_if": {"remove_reps": ["R7"], "classes": {"B": {"service_min": -3}}}},
                       headers=admin)
