@@ -56,16 +56,30 @@ async def current_principal(request: Request,
         principal = await _token_principal(request, credentials.credentials)
         detail = "the token is unknown or revoked"
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        if request.method == "GET" or secrets.compare_digest(request.headers.get(CSRF_HEADER, ""), auth.csrf_token(cookie)):
+        if request.method == "GET" or _page_write(request, cookie):
             principal = await read_db(request, auth.principal_for_session, cookie)
         else:
-            detail = f"a signed-in page sends its {CSRF_HEADER} header with a {request.method}; other callers a bearer token"
+            detail = (f"a signed-in page writes only what it offers, with its {CSRF_HEADER} header; other callers send "
+                      "a bearer token")
     if principal is None:
         raise ProblemError(401, detail, headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 
 PrincipalDep = Annotated[auth.Principal, Depends(current_principal)]
+
+#: The writes a signed-in page makes with the session cookie (the territory page's); every
+#: other write takes a bearer token, so a script that got hold of a page cannot do more.
+PAGE_WRITES = frozenset({("POST", "/v1/stores/move"), ("POST", "/v1/territories/proposals"),
+                         ("POST", "/v1/territories/proposals/{proposal_id}/apply")})
+
+
+def _page_write(request: Request, cookie: str) -> bool:
+    """A write the page offers, carrying the token derived from this browser's cookie."""
+    route = request.scope.get("route")
+    given = request.headers.get(CSRF_HEADER, "")
+    return ((request.method, getattr(route, "path", None)) in PAGE_WRITES and given.isascii()
+            and secrets.compare_digest(given, auth.csrf_token(cookie)))
 
 
 async def read_db(request: Request, fn: Callable[..., T], *args, in_loop: bool = True) -> T:

@@ -151,16 +151,16 @@ def owners_now(session: Session, stores, routes) -> dict[str, str | None]:
     return owner
 
 
-def preview_moves(session: Session, plan: Plan, base, moves: dict[str, str], time_limit_s: float,
+def preview_moves(plan: Plan, base, state, owner: dict[str, str | None], moves: dict[str, str], time_limit_s: float,
                   routed: LRU | None = None) -> dict:
     """The routed workloads of the reps that moves (store -> new rep) touch, before (the
-    plan's routed days) and after (those reps' territories routed again with the moves).
+    plan's routed days: ``state``, its routes and missing visits) and after (those reps'
+    territories routed again with the moves, from ``owner``: each store's rep today).
     ``routed`` keeps the routed territories by what they were made from, so that applying a
     move just previewed answers the very numbers the preview showed (a time-limited search
     would give slightly others)."""
     stores, reps, policy, cycle, travel = base
-    routes, missing = plan_state(session, plan)
-    owner = owners_now(session, stores, routes)
+    routes, missing = state
     touched = {owner.get(s) for s in moves} | set(moves.values())
     mine = [r for r in reps if r.id in touched]
     before = workloads(routes, missing, stores, mine, policy, cycle)

@@ -9,7 +9,9 @@ whose home is nearest after dividing the distance by a weight drawn for the rep)
 until the busiest rep has at least twice the routed hours of the idlest.
 
 First the demo territory (its stores have no owner: today's owners are the reps its routed
-4-week cycle sends to them), proposed with the same cap and routed again.
+4-week cycle sends to them), proposed with the same cap and routed again; then its routed
+headcount (``routing.territory.routed_headcount``, ``--headcount-time``): the fewest reps
+that fit every required visit against the estimate it starts from.
 
 "Before": every territory's cycle routed on its own (``routing.territory.plan_territories``,
 ``--jobs`` at a time) and the workloads read off the routes. Then a proposal
@@ -40,8 +42,8 @@ import datetime as dt  # noqa: E402
 
 from routing.calendar import Cycle  # noqa: E402
 from routing.model import ClassPolicy, Policy, Rep, SolveParams, Store  # noqa: E402
-from routing.territory import (ProposalParams, balance, plan_territories, propose, travel_per_visit_s,  # noqa: E402
-                               workloads)
+from routing.territory import (ProposalParams, balance, plan_territories, propose, routed_headcount,  # noqa: E402
+                               travel_per_visit_s, with_owners, workloads)
 from routing.travel import places_of, straight_line_matrix  # noqa: E402
 
 POLICY = Policy("Europe/Paris", {
@@ -93,9 +95,16 @@ def demo_case(args) -> dict:
                                       seed=args.seed, workers=args.jobs))
     routes, missing = plan_territories(stores, reps, policy, cycle, travel, proposal.owners,
                                        SolveParams(time_limit_s=5, seed=args.seed), jobs=args.jobs)
-    after = workloads(routes, missing, stores, reps, policy, cycle)
+    after = workloads(routes, missing, with_owners(stores, proposal.owners), reps, policy, cycle)
+    runtime = time.perf_counter() - started
+    found = None
+    if args.headcount_time:
+        t0 = time.perf_counter()
+        found = routed_headcount(stores, reps, policy, cycle, travel, today, before, time_limit_s=args.headcount_time,
+                                 seed=args.seed)
+        found = found.as_dict() | {"runtime_s": round(time.perf_counter() - t0, 1)}
     return {"case": "demo", "stores": len(stores), "reps": len(reps), "before": before, "after": after,
-            "moved": len([m for m in proposal.moves if m[1] is not None]), "runtime_s": time.perf_counter() - started}
+            "moved": len([m for m in proposal.moves if m[1] is not None]), "runtime_s": runtime, "headcount": found}
 
 
 def _row(case: str, stores: int, reps: int, before, after, moved: int, runtime: float) -> str:
@@ -117,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-moves-pct", type=float, default=15.0, help="cap on stores moved, %% (default 15)")
     parser.add_argument("--target-cv", type=float, default=5.0, help="routed spread to reach, %% (default 5)")
     parser.add_argument("--no-demo", action="store_true", help="skip the demo territory")
+    parser.add_argument("--headcount-time", type=float, default=60.0,
+                        help="routed headcount search on the demo, at most this long (default 60 s; 0 skips it)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     demo = None if args.no_demo else demo_case(args)
@@ -145,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         proposal = propose(stores, reps, POLICY, cycle, travel, today, per_visit, params)
         t1 = time.perf_counter()
         routes, missing = plan_territories(stores, reps, POLICY, cycle, travel, proposal.owners, solve, jobs=args.jobs)
-        after = workloads(routes, missing, stores, reps, POLICY, cycle)
+        after = workloads(routes, missing, with_owners(stores, proposal.owners), reps, POLICY, cycle)
         b1 = balance(after)
         rounds.append({"round": round_ + 1, "status": proposal.status, "moved": len(proposal.moves),
                        "proposal_s": round(t1 - t0, 1), "check_s": round(time.perf_counter() - t1, 1), "cv_pct": b1.cv_pct,
@@ -163,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     if demo:
         print(_row("demo", demo["stores"], demo["reps"], demo["before"], demo["after"], demo["moved"], demo["runtime_s"]))
     print(_row("generated", len(stores), len(reps), before, after, len(proposal.moves), runtime))
+    if demo and demo["headcount"]:
+        h = demo["headcount"]
+        sizes = ", ".join(f"{t['reps']} {'fit' if t['fits'] else 'do not fit'}" for t in h["tries"])
+        print(f"demo headcount: estimate {h['estimate']}, routed {h['reps']}{'' if h['settled'] else ' (not settled)'} "
+              f"({sizes}), {h['runtime_s']:.1f} s")
     ok = b1.cv_pct < args.target_cv and moved_pct <= args.max_moves_pct and runtime < 120
     print(f"bar (CV < {args.target_cv} %, moved <= {args.max_moves_pct} %, under 120 s): {'met' if ok else 'NOT met'}")
     if args.json:
@@ -174,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             "demo": None if demo is None else {
                 "cv_before_pct": balance(demo["before"]).cv_pct, "cv_after_pct": balance(demo["after"]).cv_pct,
                 "moved_pct": round(100 * demo["moved"] / demo["stores"], 1), "runtime_s": round(demo["runtime_s"], 1),
-                "before": [w.as_dict() for w in demo["before"]], "after": [w.as_dict() for w in demo["after"]]}}, indent=2))
+                "before": [w.as_dict() for w in demo["before"]], "after": [w.as_dict() for w in demo["after"]],
+                "headcount": demo["headcount"]}}, indent=2))
     return 0 if ok else 1
 
 

@@ -66,12 +66,14 @@ class _Page(MacroElement):
 
 def territory_map(stores: Sequence[Store], reps: Sequence[Rep], owner: Mapping[str, str | None], loads: Sequence[Workload],
                   outlines: dict, *, moves: Mapping[str, str] | None = None, config: Mapping | None = None,
-                  roads=None) -> folium.Map:
+                  roads=None, extra_reps: Sequence[Rep] = ()) -> folium.Map:
     """The page's map. ``owner``: each store's rep today; ``loads``: the workload table;
     ``outlines``: the territories as GeoJSON (``routing.territory.outlines_geojson``);
     ``moves``: a proposal's store -> new rep, drawn highlighted; ``config``: what the script
-    is told (the API's paths, the page's token, the proposal's before/after figures)."""
+    is told (the API's paths, the page's token, the proposal's before/after figures);
+    ``extra_reps``: a what-if's new reps (their homes and names)."""
     moves = dict(moves or {})
+    reps = [*reps, *(r for r in extra_reps if r.id not in {x.id for x in reps})]
     names = {r.id: r.name for r in reps}
     rep_ids = [*names, *sorted({m for m in moves.values() if m} - set(names))]  # a what-if's new reps too
     colours = rep_colours(rep_ids)
@@ -104,7 +106,8 @@ def territory_map(stores: Sequence[Store], reps: Sequence[Rep], owner: Mapping[s
     homes.add_to(fmap)
     folium.LayerControl(collapsed=False, position="topleft").add_to(fmap)
     root = fmap.get_root()
-    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'), name="no_favicon")  # no request, no 404
+    root.header.add_child(folium.Element('<title>Fieldroute: territories</title><link rel="icon" href="data:,">'),
+                          name="title")  # an empty icon: no request for /favicon.ico, no 404 in the console
     root.header.add_child(folium.Element(f"<style>{(STATIC / 'territory.css').read_text()}</style>"), name="territory_css")
     root.header.add_child(folium.Element(f"<script>{(STATIC / 'territory.js').read_text()}</script>"), name="territory_js")
     root.html.add_child(folium.Element(_PANEL))
@@ -120,10 +123,11 @@ _PANEL = """<aside id="fr-panel" aria-label="Territories">
 <h1 id="fr-title">Territories</h1>
 <p id="fr-subtitle"></p>
 <p id="fr-banner" hidden></p>
-<table id="fr-workload"><thead><tr><th>Rep</th><th>Stores</th><th>Work h <small>(service + travel)</small></th>
+<table id="fr-workload"><caption>Routed work per rep over the cycle, hours</caption><thead><tr><th>Rep</th><th>Stores</th><th>Work h <small>(service + travel)</small></th>
 <th class="fr-after" hidden>After</th></tr></thead><tbody></tbody></table>
 <p id="fr-key"><small>Bars: visits, driving (light), visits beyond the shifts (hatched).</small></p>
 <p id="fr-balance"></p>
+<p id="fr-other-plan" hidden>Moves and proposals act on the last published plan: <a href="/v1/territories/map">open it</a>.</p>
 <section id="fr-move" hidden><h2>Move stores</h2>
 <p>Click stores on the map (or <button type="button" id="fr-box">select an area</button>), pick a rep, preview.</p>
 <p><span id="fr-selected">No store selected.</span> <button type="button" id="fr-clear">Clear</button></p>

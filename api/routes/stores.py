@@ -78,31 +78,36 @@ def move_stores(body: MoveIn, request: Request, session: SessionDep, principal: 
     of every rep the move touches, before (the last published plan's routed days) and after
     (those reps' territories routed again with the move: a few seconds). Later proposals keep
     a store moved by hand with its rep (unless asked with ``keep_edits: false``)."""
-    from .. import proposals
+    from .. import proposals, replans
     from .territories import _plan
 
-    team = principal.team
-    rows = [session.get(StoreRow, s) for s in body.store_ids]
-    missing = [s for s, r in zip(body.store_ids, rows) if r is None or not r.active]
+    store_ids = list(dict.fromkeys(body.store_ids))
+    rows = [session.get(StoreRow, s) for s in store_ids]
+    missing = [s for s, r in zip(store_ids, rows) if r is None or not r.active]
     if missing:
         raise ProblemError(404, f"no store {missing[0]!r}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
     if session.get(RepRow, body.rep_id) is None:
         raise ProblemError(422, f"rep_id: no rep {body.rep_id!r}")
-    if team is not None and (body.rep_id not in team or any(r.rep_id not in team for r in rows)):
-        raise ProblemError(403, "a supervisor limited to a team moves stores between its reps only")
     plan = _plan(session, None)
-    if body.rep_id not in plan.inputs["reps"] or any(s not in plan.inputs["stores"] for s in body.store_ids):
+    if body.rep_id not in plan.inputs["reps"] or any(s not in plan.inputs["stores"] for s in store_ids):
         raise ProblemError(409, f"the last published plan (plan {plan.id}) does not hold rep {body.rep_id} or all the "
                                 "stores: plan the cycle again first")
     base = request.app.state.replan_bases.get(session, plan, request.app.state.road_network,
                                               request.app.state.settings.cache_dir)
-    moves = {s: body.rep_id for s in body.store_ids}
-    preview = proposals.preview_moves(session, plan, base, moves, time_limit_s=2.0, routed=request.app.state.move_previews)
-    done = [{"store_id": r.id, "from": r.rep_id, "to": body.rep_id} for r in rows if r.rep_id != body.rep_id]
+    state = replans.plan_state(session, plan)
+    owner = proposals.owners_now(session, base[0], state[0])  # an owner, else the rep the plan sends: as the page shows
+    team = principal.team
+    if team is not None and (body.rep_id not in team or any(owner.get(s) not in team for s in store_ids)):
+        raise ProblemError(403, "a supervisor limited to a team moves stores between its reps only")
+    moves = {s: body.rep_id for s in store_ids}
+    preview = proposals.preview_moves(plan, base, state, owner, moves, time_limit_s=2.0,
+                                      routed=request.app.state.move_previews)
+    done = [{"store_id": s, "from": owner.get(s), "to": body.rep_id} for s in store_ids if owner.get(s) != body.rep_id]
     if not dry_run:
-        for move in done:
-            records.patch_record(session, records.STORES, move["store_id"], {"rep_id": body.rep_id})
-            session.add(OwnerEdit(store_id=move["store_id"], rep_id=body.rep_id, by=f"{principal.role}:{principal.name}"))
+        for row in rows:
+            if row.rep_id != body.rep_id:
+                records.patch_record(session, records.STORES, row.id, {"rep_id": body.rep_id})
+                session.add(OwnerEdit(store_id=row.id, rep_id=body.rep_id, by=f"{principal.role}:{principal.name}"))
         session.commit()
     return MoveOut(applied=not dry_run, moves=done, **preview)
 

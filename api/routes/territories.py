@@ -16,7 +16,7 @@ from routing.territory import balance, outlines, outlines_geojson, owners, workl
 from .. import auth, proposals, replans
 from ..deps import SESSION_COOKIE, PrincipalDep, SessionDep, SettingsDep, allow
 from ..jobs import new_job
-from ..models import Job, Plan, ProposalRow
+from ..models import Job, Plan, PolicyVersion, ProposalRow, StoreRow
 from ..problems import ProblemError, responses
 from ..schemas import ProposalOut, ProposalRequest, TerritoriesOut
 
@@ -104,18 +104,26 @@ def territory_page(request: Request, session: SessionDep, principal: PrincipalDe
         row = session.get(ProposalRow, proposal_id)
         if row is None:
             raise ProblemError(404, f"no proposal {proposal_id}")
-        plan, proposal = session.get(Plan, row.plan_id), proposal_out(session, row)
+        plan, proposal = session.get(Plan, row.plan_id), proposal_out(session, row, principal.team)
     else:
         plan = _plan(session, plan_id)
     view = _view(request, session, principal, plan)
+    active = set(session.scalars(select(StoreRow.id).where(StoreRow.id.in_([s.id for s in view.stores]), StoreRow.active)))
+    stores = [s for s in view.stores if s.id in active]  # a store deleted or deactivated since the plan cannot move
     result = (proposal.result if proposal else None) or {}
     moves = {m["store_id"]: m["to"] for m in result.get("moves", [])}
+    added = ()
+    if result.get("what_if") and (asked := (row.params or {}).get("what_if")):  # the what-if's new reps: homes, names
+        added = proposals.what_if(asked, session.get(PolicyVersion, plan.inputs["policy"]).data).add_reps
+    published = session.scalar(select(Plan.id).where(Plan.status == "published")
+                               .order_by(Plan.published_at.desc(), Plan.id.desc()).limit(1))
     cookie = request.cookies.get(SESSION_COOKIE) if "authorization" not in request.headers else None
     config = {
         "plan_id": plan.id, "csrf": auth.csrf_token(cookie) if cookie else None, "can_propose": principal.team is None,
+        "can_move": plan.id == published and proposal is None,
         "page_url": "/v1/territories/map", "territories_url": "/v1/territories", "move_url": "/v1/stores/move",
         "proposals_url": "/v1/territories/proposals",
-        "subtitle": f"Plan {plan.id} from {plan.start}, {plan.weeks} weeks: {len(view.stores)} stores, {len(view.reps)} reps. "
+        "subtitle": f"Plan {plan.id} from {plan.start}, {plan.weeks} weeks: {len(stores)} stores, {len(view.reps)} reps. "
                     "Hours over the cycle, from its routed days.",
         "banner": (f"{view.changed} store{'s have' if view.changed != 1 else ' has'} changed rep since plan {plan.id} was made: "
                    "the table shows its routed days; a preview routes the touched territories again. Plan the cycle "
@@ -127,15 +135,19 @@ def territory_page(request: Request, session: SessionDep, principal: PrincipalDe
             "before": result.get("before") or [w.as_dict() for w in view.loads], "after": result.get("after")},
     }
     roads = request.app.state.road_network(plan.network)
-    collection = outlines_geojson(outlines(view.stores, view.reps, view.owner), view.loads)
-    page = territory_map(view.stores, view.reps, view.owner, view.loads, collection, moves=moves, config=config, roads=roads)
-    return HTMLResponse(page.get_root().render(), headers={"Cache-Control": "no-store"})
+    collection = outlines_geojson(outlines(stores, view.reps, view.owner), view.loads)
+    page = territory_map(stores, view.reps, view.owner, view.loads, collection, moves=moves, config=config, roads=roads,
+                         extra_reps=added)
+    # no-store: the page carries its CSRF token; never in a frame: its buttons must not be clicked through another page
+    return HTMLResponse(page.get_root().render(), headers={
+        "Cache-Control": "no-store", "Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY"})
 
 
 ProposalId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a proposal's id")]
 
 
-def proposal_out(session, row: ProposalRow) -> ProposalOut:
+def proposal_out(session, row: ProposalRow, team: frozenset[str] | None = None) -> ProposalOut:
+    """A proposal as answered; to a supervisor limited to ``team``, only what concerns its reps."""
     job = session.get(Job, row.job_id) if row.job_id else None
     status = row.status
     if status == "running" and job is not None and job.status in ("failed", "cancelled"):
@@ -143,7 +155,20 @@ def proposal_out(session, row: ProposalRow) -> ProposalOut:
     job_data = None if job is None else {"id": job.id, "status": job.status, "phase": job.phase, "progress": job.progress,
                                          "error": job.error}
     return ProposalOut(id=row.id, plan_id=row.plan_id, status=status, job=job_data, created_at=row.created_at,
-                       applied_at=row.applied_at, result=row.result)
+                       applied_at=row.applied_at, result=_for_team(row.result, team))
+
+
+def _for_team(result: dict | None, team: frozenset[str] | None) -> dict | None:
+    if team is None or not result:
+        return result
+    then = result.get("owners_then", {})
+    return result | {
+        "moves": [m for m in result.get("moves", []) if m["from"] in team or m["to"] in team],
+        "before": [w for w in result.get("before", []) if w["rep_id"] in team],
+        "after": [w for w in result.get("after", []) if w["rep_id"] in team],
+        "owners": {s: r for s, r in result.get("owners", {}).items() if r in team or then.get(s) in team},
+        "owners_then": {s: r for s, r in then.items() if r in team},
+    }
 
 
 @router.post("/v1/territories/proposals", status_code=202, response_model=ProposalOut,
@@ -165,8 +190,6 @@ def create_proposal(body: ProposalRequest, request: Request, response: Response,
     if body.what_if is not None:  # refused now, with the field, rather than in the job
         from routing.errors import InputError, InputProblem
 
-        from ..models import PolicyVersion
-
         change = proposals.what_if(body.what_if.model_dump(), session.get(PolicyVersion, plan.inputs["policy"]).data)
         unknown = sorted(change.remove_reps - set(plan.inputs["reps"]))
         taken = sorted({r.id for r in change.add_reps} & (set(plan.inputs["reps"]) - change.remove_reps))
@@ -185,13 +208,14 @@ def create_proposal(body: ProposalRequest, request: Request, response: Response,
 
 @router.get("/v1/territories/proposals/{proposal_id}", response_model=ProposalOut, responses=responses(401, 403, 404),
             **allow("admin", "supervisor"))
-def get_proposal(proposal_id: ProposalId, session: SessionDep) -> ProposalOut:
+def get_proposal(proposal_id: ProposalId, session: SessionDep, principal: PrincipalDep) -> ProposalOut:
     """A proposal: while its job runs, the job's phase and progress; then the moves (store,
-    from, to), each rep's routed workload before and after, and the balance before and after."""
+    from, to), each rep's routed workload before and after, and the balance before and after.
+    A supervisor limited to a team sees its reps' moves and workloads."""
     row = session.get(ProposalRow, proposal_id)
     if row is None:
         raise ProblemError(404, f"no proposal {proposal_id}")
-    return proposal_out(session, row)
+    return proposal_out(session, row, principal.team)
 
 
 @router.post("/v1/territories/proposals/{proposal_id}/apply", response_model=ProposalOut,

@@ -68,6 +68,7 @@ function fieldrouteTerritories(map, storesLayer, outlinesLayer, cfg) {
     const want = on === undefined ? !selected.has(id) : on;
     want ? selected.add(id) : selected.delete(id);
     paint(id);
+    if (after) { after = null; renderTable(); say(""); }  // the preview was of another selection
     showSelection();
   }
   function showSelection() {
@@ -129,7 +130,7 @@ function fieldrouteTerritories(map, storesLayer, outlinesLayer, cfg) {
       rows.append(tr);
     }
     const b = balance([...now.values()]);
-    const text = b ? `Busiest ${hours(b.max)} h, idlest ${hours(b.min)} h, coefficient of variation ${b.cv.toFixed(1)} %` : "No rep.";
+    const text = b ? `Busiest ${hours(b.max)} h, idlest ${hours(b.min)} h, coefficient of variation ${b.cv.toFixed(1)} %` : "No rep";
     const a = after && balance([...after.values()]);
     $("fr-balance").textContent = a ? `${text}; after: ${hours(a.max)} h, ${hours(a.min)} h, ${a.cv.toFixed(1)} %.` : `${text}.`;
   }
@@ -239,19 +240,26 @@ function fieldrouteTerritories(map, storesLayer, outlinesLayer, cfg) {
     $("fr-box").classList.toggle("fr-on", on);
     map.getContainer().classList.toggle("fr-boxing", on);
   }
-  map.on("mousedown", (e) => { if (boxing) { L.DomUtil.disableTextSelection(); boxStart = e.latlng; box = L.rectangle([e.latlng, e.latlng], { weight: 1, color: "#000", dashArray: "4 3", fillOpacity: 0.05, interactive: false }).addTo(map); } });
-  map.on("mousemove", (e) => { if (boxing && boxStart) box.setBounds(L.latLngBounds(boxStart, e.latlng)); });
-  map.on("mouseup", (e) => {
+  let boxEnd = null;
+  map.on("mousedown", (e) => {
+    if (!boxing) return;
+    L.DomUtil.disableTextSelection();
+    boxStart = boxEnd = e.latlng;
+    box = L.rectangle([e.latlng, e.latlng], { weight: 1, color: "#000", dashArray: "4 3", fillOpacity: 0.05, interactive: false }).addTo(map);
+  });
+  map.on("mousemove", (e) => { if (boxing && boxStart) { boxEnd = e.latlng; box.setBounds(L.latLngBounds(boxStart, boxEnd)); } });
+  document.addEventListener("mouseup", () => {  // released over the map or anywhere else
     if (!boxing || !boxStart) return;
-    const bounds = L.latLngBounds(boxStart, e.latlng);
+    const bounds = L.latLngBounds(boxStart, boxEnd);
     L.DomUtil.enableTextSelection();
     map.removeLayer(box);
-    boxStart = box = null;
+    boxStart = boxEnd = box = null;
     for (const [id, layer] of markers) if (bounds.contains(layer.getLatLng())) toggle(id, true);
     boxMode(false);
   });
 
   // --- the panel --------------------------------------------------------------------------
+  document.documentElement.lang = "en";
   $("fr-title").textContent = proposal ? `Territories: proposal ${proposal.id}` : "Territories";
   $("fr-subtitle").textContent = cfg.subtitle || "";
   if (cfg.banner) { $("fr-banner").textContent = cfg.banner; $("fr-banner").hidden = false; }
@@ -271,17 +279,25 @@ function fieldrouteTerritories(map, storesLayer, outlinesLayer, cfg) {
       ? `A what-if: the routed workload per rep after the change; about ${p.headcount} reps for every required visit (estimate)` +
         (routed ? `; routed: ${routed.reps === null ? "no team size tried fits" : `${routed.reps} reps fit every visit`} (${sizes}).` : ".") +
         " It cannot be applied."
+      : p.status === "running" ? "Being computed…"
       : `${n} store${n === 1 ? "" : "s"} change rep (ringed in the new rep's colour). Status: ${p.status}.`;
     const list = $("fr-moves");
     p.moves.forEach((m) => {
       const f = markers.get(m.store_id);
       const item = el("li", `${f ? f.feature.properties.name : m.store_id}: ${label(m.from)} → ${label(m.to)}`);
-      if (f) item.addEventListener("click", () => { map.setView(f.getLatLng(), Math.max(map.getZoom(), 16)); f.openTooltip(); });
+      if (f) {
+        const show = () => { map.setView(f.getLatLng(), Math.max(map.getZoom(), 16)); f.openTooltip(); };
+        item.tabIndex = 0;
+        item.addEventListener("click", show);
+        item.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); show(); } });
+      }
       list.append(item);
     });
-    $("fr-apply-proposal").hidden = !(cfg.csrf && p.status === "proposed" && !p.what_if);
+    $("fr-apply-proposal").hidden = !(cfg.csrf && cfg.can_propose && p.status === "proposed" && !p.what_if);
     $("fr-apply-proposal").addEventListener("click", applyProposal);
     if (p.status === "running") follow(p.id);
+  } else if (cfg.csrf && !cfg.can_move) {
+    $("fr-other-plan").hidden = false;
   } else if (cfg.csrf) {
     $("fr-move").hidden = false;
     $("fr-propose").hidden = !cfg.can_propose;

@@ -178,3 +178,44 @@ def test_a_supervisor_moves_a_store_and_applies_a_proposal_on_the_page(server, p
     tab.screenshot(path=str(ARTIFACTS / "territory-page.png"))
     assert problems == []
     assert outside and all(url.startswith(TILES) for url in outside), outside
+
+
+def test_names_on_the_page_stay_text_in_the_browser():
+    """Store and rep names with HTML and script go through every place the page's script
+    writes them (tooltips, the table, the rep picker, a proposal's moves) as text: no dialog
+    opens, no element is made from them, and they read as written."""
+    from maps.territories import territory_map
+    from routing.model import Rep, Store
+    from routing.territory import Workload, outlines, outlines_geojson
+
+    evil = "<img src=x onerror=alert(1)>`${alert(2)}`</script><b>"
+    stores = [Store("S1", evil, 43.73, 7.42, "B", ""), Store("S'2\"", "Plain", 43.735, 7.425, "B", "")]
+    reps = [Rep("R1", evil, 43.73, 7.41, 43.73, 7.41), Rep("R2", "Rep two", 43.74, 7.43, 43.74, 7.43)]
+    owner = {"S1": "R1", "S'2\"": "R2"}
+    loads = [Workload("R1", 1, 4, 2.0, 0.5, 0.0, 4, 40.0, 0.0), Workload("R2", 1, 4, 2.0, 0.7, 0.0, 4, 40.0, 0.0)]
+    proposal = {"id": 1, "status": "proposed", "what_if": False, "headcount": 2, "headcount_routed": None,
+                "moves": [{"store_id": "S1", "from": "R1", "to": "R2"}], "before": [w.as_dict() for w in loads],
+                "after": [w.as_dict() for w in loads]}
+    html = territory_map(stores, reps, owner, loads, outlines_geojson(outlines(stores, reps, owner), loads),
+                         moves={"S1": "R2"}, config={"plan_id": 1, "csrf": None, "proposal": proposal}).get_root().render()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu",
+                                                                         "--disable-background-networking"])
+        tab = browser.new_page()
+        tab.route("**/*", lambda r: r.fulfill(status=200, content_type="image/png", body=BLANK_PNG))
+        dialogs, errors = [], []
+        tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.set_content(html)
+        tab.wait_for_selector("#fr-moves li")
+        tab.locator('path[data-store="S1"]').hover()
+        tooltip = tab.locator(".leaflet-tooltip").first
+        tooltip.wait_for()
+        assert evil in tooltip.inner_text() and tooltip.locator("img").count() == 0
+        assert tab.locator("#fr-moves li").inner_text().startswith(evil)
+        assert evil in tab.locator('#fr-workload tr[data-rep="R1"]').inner_text()
+        assert tab.locator("#fr-panel img, #fr-panel b").count() == 0 and tab.locator(".leaflet-tooltip img").count() == 0
+        quoted = tab.evaluate("(id) => document.querySelectorAll(`path[data-store=\"${CSS.escape(id)}\"]`).length", stores[1].id)
+        assert quoted == 1  # a quoted id is an attribute value
+        browser.close()
+    assert dialogs == [] and errors == []

@@ -6,7 +6,7 @@ import datetime as dt
 
 from routing.territory import plan_territories
 
-from .conftest import MONDAY, STORES, load_team, make_token, plan_and_publish
+from .conftest import MONDAY, POLICY, STORES, load_team, make_token, plan_and_publish
 
 REPS = ("R1", "R2", "R3", "R4")
 
@@ -60,6 +60,9 @@ def test_a_proposal_is_a_job_with_routed_workloads_and_applies_as_store_versions
     assert sum(w["visits"] for w in result["after"]) >= sum(w["visits"] for w in result["before"]) - 5
     assert result["balance_after"]["cv_pct"] <= result["balance_before"]["cv_pct"] + 1e-9 or not result["moves"]
     supervisor = make_token(app, "supervisor", team=["R1"])
+    theirs = client.get(f"/v1/territories/proposals/{proposal['id']}", headers=supervisor).json()["result"]
+    assert [w["rep_id"] for w in theirs["before"]] == [w["rep_id"] for w in theirs["after"]] == ["R1"]  # its reps only
+    assert theirs["moves"] == [m for m in result["moves"] if "R1" in (m["from"], m["to"])]
     assert client.post(f"/v1/territories/proposals/{proposal['id']}/apply", headers=supervisor).status_code == 403
     applied = client.post(f"/v1/territories/proposals/{proposal['id']}/apply", headers=admin)
     assert applied.status_code == 200 and applied.json()["status"] == "applied", applied.text
@@ -177,14 +180,33 @@ def test_the_territory_page_is_for_supervisors_and_posts_with_its_csrf_token(app
     assert client.get("/v1/territories/map", headers=make_token(app, "rep", "R1")).status_code == 403
     page = client.get("/v1/territories/map", headers=admin)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["cache-control"] == "no-store"  # it carries a token; and it is never framed (clickjacking)
+    assert page.headers["content-security-policy"] == "frame-ancestors 'none'" and page.headers["x-frame-options"] == "DENY"
     config = _page_config(page.text)
     assert config["plan_id"] == plan["id"] and config["csrf"] is None and config["can_propose"]  # a bearer token: read only
     loads = client.get("/v1/territories", headers=admin).json()["reps"]
     assert {w["rep_id"]: w["work_h"] for w in config["loads"]} == {w["rep_id"]: w["work_h"] for w in loads}
     assert page.text.count('"type": "Point"') == len(STORES)
-    team = _page_config(client.get("/v1/territories/map", headers=make_token(app, "supervisor", team=["R2"])).text)
-    assert [r["id"] for r in team["reps"]] == ["R2"] and not team["can_propose"]
+    # a supervisor limited to a team: its reps' stores (theirs by the plan when they have no owner), and it moves them
+    limited = make_token(app, "supervisor", team=["R2", "R3"])
+    team_page = client.get("/v1/territories/map", headers=limited).text
+    team = _page_config(team_page)
+    assert [r["id"] for r in team["reps"]] == ["R2", "R3"] and not team["can_propose"] and team["can_move"]
+    mine = {w["rep_id"]: w["stores"] for w in client.get("/v1/territories", headers=limited).json()["reps"]}
+    assert team_page.count('"type": "Point"') == mine["R2"] + mine["R3"] > 0
+    r2_store = next(r for r in STORES if f'"id": "{r["id"]}", "name"' in team_page and
+                    client.post("/v1/stores/move", json={"store_ids": [r["id"]], "rep_id": "R3"}, params={"dry_run": True},
+                                headers=limited).status_code == 200)
+    assert client.post("/v1/stores/move", json={"store_ids": [r2_store["id"]], "rep_id": "R1"}, params={"dry_run": True},
+                       headers=limited).status_code == 403  # not to another team's rep
+    outsider = next(s["id"] for s in STORES if f'"id": "{s["id"]}", "name"' not in team_page)
+    assert client.post("/v1/stores/move", json={"store_ids": [outsider], "rep_id": "R2"}, params={"dry_run": True},
+                       headers=limited).status_code == 403  # nor another team's store
+    # an older plan's page shows it, but moves act on the last published plan: none offered there
+    newer = plan_and_publish(client, admin)
+    old_page = _page_config(client.get("/v1/territories/map", headers=admin, params={"plan_id": plan["id"]}).text)
+    assert old_page["plan_id"] == plan["id"] and not old_page["can_move"]
+    assert _page_config(client.get("/v1/territories/map", headers=admin).text)["plan_id"] == newer["id"]
     assert client.get("/v1/territories/map", headers=admin, params={"proposal_id": 999}).status_code == 404
 
     # signed in (the /login cookie): the page carries the token its POSTs must send back
@@ -200,6 +222,12 @@ def test_the_territory_page_is_for_supervisors_and_posts_with_its_csrf_token(app
     assert wrong.status_code == 401 and "X-CSRF-Token" in wrong.json()["detail"]
     right = client.post("/v1/stores/move", json=body, params={"dry_run": True}, headers={"X-CSRF-Token": signed_in["csrf"]})
     assert right.status_code == 200, right.text
+    not_ascii = client.post("/v1/stores/move", json=body, params={"dry_run": True}, headers={"X-CSRF-Token": b"\xff"})
+    assert not_ascii.status_code == 401
+    # the cookie and the token make only the page's writes: nothing else (here, tokens and the policy)
+    page_headers = {"X-CSRF-Token": signed_in["csrf"]}
+    assert client.post("/v1/tokens", json={"name": "x", "role": "admin"}, headers=page_headers).status_code == 401
+    assert client.put("/v1/policy", json=POLICY, headers=page_headers).status_code == 401
     client.post("/logout")
     assert client.post("/v1/stores/move", json=body, params={"dry_run": True},
                        headers={"X-CSRF-Token": signed_in["csrf"]}).status_code == 401  # the session is over
