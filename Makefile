@@ -18,7 +18,7 @@ demo: $(STAMP)  ## plan the demo day and cycle (out/demo/), then serve the demo 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)  ## Solomon (about 5 min), PVRP (about 16 min), scale (about 7 min), road-matrix, field, API load (about 2 min) same-day re-plan (about 4 min) and territory (about 2 min) benchmarks
+bench: $(STAMP)  ## Solomon (about 5 min), PVRP (about 16 min), scale (about 7 min), road-matrix, field, API load (about 2 min) same-day re-plan (about 4 min) and territory (about 3 min) benchmarks
 	$(BIN)/python bench/solomon.py --time-limit 10 --jobs 2 --json out/solomon.json
 	$(BIN)/python bench/pvrp.py --time-limit 60 --jobs 2 --json out/pvrp.json
 	$(BIN)/python bench/scale.py --json out/scale.json
