@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -117,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     _inputs(p)
     p.add_argument("--plan", type=Path, required=True, help="cycle plan JSON (plan-cycle --out)")
     p.add_argument("--geojson", type=Path, help="write each rep's territory outline (with its workload) as GeoJSON here")
-    p.add_argument("--headcount", type=float, metavar="SECONDS",
+    p.add_argument("--headcount", type=_seconds, metavar="SECONDS",
                    help="also search the fewest reps that fit every required visit, each team size balanced and routed, "
                         "for at most this long")
 
@@ -400,6 +401,17 @@ def _plan_events(raw: dict, policy, path) -> tuple[list, str | None]:
     return parse_events(past["items"], date=date, time_zone=policy.time_zone, source=f"{path} events", policy=policy), past["date"]
 
 
+def _seconds(text: str) -> float:
+    """A time limit of at least a second (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (1 <= value <= 24 * 3600):
+        raise argparse.ArgumentTypeError(f"seconds from 1 to 86400, got {text!r}")
+    return value
+
+
 def _territory(args) -> int:
     from routing.io import cycle_from_dict, read_json, write_json
     from routing.territory import balance, outlines, outlines_geojson, owners, workloads
@@ -430,8 +442,10 @@ def _territory(args) -> int:
         found = routed_headcount(stores, reps, policy, cycle, _travel(args, stores, reps, policy)[0], owners(stores, routes), loads,
                                  time_limit_s=args.headcount, progress=lambda size, _: print(f"  a team of {size}...", flush=True))
         for t in found.tries:
-            print(f"  {t.reps:>3} reps: {'fit' if t.fits else f'{t.beyond_h:.1f} h of visits do not fit'}, "
-                  f"coefficient of variation {t.cv_pct:.1f} %")
+            verdict = ("fit" if t.fits else f"{t.missing} visit{'s' if t.missing != 1 else ''} ({t.beyond_h:.1f} h) "
+                       f"do{'es' if t.missing == 1 else ''} not fit" if t.missing >= 0
+                       else f"no assignment found in time ({t.status})")
+            print(f"  {t.reps:>3} reps: {verdict}, coefficient of variation {t.cv_pct:.1f} %")
         if found.reps is None:
             print("No team size tried fits every visit: give the search more time.")
         else:

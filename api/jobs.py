@@ -190,6 +190,7 @@ def run_plan_job(settings_data: dict, job_id: str) -> None:
     with sessions() as session:
         job = session.get(Job, job_id)
         kind, limit = job.kind, float(job.params.get("time_limit_s", 1.0))
+        limit += float((job.params.get("what_if") or {}).get("headcount_time_s") or 0)  # a proposal's team-size search
     try:
         if kind == "proposal":  # a territory proposal (api.proposals)
             from .proposals import compute

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, bindparam, func, select
+from sqlalchemy import String, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from routing.io import route_from_dict
@@ -114,14 +114,17 @@ def route_row(session: Session, plan_id: int, rep_id: str, date: str) -> RouteRo
 
 
 def latest_routes(session: Session, plan_id: int, date: str | None = None) -> list[RouteRow]:
-    """The latest version of every route of a plan (of one date, if given), by date and rep."""
-    query = select(RouteRow).where(RouteRow.plan_id == plan_id)
+    """The latest version of every route of a plan (of one date, if given), by date and rep.
+    Only those rows are read: a day's events add versions, and each row carries its route."""
+    newest = select(RouteRow.rep_id, RouteRow.date, func.max(RouteRow.version).label("version")).where(
+        RouteRow.plan_id == plan_id)
     if date is not None:
-        query = query.where(RouteRow.date == date)
-    latest: dict[tuple[str, str], RouteRow] = {}
-    for row in session.scalars(query.order_by(RouteRow.version)):
-        latest[row.date, row.rep_id] = row
-    return [latest[k] for k in sorted(latest)]
+        newest = newest.where(RouteRow.date == date)
+    newest = newest.group_by(RouteRow.rep_id, RouteRow.date).subquery()
+    rows = session.scalars(select(RouteRow).join(newest, and_(
+        RouteRow.plan_id == plan_id, RouteRow.rep_id == newest.c.rep_id, RouteRow.date == newest.c.date,
+        RouteRow.version == newest.c.version)))
+    return sorted(rows, key=lambda r: (r.date, r.rep_id))  # Python's order, whatever the database's collation
 
 
 def store_data(session: Session, plan: Plan, store_ids: set[str]) -> dict[str, dict]:

@@ -163,7 +163,7 @@ def preview_moves(plan: Plan, base, state, owner: dict[str, str | None], moves: 
     routes, missing = state
     touched = {owner.get(s) for s in moves} | set(moves.values())
     mine = [r for r in reps if r.id in touched]
-    before = workloads(routes, missing, stores, mine, policy, cycle)
+    before = workloads(routes, missing, stores, mine, policy, cycle, team=reps)
     new_owner = owner | moves
     key = (plan.id, tuple(sorted((s, r) for s, r in new_owner.items() if r in touched)))
     routed_now = routed.get(key) if routed is not None else None

@@ -86,6 +86,8 @@ def plan_state(session: Session, plan: Plan) -> tuple[list, list[Unassigned]]:
     zone = ZoneInfo(plan.time_zone)
     routes = [route_from_dict(r.data, zone) for r in latest_routes(session, plan.id)]
     state = _last_state(session, plan)
+    if state is not None and "unassigned_in" in state.data:  # unchanged since that state: kept there once
+        state = session.get(EventRow, state.data["unassigned_in"])
     missing = state.data["unassigned"] if state is not None else plan.result.get("unassigned", [])
     return routes, [Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in missing]
 
@@ -131,10 +133,13 @@ def apply(session: Session, plan: Plan, sit: Situation, events: list[Event], now
     for rep_id in sorted(set(versions) - own):
         session.add(EventRow(plan_id=plan.id, rep_id=rep_id, date=date, kind=AFFECTED, data={"by": by}))
     after = result.situation
-    session.add(EventRow(plan_id=plan.id, rep_id="", date=date, kind=STATE, data={
-        "unassigned": [{"store_id": u.store_id, "reason": u.reason, "detail": u.detail, "date": u.date}
-                       for u in after.unassigned],
-        "now_s": after.now_s}))
+    last = _last_state(session, plan)
+    if last is not None and after.unassigned == sit.unassigned:  # the cycle's missing visits are as they were
+        missing = {"unassigned_in": last.data.get("unassigned_in", last.id)}
+    else:
+        missing = {"unassigned": [{"store_id": u.store_id, "reason": u.reason, "detail": u.detail, "date": u.date}
+                                  for u in after.unassigned]}
+    session.add(EventRow(plan_id=plan.id, rep_id="", date=date, kind=STATE, data=missing | {"now_s": after.now_s}))
     session.flush()
     return result, versions
 

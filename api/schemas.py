@@ -259,7 +259,7 @@ class WhatIfIn(BaseModel):
     remove_reps: list[_Id] = Field(default_factory=list, max_length=1000)
     classes: dict[Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\x00]+$")], dict[str, Any]] = Field(
         default_factory=dict, max_length=100)
-    headcount_time_s: float | None = Field(None, gt=0, le=3600, description=(
+    headcount_time_s: float | None = Field(None, ge=1, le=3600, description=(
         "also search the fewest reps that fit every required visit, each team size balanced and routed, for at most "
         "this long (the answer's headcount_routed; headcount is the estimate the search starts from)"))
 

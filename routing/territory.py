@@ -84,18 +84,22 @@ def owners(stores: Sequence[Store], routes: Sequence[Route]) -> dict[str, str | 
 
 
 def workloads(routes: Sequence[Route], unassigned: Sequence[Unassigned], stores: Sequence[Store], reps: Sequence[Rep],
-              policy: Policy, cycle: Cycle) -> list[Workload]:
-    """Each rep's workload over ``cycle`` from a plan's routes and missing visits."""
+              policy: Policy, cycle: Cycle, *, team: Sequence[Rep] | None = None) -> list[Workload]:
+    """Each rep's workload over ``cycle`` from a plan's routes and missing visits. The
+    missing visits of a store no rep owns or visits count at the rep of ``team`` (default
+    ``reps``; give the whole team when asking of some reps) whose home is nearest, so no
+    work beyond the shifts is left out."""
     from .daily import service_seconds
 
     owner = owners(stores, routes)
     by_store = {s.id: s for s in stores}
+    nearest = _nearest_home([s for s in stores if owner.get(s.id) is None], team if team is not None else reps)
     out = []
     for rep in reps:
         mine = [r for r in routes if r.rep_id == rep.id]
         visits = [v for r in mine for v in r.visits]
-        missing = [u for u in unassigned if u.reason in _FOR_LACK_OF_TIME and owner.get(u.store_id) == rep.id
-                   and u.store_id in by_store]
+        missing = [u for u in unassigned if u.reason in _FOR_LACK_OF_TIME and u.store_id in by_store
+                   and (owner.get(u.store_id) or nearest.get(u.store_id)) == rep.id]
         days = [d for d in cycle.dates if d not in cycle.holidays and rep.works_on(d)]
         shift_s = rep.shift_end_s - rep.shift_start_s - (rep.lunch.duration_s if rep.lunch else 0)
         out.append(Workload(
@@ -109,6 +113,17 @@ def workloads(routes: Sequence[Route], unassigned: Sequence[Unassigned], stores:
             available_h=_h(len(days) * shift_s),
             beyond_h=_h(sum(service_seconds(by_store[u.store_id], policy) for u in missing)),
         ))
+    return out
+
+
+def _nearest_home(stores: Sequence[Store], reps: Sequence[Rep]) -> dict[str, str]:
+    """Each store's rep with the nearest home (straight line on the map's plane; ties: by id)."""
+    out = {}
+    for s in stores:
+        scale = math.cos(math.radians(s.lat))
+        near = min(reps, key=lambda r: (((r.start_lon - s.lon) * scale) ** 2 + (r.start_lat - s.lat) ** 2, r.id), default=None)
+        if near is not None:
+            out[s.id] = near.id
     return out
 
 
@@ -217,14 +232,18 @@ def propose(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle:
     """A rep for every store that evens out the reps' work (visit time at the class
     frequencies plus driving per visit as routed, ``per_visit_s``), keeps each rep's stores
     near its home and moves few stores from ``current`` (store -> rep; None: no rep yet, it
-    gets one). An OR-Tools CP-SAT model: minimise the spread between the busiest and the
-    idlest rep, plus the weighted driving from home and moves."""
+    gets one). A store may go to a rep that can drive there and back and visit it within a
+    shift (if any can). An OR-Tools CP-SAT model: minimise the spread between the busiest and
+    the idlest rep, plus the weighted driving from home and moves."""
     from ortools.sat.python import cp_model
 
     from .calendar import required_visits
 
+    from .daily import service_seconds
+
     rep_ids = [r.id for r in reps]
     home = {r.id: r.start_key for r in reps}
+    shift = {r.id: r.shift_end_s - r.shift_start_s for r in reps}
     model = cp_model.CpModel()
     x: dict[tuple[str, str], cp_model.IntVar] = {}
     load_terms: dict[str, list] = {r: [] for r in rep_ids}
@@ -243,7 +262,8 @@ def propose(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle:
         elif store.rep_id is not None and store.rep_id in home and now is None:
             options = [store.rep_id]
         else:
-            options = sorted(rep_ids, key=lambda r: (far[r], r))[: params.candidates]
+            within = [r for r in rep_ids if far[r] + service_seconds(store, policy) <= shift[r]] or rep_ids  # a day's reach
+            options = sorted(within, key=lambda r: (far[r], r))[: params.candidates]
             if now in home and now not in options:
                 options.append(now)
         for r in options:
@@ -255,7 +275,10 @@ def propose(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle:
             if now in home and r != now:
                 moved_terms.append(var)
         model.AddExactlyOne(x[store.id, r] for r in options)
-    total = sum(max(v for (s, _), v in work_min.items() if s == store.id) for store in stores)
+    most: dict[str, int] = {}
+    for (s, _), v in work_min.items():
+        most[s] = max(most.get(s, 0), v)
+    total = sum(most.values())
     loads = {r: model.NewIntVar(0, total, f"load[{r}]") for r in rep_ids}
     for r in rep_ids:
         model.Add(loads[r] == sum(load_terms[r]))
@@ -352,30 +375,38 @@ def headcount(loads: Sequence[Workload], utilisation: float = 0.85) -> int:
 
 # --- routed headcount ----------------------------------------------------------------------
 
+#: Why a visit is missing that no team size changes (the store's hours against the shifts).
+_NOT_A_TEAM_MATTER = frozenset({"closed_on_date", "window_too_short", "outside_shift", "lunch_break", "over_capacity"})
+
 
 @dataclass(frozen=True)
 class TeamTry:
-    """One team size tried: its territories proposed and routed; ``beyond_h``: the hours of
-    visits still missing for lack of time (0: every required visit fits)."""
+    """One team size tried: its territories proposed and routed. ``missing``: required visits
+    not routed for a reason more reps could change (lack of time, out of reach, no usable
+    day...), ``beyond_h`` their visit hours; ``status``: the proposal's CP-SAT status (a size
+    whose proposal found no assignment in its time does not fit)."""
 
     reps: int
+    missing: int
     beyond_h: float
     cv_pct: float
+    status: str
 
     @property
     def fits(self) -> bool:
-        return self.beyond_h == 0
+        return self.missing == 0 and self.status in ("OPTIMAL", "FEASIBLE")
 
     def as_dict(self) -> dict:
-        return {"reps": self.reps, "beyond_h": self.beyond_h, "cv_pct": self.cv_pct, "fits": self.fits}
+        return {"reps": self.reps, "missing": self.missing, "beyond_h": self.beyond_h, "cv_pct": self.cv_pct,
+                "status": self.status, "fits": self.fits}
 
 
 @dataclass(frozen=True)
 class Headcount:
-    """The fewest reps found to fit every required visit, from routed plans: ``reps`` (None:
-    no size tried fits), the team of that size and its routed workloads, every size tried,
-    and ``estimate`` (``headcount``'s, where the search started). ``settled``: the size
-    below ``reps`` was tried and does not fit (else the time ran out first)."""
+    """The fewest reps found to route every required visit: ``reps`` (None: no size tried
+    fits), the team of that size and its routed workloads, every size tried, and
+    ``estimate`` (``headcount``'s, where the search started). ``settled``: the size below
+    ``reps`` was tried and does not fit (else the time ran out first)."""
 
     estimate: int
     reps: int | None
@@ -383,14 +414,15 @@ class Headcount:
     team: tuple[Rep, ...]
     loads: tuple[Workload, ...]
     tries: tuple[TeamTry, ...]
+    new_reps: frozenset[str] = frozenset()
 
     def as_dict(self) -> dict:
         return {"estimate": self.estimate, "reps": self.reps, "settled": self.settled,
-                "new_homes": [{"id": r.id, "lat": r.start_lat, "lon": r.start_lon} for r in self.team if r.id.startswith(NEW_REP)],
+                "new_homes": [{"id": r.id, "lat": r.start_lat, "lon": r.start_lon} for r in self.team if r.id in self.new_reps],
                 "tries": [t.as_dict() for t in self.tries]}
 
 
-#: Id prefix of the reps a headcount search adds.
+#: Id prefix of the reps a headcount search adds (numbered past any id the team has).
 NEW_REP = "new-"
 
 
@@ -402,6 +434,8 @@ def team_of(size: int, stores: Sequence[Store], reps: Sequence[Rep], loads: Sequ
     the existing homes held fixed (straight-line, on the map's plane)."""
     import numpy as np
 
+    if not reps:
+        raise ValueError("a team needs at least one rep (new reps are shaped like the first)")
     work = {w.rep_id: w.work_h + w.beyond_h for w in loads}
     if size <= len(reps):
         return sorted(reps, key=lambda r: (-work.get(r.id, 0.0), r.id))[:size]
@@ -413,7 +447,7 @@ def team_of(size: int, stores: Sequence[Store], reps: Sequence[Rep], loads: Sequ
     fixed = np.array([(r.start_lon * math.cos(lat0), r.start_lat) for r in reps]).reshape(-1, 2)
     centres = list(fixed)
     for _ in range(size - len(reps)):  # farthest weighted point from the homes so far
-        gap = np.min(((xy[:, None, :] - np.array(centres)[None, :, :]) ** 2).sum(axis=2), axis=1) if centres else np.ones(len(xy))
+        gap = np.min(((xy[:, None, :] - np.array(centres)[None, :, :]) ** 2).sum(axis=2), axis=1)
         centres.append(xy[int(np.argmax(weight * gap))])
     centres = np.array(centres)
     for _ in range(20):  # Lloyd's steps moving only the new centres
@@ -422,53 +456,91 @@ def team_of(size: int, stores: Sequence[Store], reps: Sequence[Rep], loads: Sequ
             mine = nearest == k
             if mine.any():
                 centres[k] = (xy[mine] * weight[mine, None]).sum(axis=0) / weight[mine].sum()
-    model = reps[0]
-    new = [dataclasses.replace(model, id=f"{NEW_REP}{n + 1}", name=f"New rep {n + 1}",
-                               start_lat=float(y), start_lon=float(x / math.cos(lat0)),
-                               end_lat=float(y), end_lon=float(x / math.cos(lat0)), days_off=frozenset())
-           for n, (x, y) in enumerate(centres[len(fixed):])]
+    taken = {r.id for r in reps}
+    ids = (f"{NEW_REP}{n}" for n in range(1, 10 * size + len(taken) + 2) if f"{NEW_REP}{n}" not in taken)
+    new = []
+    for (x, y), rep_id in zip(centres[len(fixed):], ids):
+        lon = float(x / math.cos(lat0))
+        new.append(dataclasses.replace(reps[0], id=rep_id, name=f"New rep {rep_id[len(NEW_REP):]}", start_lat=float(y),
+                                       start_lon=lon, end_lat=float(y), end_lon=lon, days_off=frozenset()))
     return [*reps, *new]
 
 
 def routed_headcount(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle: Cycle, travel,
                      current: Mapping[str, str | None], loads: Sequence[Workload], *, time_limit_s: float, seed: int = 0,
                      solve=None, progress=None) -> Headcount:
-    """Search the fewest reps that fit every required visit, each size checked by routing:
-    from ``headcount(loads)`` (the estimate), a team of that size (``team_of``) gets balanced
-    territories (``propose``, no cap on moves) and every territory's cycle is routed; fewer
-    reps are tried while a size fits, more while it does not, until the answer is settled or
-    ``time_limit_s`` is spent (a size is started only if a trial's share of the time is left).
-    ``travel`` must hold the stores and the reps' homes; new homes are added to it. ``solve``
-    (``SolveParams``): each territory's search (default: its share of a trial's time);
-    ``progress(size, sizes_tried)`` is told of each size before it is tried."""
+    """Search the fewest reps that route every required visit (none missing for a reason a
+    team changes: lack of time, out of reach of every home, no usable day...), each size
+    checked by routing: a team of that size (``team_of``) gets balanced territories
+    (``propose``, no cap on moves) and every territory's cycle is routed.
+
+    From ``headcount(loads)``, the estimate: while no size is known to fit, a quarter more
+    reps each time; while none is known not to, a quarter fewer; then halving the gap. A size
+    is started only if the time left is at least what the last one took (the first: a
+    third of ``time_limit_s``), and a size gets at most a third of it, so the search returns
+    by its limit but for the fixed cost of building one territory's model. ``travel`` must hold the
+    stores and the reps' homes; new homes are added to it. ``solve`` (``SolveParams``): each
+    territory's search (default: its share of the size's time). ``progress(size, tried)``
+    is told of each size before it is tried."""
+    from .daily import service_seconds
     from .model import SolveParams
     from .travel import places_of, with_places
 
-    start = time.monotonic()
+    if not reps:
+        raise ValueError("a headcount search needs at least one rep (new reps are shaped like the first)")
+    if not (time_limit_s >= 0 and math.isfinite(time_limit_s)):
+        raise ValueError(f"time_limit_s: a finite number of seconds, got {time_limit_s!r}")
+    deadline = time.monotonic() + time_limit_s
     estimate = headcount(loads)
-    trial_s = max(1.0, time_limit_s / 3)
     tried: dict[int, tuple[TeamTry, list[Rep], list[Workload]]] = {}
-    size = max(1, estimate)
-    while size >= 1 and size not in tried and time.monotonic() - start + trial_s <= time_limit_s + 1e-9:
+    size, last_s = max(1, estimate), time_limit_s / 3
+    most = max(len(stores), len(reps), 1)
+    while size is not None and deadline - time.monotonic() >= last_s:
         if progress is not None:
             progress(size, len(tried))
+        began = time.monotonic()
+        share = max(0.1, min(deadline - began, time_limit_s / 3))
         team = team_of(size, stores, reps, loads, policy, cycle)
-        matrix = with_places(travel, places_of([], [r for r in team if r.id.startswith(NEW_REP)]), places_of(stores, reps),
-                             speed_kmh=policy.speed_kmh, circuity=policy.circuity)
+        new = [r for r in team if r.id not in {x.id for x in reps}]
+        matrix = with_places(travel, places_of([], new), places_of(stores, reps),
+                             speed_kmh=policy.speed_kmh, circuity=policy.circuity) if new else travel
         ids = {r.id for r in team}
         now = {s: (r if r in ids else None) for s, r in current.items()}
         proposal = propose(stores, team, policy, cycle, matrix, now, travel_per_visit_s(loads, list(ids)),
-                           ProposalParams(time_limit_s=0.3 * trial_s, seed=seed, workers=1))
-        per_territory = max(0.2, 0.7 * trial_s / size)
-        routes, missing = plan_territories(stores, team, policy, cycle, matrix, proposal.owners,
-                                           solve or SolveParams(time_limit_s=per_territory, seed=seed), jobs=1)
-        team_loads = workloads(routes, missing, with_owners(stores, proposal.owners), team, policy, cycle)
-        beyond = round(sum(w.beyond_h for w in team_loads), 2)
-        tried[size] = (TeamTry(size, beyond, balance(team_loads).cv_pct), team, team_loads)
-        size = size - 1 if beyond == 0 else size + 1
+                           ProposalParams(time_limit_s=0.3 * share, seed=seed, workers=1))
+        if proposal.status in ("OPTIMAL", "FEASIBLE"):
+            routes, missing = plan_territories(stores, team, policy, cycle, matrix, proposal.owners,
+                                               solve or SolveParams(time_limit_s=max(0.1, 0.6 * share / size), seed=seed),
+                                               jobs=1)
+            team_loads = workloads(routes, missing, with_owners(stores, proposal.owners), team, policy, cycle)
+            lost = [u for u in missing if u.reason not in _NOT_A_TEAM_MATTER]
+            by_store = {s.id: s for s in stores}
+            beyond = _h(sum(service_seconds(by_store[u.store_id], policy) for u in lost if u.store_id in by_store))
+            result = TeamTry(size, len(lost), beyond, balance(team_loads).cv_pct, proposal.status)
+        else:
+            team_loads, result = [], TeamTry(size, -1, 0.0, 0.0, proposal.status)
+        tried[size] = (result, team, team_loads)
+        last_s = time.monotonic() - began
+        size = _next_size(tried, most)
     fitting = sorted(n for n, (t, _, _) in tried.items() if t.fits)
     best = fitting[0] if fitting else None
     settled = best is not None and (best == 1 or (best - 1 in tried and not tried[best - 1][0].fits))
     team, team_loads = (tried[best][1], tried[best][2]) if best is not None else ((), ())
-    return Headcount(estimate, best, settled, tuple(team), tuple(team_loads),
-                     tuple(tried[n][0] for n in tried))
+    return Headcount(estimate, best, settled, tuple(team), tuple(team_loads), tuple(tried[n][0] for n in tried),
+                     frozenset(r.id for r in team) - {r.id for r in reps})
+
+
+def _next_size(tried: Mapping[int, tuple], most: int) -> int | None:
+    """The next team size: a quarter more while none fits, a quarter fewer while all fit,
+    then the middle of the gap; None when the fewest is known (or no more reps can help)."""
+    fits = [n for n, (t, _, _) in tried.items() if t.fits]
+    short = [n for n, (t, _, _) in tried.items() if not t.fits]
+    hi = min(fits) if fits else None
+    lo = max((n for n in short if hi is None or n < hi), default=None)
+    if hi is None:
+        size = lo + max(1, math.ceil(lo / 4))
+        return size if size <= most and size not in tried else None
+    if lo is None:
+        size = hi - max(1, hi // 4)
+        return size if size >= 1 and size not in tried else None
+    return (lo + hi) // 2 if hi - lo > 1 else None

@@ -304,7 +304,8 @@ def test_cli_replan_prints_the_diff_and_writes_a_plan_the_checker_accepts(tmp_pa
     territory = subprocess.run([*run, "territory", *files, "--plan", str(cycle), "--geojson", str(tmp_path / "t.geojson"),
                                 "--headcount", "9"], capture_output=True, text=True)
     assert territory.returncode == 0, territory.stderr
-    tried = re.findall(r"^\s+(\d+) reps: (fit|[\d.]+ h of visits do not fit)", territory.stdout, re.M)
+    tried = re.findall(r"^\s+(\d+) reps: (fit|\d+ visits? \([\d.]+ h\) does? not fit|no assignment found in time)",
+                       territory.stdout, re.M)
     fits = sorted(int(n) for n, verdict in tried if verdict == "fit")
     assert tried and (f"{fits[0]} reps fit every required visit" in territory.stdout if fits else "No team size" in territory.stdout)
     rows = [line.split() for line in territory.stdout.splitlines() if line.startswith("R")]

@@ -146,3 +146,36 @@ def test_routed_headcount_finds_the_fewest_reps_that_fit_every_visit():
     new = [r for r in found.team if r.id.startswith(NEW_REP)]
     assert new and min(abs(r.start_lat - 60.22) + abs(r.start_lon - 25.0) for r in new) < 0.02  # by the far cluster
     assert [r.id for r in team_of(1, stores, [*reps, rep("R2")], loads, POLICY, cycle)] == ["R1"]  # the idlest go first
+
+
+def test_a_store_out_of_every_homes_reach_is_not_a_fit():
+    """One rep with time to spare, and one store 170 km away that no one can reach, visit and
+    get home from within a shift: one rep does not fit (that visit is missing, though no
+    hour is missing for lack of time); a second rep living out there does."""
+    from routing.model import SolveParams
+    from routing.territory import plan_territories, routed_headcount, team_of
+    from routing.travel import places_of, straight_line_matrix
+
+    reps = [rep("R1", 60.17, 24.94)]
+    stores = [store(f"S{i}", 0.002 * i, 0.001 * i) for i in range(4)] + [store("FAR", 1.5, 0.0)]
+    travel = straight_line_matrix(places_of(stores, reps), speed_kmh=30, circuity=1.3)
+    cycle = Cycle(MONDAY, 1)
+    solve = SolveParams(time_limit_s=10, solution_limit=30)
+    current = {s.id: "R1" for s in stores}
+    routes, missing = plan_territories(stores, reps, POLICY, cycle, travel, current, solve, jobs=1)
+    loads = workloads(routes, missing, stores, reps, POLICY, cycle)
+    assert {u.store_id for u in missing} == {"FAR"} and loads[0].beyond_h == 0  # not a matter of hours
+    found = routed_headcount(stores, reps, POLICY, cycle, travel, current, loads, time_limit_s=120, solve=solve)
+    by_size = {t.reps: t for t in found.tries}
+    assert not by_size[1].fits and by_size[1].missing == 1
+    assert found.reps == 2 and found.settled
+    new = next(r for r in found.team if r.id != "R1")
+    assert abs(new.start_lat - (60.17 + 1.5)) < 0.05  # living by the far store
+    assert sum(w.visits for w in found.loads) == len(stores)  # weekly B stores: every visit routed
+    # new reps never take an id the team has
+    clash = [rep("new-1"), rep("new-3", 60.18, 24.95)]
+    assert len({r.id for r in team_of(5, stores, clash, [], POLICY, cycle)}) == 5
+    with pytest.raises(ValueError, match="at least one rep"):
+        routed_headcount(stores, [], POLICY, cycle, travel, {}, [], time_limit_s=5)
+    with pytest.raises(ValueError, match="finite"):
+        routed_headcount(stores, reps, POLICY, cycle, travel, current, loads, time_limit_s=float("inf"))

@@ -55,9 +55,10 @@ def _view(request: Request, session, principal, plan: Plan) -> _View:
     routes, unassigned = replans.plan_state(session, plan)
     owner = proposals.owners_now(session, stores, routes)
     then = owners(stores, routes)
+    everyone = reps
     if principal.team is not None:
         reps = tuple(r for r in reps if r.id in principal.team)
-    loads = workloads(routes, unassigned, stores, reps, policy, cycle)
+    loads = workloads(routes, unassigned, stores, reps, policy, cycle, team=everyone)
     mine = {r.id for r in reps}
     stores = tuple(s for s in stores if principal.team is None or owner.get(s.id) in mine)
     return _View(stores, tuple(reps), owner, loads, sum(1 for s in stores if owner.get(s.id) != then.get(s.id)))
@@ -168,6 +169,9 @@ def _for_team(result: dict | None, team: frozenset[str] | None) -> dict | None:
         "after": [w for w in result.get("after", []) if w["rep_id"] in team],
         "owners": {s: r for s, r in result.get("owners", {}).items() if r in team or then.get(s) in team},
         "owners_then": {s: r for s, r in then.items() if r in team},
+        **({"headcount_routed": result["headcount_routed"] | {
+            "loads": [w for w in result["headcount_routed"].get("loads", []) if w["rep_id"] in team]}}
+           if result.get("headcount_routed") else {}),
     }
 
 
@@ -193,9 +197,13 @@ def create_proposal(body: ProposalRequest, request: Request, response: Response,
         change = proposals.what_if(body.what_if.model_dump(), session.get(PolicyVersion, plan.inputs["policy"]).data)
         unknown = sorted(change.remove_reps - set(plan.inputs["reps"]))
         taken = sorted({r.id for r in change.add_reps} & (set(plan.inputs["reps"]) - change.remove_reps))
-        if unknown or taken:
+        left = (set(plan.inputs["reps"]) - change.remove_reps) | {r.id for r in change.add_reps}
+        if unknown or taken or not left:
             raise InputError([InputProblem("what_if", None, "remove_reps", f"no rep {r!r} in plan {plan.id}") for r in unknown]
-                             + [InputProblem("what_if", None, "add_reps", f"rep {r!r} is in the team already") for r in taken])
+                             + [InputProblem("what_if", None, "add_reps", f"rep {r!r} is in the team already") for r in taken]
+                             + ([InputProblem("what_if", None, "remove_reps", "at least one rep must stay (or add reps): "
+                                              "for the team size from scratch, ask headcount_time_s with today's team")]
+                                if not left else []))
     params = body.model_dump(mode="json") | {"plan_id": plan.id}
     job = new_job(session, params, None, kind="proposal")
     row = ProposalRow(plan_id=plan.id, job_id=job.id, status="running", params=params)

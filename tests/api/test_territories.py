@@ -108,6 +108,8 @@ def test_what_ifs_answer_routed_workloads_and_headcount(app, client, admin):
     too_long = client.post("/v1/territories/proposals", json={"time_limit_s": 3000, "what_if": {"headcount_time_s": 3000}},
                            headers=admin)
     assert too_long.status_code == 422 and "headcount_time_s" in too_long.json()["detail"]
+    nobody = client.post("/v1/territories/proposals", json={"what_if": {"remove_reps": list(REPS)}}, headers=admin)
+    assert nobody.status_code == 422 and "at least one rep must stay" in nobody.text
     # Bad changes are refused with the field.
     bad = client.post("/v1/territories/proposals", json={"what_if": {"remove_reps": ["R7"], "classes": {"B": {"service_min": -3}}}},
                       headers=admin)
