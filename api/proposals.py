@@ -66,11 +66,13 @@ def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
             max_moves=cap, locked_stores=frozenset(params.get("locked_stores", [])),
             locked_pairs=frozenset(tuple(p) for p in params.get("locked_pairs", []))
             | {(s, r) for s, r in edits if current_owner.get(s) == r},  # hand moves still in force
-            time_limit_s=SEARCH_SHARE * limit, seed=int(params.get("seed", 0)), workers=1))
+            time_limit_s=SEARCH_SHARE * limit, seed=int(params.get("seed", 0)), workers=settings.territory_jobs))
     progress("routing the new territories", SEARCH_SHARE)
-    per_territory = max(0.5, (1 - SEARCH_SHARE) * limit / max(1, len(reps)))
+    jobs = settings.territory_jobs  # territories in parallel: with owners fixed they do not interact
+    per_territory = max(0.5, (1 - SEARCH_SHARE) * limit * jobs / max(1, len(reps)))
     new_routes, new_missing = plan_territories(stores, reps, policy, cycle, travel, proposal.owners,
-                                               SolveParams(time_limit_s=per_territory, seed=int(params.get("seed", 0))), jobs=1)
+                                               SolveParams(time_limit_s=per_territory, seed=int(params.get("seed", 0))),
+                                               jobs=jobs)
     after = workloads(new_routes, new_missing, with_owners(stores, proposal.owners), reps, policy, cycle)
     result = {
         "status": proposal.status,
@@ -92,7 +94,7 @@ def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
             progress(f"headcount: routing a team of {size} ({sizes} sizes tried)", 0.5 + 0.49 * share)
 
         found = routed_headcount(stores, reps, policy, cycle, travel, proposal.owners, after, time_limit_s=search_s,
-                                 seed=int(params.get("seed", 0)), progress=tried)
+                                 seed=int(params.get("seed", 0)), progress=tried, jobs=jobs)
         result["headcount_routed"] = found.as_dict() | {"loads": [w.as_dict() for w in found.loads]}
     with transaction(sessions) as session:
         done = session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description="browser origins allowed to call the API")
     log_level: str = Field("info", description="debug, info, warning or error")
     max_jobs: int = Field(1, ge=1, description="plan jobs run at once per server process; the rest wait in the queue")
+    territory_jobs: int = Field(2, ge=1, le=64, description="territories a proposal job routes at once (processes at the "
+                                "job's priority), and CP-SAT workers of its search")
     job_nice: int = Field(10, ge=0, le=19, description="how much lower the OS priority of plan jobs is than the web server's")
     max_body_mb: float = Field(50.0, gt=0, description="the largest request body (an import) in MiB")
     max_plan_time_s: float = Field(3600.0, gt=0, description="the longest time limit a plan request may ask for")

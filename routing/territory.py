@@ -468,7 +468,7 @@ def team_of(size: int, stores: Sequence[Store], reps: Sequence[Rep], loads: Sequ
 
 def routed_headcount(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle: Cycle, travel,
                      current: Mapping[str, str | None], loads: Sequence[Workload], *, time_limit_s: float, seed: int = 0,
-                     solve=None, progress=None) -> Headcount:
+                     solve=None, progress=None, jobs: int = 1) -> Headcount:
     """Search the fewest reps that route every required visit (none missing for a reason a
     team changes: lack of time, out of reach of every home, no usable day...), each size
     checked by routing: a team of that size (``team_of``) gets balanced territories
@@ -480,8 +480,9 @@ def routed_headcount(stores: Sequence[Store], reps: Sequence[Rep], policy: Polic
     third of ``time_limit_s``), and a size gets at most a third of it, so the search returns
     by its limit but for the fixed cost of building one territory's model. ``travel`` must hold the
     stores and the reps' homes; new homes are added to it. ``solve`` (``SolveParams``): each
-    territory's search (default: its share of the size's time). ``progress(size, tried)``
-    is told of each size before it is tried."""
+    territory's search (default: its share of the size's time); ``jobs``: territories routed
+    at once and CP-SAT workers. ``progress(size, tried)`` is told of each size before it is
+    tried."""
     from .daily import service_seconds
     from .model import SolveParams
     from .travel import places_of, with_places
@@ -507,11 +508,11 @@ def routed_headcount(stores: Sequence[Store], reps: Sequence[Rep], policy: Polic
         ids = {r.id for r in team}
         now = {s: (r if r in ids else None) for s, r in current.items()}
         proposal = propose(stores, team, policy, cycle, matrix, now, travel_per_visit_s(loads, list(ids)),
-                           ProposalParams(time_limit_s=0.3 * share, seed=seed, workers=1))
+                           ProposalParams(time_limit_s=0.3 * share, seed=seed, workers=jobs))
         if proposal.status in ("OPTIMAL", "FEASIBLE"):
             routes, missing = plan_territories(stores, team, policy, cycle, matrix, proposal.owners,
-                                               solve or SolveParams(time_limit_s=max(0.1, 0.6 * share / size), seed=seed),
-                                               jobs=1)
+                                               solve or SolveParams(time_limit_s=max(0.1, 0.6 * share * jobs / size),
+                                                                    seed=seed), jobs=jobs)
             team_loads = workloads(routes, missing, with_owners(stores, proposal.owners), team, policy, cycle)
             lost = [u for u in missing if u.reason not in _NOT_A_TEAM_MATTER]
             by_store = {s.id: s for s in stores}
