@@ -427,18 +427,26 @@ NEW_REP = "new-"
 
 
 def team_of(size: int, stores: Sequence[Store], reps: Sequence[Rep], loads: Sequence[Workload], policy: Policy,
-            cycle: Cycle) -> list[Rep]:
-    """A team of ``size``: the busiest ``size`` of ``reps`` when fewer (the idlest go), else
-    all of them and new reps shaped like the first (shift, lunch, working days), each living
-    where the work is far from every home: weighted k-means of the stores' visit time with
-    the existing homes held fixed (straight-line, on the map's plane)."""
+            cycle: Cycle, travel=None) -> list[Rep]:
+    """A team of ``size``. Fewer than ``reps``: the idlest go first, but (with ``travel``) not
+    a rep without whom some store would be out of every remaining home's reach in a shift.
+    More: all of them and new reps shaped like the first (shift, lunch, working days), each
+    living where the work is far from every home: weighted k-means of the stores' visit time
+    with the existing homes held fixed (straight-line, on the map's plane)."""
     import numpy as np
 
     if not reps:
         raise ValueError("a team needs at least one rep (new reps are shaped like the first)")
     work = {w.rep_id: w.work_h + w.beyond_h for w in loads}
     if size <= len(reps):
-        return sorted(reps, key=lambda r: (-work.get(r.id, 0.0), r.id))[:size]
+        team = sorted(reps, key=lambda r: (-work.get(r.id, 0.0), r.id))
+        reached = {s.id: {r.id for r in reps if _reaches(r, s, policy, travel)} for s in stores} if travel else {}
+        while len(team) > size:
+            ids = {r.id for r in team}
+            spare = [r for r in reversed(team)  # idlest first: one whose every store another rep left reaches
+                     if all((who & ids) - {r.id} for who in reached.values() if r.id in who)]
+            team.remove(spare[0] if spare else team[-1])
+        return team
     if not stores:
         raise ValueError("a team larger than today's needs stores to place the new reps' homes")
     lat0 = math.radians(statistics.fmean(s.lat for s in stores))
@@ -464,6 +472,14 @@ def team_of(size: int, stores: Sequence[Store], reps: Sequence[Rep], loads: Sequ
         new.append(dataclasses.replace(reps[0], id=rep_id, name=f"New rep {rep_id[len(NEW_REP):]}", start_lat=float(y),
                                        start_lon=lon, end_lat=float(y), end_lon=lon, days_off=frozenset()))
     return [*reps, *new]
+
+
+def _reaches(rep: Rep, store: Store, policy: Policy, travel) -> bool:
+    """Whether ``rep`` can drive from home to ``store``, visit it and drive back within a shift."""
+    from .daily import service_seconds
+
+    trip = travel.seconds(rep.start_key, store.id) + travel.seconds(store.id, rep.start_key)
+    return trip + service_seconds(store, policy) <= rep.shift_end_s - rep.shift_start_s
 
 
 def routed_headcount(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle: Cycle, travel,
@@ -501,7 +517,7 @@ def routed_headcount(stores: Sequence[Store], reps: Sequence[Rep], policy: Polic
             progress(size, len(tried))
         began = time.monotonic()
         share = max(0.1, min(deadline - began, time_limit_s / 3))
-        team = team_of(size, stores, reps, loads, policy, cycle)
+        team = team_of(size, stores, reps, loads, policy, cycle, travel)
         new = [r for r in team if r.id not in {x.id for x in reps}]
         matrix = with_places(travel, places_of([], new), places_of(stores, reps),
                              speed_kmh=policy.speed_kmh, circuity=policy.circuity) if new else travel

@@ -172,6 +172,14 @@ def test_a_store_out_of_every_homes_reach_is_not_a_fit():
     new = next(r for r in found.team if r.id != "R1")
     assert abs(new.start_lat - (60.17 + 1.5)) < 0.05  # living by the far store
     assert sum(w.visits for w in found.loads) == len(stores)  # weekly B stores: every visit routed
+    # fewer reps: the idlest go first, but not the only rep who reaches the far store
+    from routing.territory import Workload
+
+    three = [rep("R1", 60.17, 24.94), rep("R2", 60.17 + 1.5, 24.94), rep("R3", 60.171, 24.941)]
+    wide = straight_line_matrix(places_of(stores, three), speed_kmh=30, circuity=1.3)
+    idle = [Workload(r, 1, 1, h, 0.0, 0.0, 1, 40.0, 0.0) for r, h in (("R1", 9.0), ("R2", 1.0), ("R3", 5.0))]
+    assert [r.id for r in team_of(2, stores, three, idle, POLICY, cycle)] == ["R1", "R3"]  # without travel: by work
+    assert [r.id for r in team_of(2, stores, three, idle, POLICY, cycle, wide)] == ["R1", "R2"]
     # new reps never take an id the team has
     clash = [rep("new-1"), rep("new-3", 60.18, 24.95)]
     assert len({r.id for r in team_of(5, stores, clash, [], POLICY, cycle)}) == 5
