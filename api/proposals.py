@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,11 +42,7 @@ def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
         current_owner = {row.id: row.rep_id for row in session.scalars(select(StoreRow))}
         edits = {(e.store_id, e.rep_id) for e in session.scalars(select(OwnerEdit))} if params.get("keep_edits", True) else set()
     before = workloads(routes, missing, stores, reps, policy, cycle)
-    today = owners(stores, routes)
-    rep_ids = {r.id for r in reps}
-    for store_id, owner in current_owner.items():  # an owner set since the plan is today's
-        if store_id in today and owner in rep_ids:
-            today[store_id] = owner
+    today = owners_now(current_owner, stores, routes, {r.id for r in reps})
     change = what_if(params.get("what_if"), policy_data)
     if change is not None:  # try the change: other reps (balanced anew) or other classes (same territories)
         reps, policy = change.apply(reps, policy)
@@ -143,13 +140,19 @@ def apply(session: Session, row: ProposalRow) -> int:
     return changed
 
 
-def owners_now(session: Session, stores, routes) -> dict[str, str | None]:
-    """Each of a plan's stores' rep today: its owner now (set since the plan too, by a move or
-    an applied proposal), else the rep the plan sends to it most."""
+def stored_owners(session: Session, stores) -> dict[str, str | None]:
+    """The owner each of ``stores`` has in the database now."""
+    return dict(session.execute(select(StoreRow.id, StoreRow.rep_id).where(StoreRow.id.in_([s.id for s in stores]))).all())
+
+
+def owners_now(current: Mapping[str, str | None], stores, routes, rep_ids: set[str] | None = None) -> dict[str, str | None]:
+    """Each of a plan's stores' rep today: its owner now (``current``, store id -> rep: set
+    since the plan too, by a move or an applied proposal; one of ``rep_ids`` if given), else
+    the rep the plan sends to it most."""
     owner = owners(stores, routes)
-    for row in session.scalars(select(StoreRow).where(StoreRow.id.in_(list(owner)))):
-        if row.rep_id is not None:
-            owner[row.id] = row.rep_id
+    for store_id, rep_id in current.items():
+        if store_id in owner and rep_id is not None and (rep_ids is None or rep_id in rep_ids):
+            owner[store_id] = rep_id
     return owner
 
 

@@ -83,20 +83,25 @@ def _last_state(session: Session, plan: Plan) -> EventRow | None:
 def plan_state(session: Session, plan: Plan) -> tuple[list, list[Unassigned]]:
     """A plan as it stands: the latest version of every route, and the missing visits after
     the last re-plan (else the plan's)."""
+    routes, missing, _ = _plan_state(session, plan)
+    return routes, missing
+
+
+def _plan_state(session: Session, plan: Plan) -> tuple[list, list[Unassigned], EventRow | None]:
+    """``plan_state`` and the last state row (None before the first re-plan)."""
     zone = ZoneInfo(plan.time_zone)
     routes = [route_from_dict(r.data, zone) for r in latest_routes(session, plan.id)]
-    state = _last_state(session, plan)
+    state = held = _last_state(session, plan)
     if state is not None and "unassigned_in" in state.data:  # unchanged since that state: kept there once
-        state = session.get(EventRow, state.data["unassigned_in"])
-    missing = state.data["unassigned"] if state is not None else plan.result.get("unassigned", [])
-    return routes, [Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in missing]
+        held = session.get(EventRow, state.data["unassigned_in"])
+    missing = held.data["unassigned"] if held is not None else plan.result.get("unassigned", [])
+    return routes, [Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in missing], state
 
 
 def situation(session: Session, plan: Plan, date: dt.date, base) -> Situation:
     """The plan's day ``date`` as it stands (``plan_state``) with the date's events so far."""
     stores, reps, policy, cycle, travel = base
-    routes, unassigned = plan_state(session, plan)
-    state = _last_state(session, plan)
+    routes, unassigned, state = _plan_state(session, plan)
     rows = session.scalars(select(EventRow).where(EventRow.plan_id == plan.id, EventRow.date == date.isoformat(),
                                                   EventRow.kind.in_(tuple(KINDS))).order_by(EventRow.id)).all()
     events = parse_events([r.data["event"] for r in rows], date=date, time_zone=plan.time_zone, policy=policy)

@@ -239,22 +239,23 @@ def propose(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle:
 
     from .calendar import required_visits
 
-    from .daily import service_seconds
-
     rep_ids = [r.id for r in reps]
     home = {r.id: r.start_key for r in reps}
-    shift = {r.id: r.shift_end_s - r.shift_start_s for r in reps}
+    pinned_to: dict[str, list[str]] = defaultdict(list)
+    for s, r in sorted(params.locked_pairs):
+        if r in home:
+            pinned_to[s].append(r)
     model = cp_model.CpModel()
     x: dict[tuple[str, str], cp_model.IntVar] = {}
     load_terms: dict[str, list] = {r: [] for r in rep_ids}
     cost_terms, moved_terms = [], []
-    work_min: dict[tuple[str, str], int] = {}
+    total = 0  # an upper bound of any rep's load: each store at its dearest rep
     for store in stores:
         now = current.get(store.id)
         visits = required_visits(policy.classes[store.store_class], cycle.weeks)
         base = store_work_s(store, policy, cycle)
         far = {r: travel.seconds(home[r], store.id) + travel.seconds(store.id, home[r]) for r in rep_ids}
-        pinned = [r for (s, r) in params.locked_pairs if s == store.id and r in home]
+        pinned = pinned_to.get(store.id)
         if store.id in params.locked_stores and now in home:
             options = [now]
         elif pinned:
@@ -262,23 +263,21 @@ def propose(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle:
         elif store.rep_id is not None and store.rep_id in home and now is None:
             options = [store.rep_id]
         else:
-            within = [r for r in rep_ids if far[r] + service_seconds(store, policy) <= shift[r]] or rep_ids  # a day's reach
+            within = [r.id for r in reps if _reaches(r, store, policy, travel)] or rep_ids  # a day's reach, if any
             options = sorted(within, key=lambda r: (far[r], r))[: params.candidates]
             if now in home and now not in options:
                 options.append(now)
+        dearest = 0
         for r in options:
             var = x[store.id, r] = model.NewBoolVar(f"x[{store.id},{r}]")
             minutes = int(round((base + visits * per_visit_s.get(r, 0.0)) / 60))
-            work_min[store.id, r] = minutes
+            dearest = max(dearest, minutes)
             load_terms[r].append(minutes * var)
             cost_terms.append(int(round(params.distance_min * far[r] / 2 / 3600 * 60)) * var)
             if now in home and r != now:
                 moved_terms.append(var)
         model.AddExactlyOne(x[store.id, r] for r in options)
-    most: dict[str, int] = {}
-    for (s, _), v in work_min.items():
-        most[s] = max(most.get(s, 0), v)
-    total = sum(most.values())
+        total += dearest
     loads = {r: model.NewIntVar(0, total, f"load[{r}]") for r in rep_ids}
     for r in rep_ids:
         model.Add(loads[r] == sum(load_terms[r]))
@@ -329,19 +328,12 @@ def plan_territories(stores: Sequence[Store], reps: Sequence[Rep], policy: Polic
         keys = list(dict.fromkeys(keys))
         seconds, metres = travel.sub(keys)
         tasks.append((mine, rep, policy, cycle, TravelMatrix(keys, seconds, metres, source=travel.source), params))
-    routes: list[Route] = []
-    unassigned: list[Unassigned] = []
-    if jobs <= 1:
-        results = map(_plan_one, tasks)
+    if jobs <= 1 or len(tasks) <= 1:
+        results = list(map(_plan_one, tasks))
     else:
-        pool = ProcessPoolExecutor(max_workers=jobs)
-        results = pool.map(_plan_one, tasks)
-    for r, u in results:
-        routes += r
-        unassigned += u
-    if jobs > 1:
-        pool.shutdown()
-    return routes, unassigned
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+            results = list(pool.map(_plan_one, tasks))
+    return [r for routes, _ in results for r in routes], [u for _, missing in results for u in missing]
 
 
 # --- what-ifs ------------------------------------------------------------------------------
@@ -357,7 +349,6 @@ class WhatIf:
     classes: Mapping[str, ClassPolicy] = field(default_factory=dict)
 
     def apply(self, reps: Sequence[Rep], policy: Policy) -> tuple[list[Rep], Policy]:
-
         reps = [r for r in reps if r.id not in self.remove_reps] + list(self.add_reps)
         if self.classes:
             policy = dataclasses.replace(policy, classes={**policy.classes, **self.classes})
@@ -512,13 +503,15 @@ def routed_headcount(stores: Sequence[Store], reps: Sequence[Rep], policy: Polic
     tried: dict[int, tuple[TeamTry, list[Rep], list[Workload]]] = {}
     size, last_s = max(1, estimate), time_limit_s / 3
     most = max(len(stores), len(reps), 1)
+    known = {r.id for r in reps}
+    by_store = {s.id: s for s in stores}
     while size is not None and deadline - time.monotonic() >= last_s:
         if progress is not None:
             progress(size, len(tried))
         began = time.monotonic()
         share = max(0.1, min(deadline - began, time_limit_s / 3))
         team = team_of(size, stores, reps, loads, policy, cycle, travel)
-        new = [r for r in team if r.id not in {x.id for x in reps}]
+        new = [r for r in team if r.id not in known]
         matrix = with_places(travel, places_of([], new), places_of(stores, reps),
                              speed_kmh=policy.speed_kmh, circuity=policy.circuity) if new else travel
         ids = {r.id for r in team}
@@ -531,7 +524,6 @@ def routed_headcount(stores: Sequence[Store], reps: Sequence[Rep], policy: Polic
                                                                     seed=seed), jobs=jobs)
             team_loads = workloads(routes, missing, with_owners(stores, proposal.owners), team, policy, cycle)
             lost = [u for u in missing if u.reason not in _NOT_A_TEAM_MATTER]
-            by_store = {s.id: s for s in stores}
             beyond = _h(sum(service_seconds(by_store[u.store_id], policy) for u in lost if u.store_id in by_store))
             result = TeamTry(size, len(lost), beyond, balance(team_loads).cv_pct, proposal.status)
         else:
@@ -544,7 +536,7 @@ def routed_headcount(stores: Sequence[Store], reps: Sequence[Rep], policy: Polic
     settled = best is not None and (best == 1 or (best - 1 in tried and not tried[best - 1][0].fits))
     team, team_loads = (tried[best][1], tried[best][2]) if best is not None else ((), ())
     return Headcount(estimate, best, settled, tuple(team), tuple(team_loads), tuple(tried[n][0] for n in tried),
-                     frozenset(r.id for r in team) - {r.id for r in reps})
+                     frozenset(r.id for r in team) - known)
 
 
 def _next_size(tried: Mapping[int, tuple], most: int) -> int | None:

@@ -95,7 +95,7 @@ def move_stores(body: MoveIn, request: Request, session: SessionDep, principal: 
     base = request.app.state.replan_bases.get(session, plan, request.app.state.road_network,
                                               request.app.state.settings.cache_dir)
     state = replans.plan_state(session, plan)
-    owner = proposals.owners_now(session, base[0], state[0])  # an owner, else the rep the plan sends: as the page shows
+    owner = proposals.owners_now(proposals.stored_owners(session, base[0]), base[0], state[0])  # as the page shows
     team = principal.team
     if team is not None and (body.rep_id not in team or any(owner.get(s) not in team for s in store_ids)):
         raise ProblemError(403, "a supervisor limited to a team moves stores between its reps only")

@@ -53,7 +53,7 @@ def _view(request: Request, session, principal, plan: Plan) -> _View:
     stores, reps, policy, cycle, _ = request.app.state.replan_bases.get(
         session, plan, request.app.state.road_network, request.app.state.settings.cache_dir)
     routes, unassigned = replans.plan_state(session, plan)
-    owner = proposals.owners_now(session, stores, routes)
+    owner = proposals.owners_now(proposals.stored_owners(session, stores), stores, routes)
     then = owners(stores, routes)
     everyone = reps
     if principal.team is not None:
