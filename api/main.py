@@ -5,8 +5,6 @@ Run it with ``fieldroute serve`` (or ``uvicorn --factory api.main:create_app``).
 
 from __future__ import annotations
 
-import datetime as dt
-
 import logging
 import threading
 from contextlib import asynccontextmanager
@@ -22,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from . import problems, replans
 from .auth import ROLE_HELP
 from .cache import LRU, TokenCache
+from .clock import ServiceClock
 from .db import make_engine, session_factory, upgrade
 from .guard import RequestGuard
 from .jobs import JobRunner
@@ -74,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.loop_sessions = session_factory(loop_engine) if loop_engine is not None else None
     app.state.replan_bases = replans.Bases()
     app.state.move_previews = LRU(32)  # routed territories of recent move previews (api.proposals.preview_moves)
-    app.state.clock = lambda: dt.datetime.now(dt.timezone.utc)  # what events call now (tests set another)
+    app.state.clock = ServiceClock(settings.clock, settings.clock_since, zone=lambda: _plans_zone(sessions))
     app.state.db_slots = anyio.Semaphore(DB_SESSIONS)  # requests holding a session at once: see deps.get_db
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
@@ -110,6 +109,13 @@ def _offline_docs(app: FastAPI) -> None:
                                    swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
                                    swagger_css_url="/static/swagger-ui/swagger-ui.css",
                                    swagger_favicon_url="/static/swagger-ui/favicon-32x32.png")
+
+
+def _plans_zone(sessions) -> str | None:
+    from .plans import local_zone
+
+    with sessions() as session:
+        return local_zone(session)
 
 
 def _road_networks(settings: Settings):

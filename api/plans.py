@@ -22,18 +22,25 @@ _PUBLISHED_ZONE = (select(Plan.__table__.c.time_zone).where(Plan.__table__.c.sta
 _POLICY_DATA = select(PolicyVersion.__table__.c.data).order_by(PolicyVersion.__table__.c.version.desc()).limit(1)
 
 
-def local_today(session: Session, now: dt.datetime | None = None) -> dt.date:
-    """Today (at ``now``, default the present) in the time zone of the plans reps see (the
-    last published plan's; else the policy's; UTC without either)."""
+def local_zone(session: Session) -> str | None:
+    """The time zone of the plans reps see (the last published plan's; else the policy's;
+    None without either)."""
     zone_name = session.execute(_PUBLISHED_ZONE).scalar()
     if zone_name is None and (data := session.execute(_POLICY_DATA).scalar()):
         zone_name = data["time_zone"]
-    zone = ZoneInfo(zone_name) if zone_name else dt.timezone.utc
-    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone).date()
+    return zone_name
 
 
-def resolve_date(session: Session, text: str, now: dt.datetime | None = None) -> dt.date | None:
-    """A path's date: ISO, ``today`` or ``tomorrow`` (in the plan's time zone); None if neither."""
+def local_today(session: Session, now: dt.datetime) -> dt.date:
+    """Today at ``now`` (the service's clock) in the time zone of the plans reps see (UTC
+    without one)."""
+    zone_name = local_zone(session)
+    return now.astimezone(ZoneInfo(zone_name) if zone_name else dt.timezone.utc).date()
+
+
+def resolve_date(session: Session, text: str, now: dt.datetime) -> dt.date | None:
+    """A path's date: ISO, ``today`` or ``tomorrow`` (in the plan's time zone at ``now``, the
+    service's clock); None if neither."""
     if text in ("today", "tomorrow"):
         return local_today(session, now) + dt.timedelta(days=text == "tomorrow")
     try:

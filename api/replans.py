@@ -109,10 +109,9 @@ def situation(session: Session, plan: Plan, date: dt.date, base) -> Situation:
     return Situation(date, stores, reps, policy, cycle, travel, tuple(routes), tuple(unassigned), tuple(events), now)
 
 
-def now_seconds(plan: Plan, date: dt.date, now: dt.datetime | None = None) -> int:
-    """Real seconds of ``date`` (the plan's zone) at ``now`` (default: the present)."""
-    moment = now or dt.datetime.now(dt.timezone.utc)
-    return day_clock(date, plan.time_zone).from_instant(moment)
+def now_seconds(plan: Plan, date: dt.date, now: dt.datetime) -> int:
+    """Real seconds of ``date`` (the plan's zone) at ``now`` (the service's clock)."""
+    return day_clock(date, plan.time_zone).from_instant(now)
 
 
 def apply(session: Session, plan: Plan, sit: Situation, events: list[Event], now_s: int, params: ReplanParams,

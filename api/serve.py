@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import socket
 import sys
+import time
 import tomllib
 from pathlib import Path
 from urllib.parse import quote
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 
 from . import auth, records
+from .clock import ServiceClock
 from .db import current_revision, make_engine, session_factory, transaction, upgrade
 from .models import Job, Plan, RouteRow, StoreRow, Token, utcnow
 from .network import DEMO_DIR
@@ -34,6 +36,9 @@ def add_commands(sub) -> None:
     p.add_argument("--demo", action="store_true", help="on an empty database, load the demo team, plan and publish a 4-week cycle "
                    "from this week's Monday; print tokens for a supervisor and each rep")
     p.add_argument("--demo-time-limit", type=float, default=20.0, help="seconds for the demo cycle plan (default 20)")
+    p.add_argument("--clock", help="start the service's clock at this instant and let it run, e.g. 2026-12-07T09:40 "
+                   "(without an offset: the plans' time zone; default $FIELDROUTE_CLOCK, else the system clock): "
+                   "for demos, tests and app developers; --demo plans the week of that date")
 
     p = sub.add_parser("db", help="database maintenance")
     p.add_argument("action", choices=["upgrade", "current"], help="upgrade: apply migrations; current: show the revision")
@@ -62,6 +67,8 @@ def settings_from(args) -> Settings:
         values["network"] = args.network
     elif getattr(args, "demo", False) and "FIELDROUTE_NETWORK" not in os.environ:
         values["network"] = "demo"
+    if getattr(args, "clock", None):
+        values["clock"] = args.clock
     return Settings(**values)
 
 
@@ -115,7 +122,7 @@ def _token(args) -> int:
 
 def seed_demo(settings: Settings, *, time_limit_s: float, today: dt.date | None = None) -> dict[str, str] | None:
     """On an empty database: the demo stores, reps and policy, and a published 4-week cycle
-    from the Monday of this week. Returns fresh tokens (earlier demo tokens are revoked):
+    from the Monday of this week (of ``today``, default the service clock's date). Returns fresh tokens (earlier demo tokens are revoked):
     {"supervisor": secret, "R1": secret, ...}; None if the database had stores already and
     tokens only are renewed."""
     from . import jobs
@@ -125,7 +132,7 @@ def seed_demo(settings: Settings, *, time_limit_s: float, today: dt.date | None 
     sessions = session_factory(engine)
     policy = tomllib.loads((DEMO_DIR / "policy.toml").read_text(encoding="utf-8"))
     zone = ZoneInfo(policy["time_zone"])
-    today = today or dt.datetime.now(zone).date()
+    today = today or ServiceClock(settings.clock, settings.clock_since, zone=lambda: policy["time_zone"])().astimezone(zone).date()
     with transaction(sessions) as session:
         empty = session.scalar(select(StoreRow.id).limit(1)) is None
         if empty:
@@ -160,11 +167,18 @@ def _serve(args) -> int:
     import uvicorn
 
     settings = settings_from(args)
+    if settings.clock is not None:  # one clock for every worker: the instant and when it was read
+        settings.clock_since = settings.clock_since or time.time()
+        os.environ["FIELDROUTE_CLOCK"] = settings.clock.isoformat()
+        os.environ["FIELDROUTE_CLOCK_SINCE"] = repr(settings.clock_since)
     for key, value in (("FIELDROUTE_DATABASE_URL", settings.db_url), ("FIELDROUTE_NETWORK", settings.network)):
         os.environ[key] = value  # the workers build their settings from the environment
     if args.demo:
         tokens = seed_demo(settings, time_limit_s=args.demo_time_limit)
         _print_demo(settings, tokens, args.host, args.port)
+    if settings.clock is not None:
+        print(f"The service's clock starts at {settings.clock.isoformat()} and runs on (not the system clock).",
+              file=sys.stderr, flush=True)
     print(f"Serving on http://{args.host}:{args.port} (database {settings.db_url}); Ctrl-C stops.", file=sys.stderr, flush=True)
     options = {"factory": True, "host": args.host, "port": args.port, "workers": args.workers, "log_level": settings.log_level}
     if args.workers == 1:
@@ -194,7 +208,7 @@ def _print_demo(settings: Settings, tokens: dict[str, str], host: str, port: int
     with sessions() as session:
         plan = session.scalar(select(Plan).where(Plan.status == "published").order_by(Plan.published_at.desc()).limit(1))
         zone = ZoneInfo(plan.time_zone)
-        today = dt.datetime.now(zone).date()
+        today = ServiceClock(settings.clock, settings.clock_since, zone=lambda: plan.time_zone)().astimezone(zone).date()
         rep = next((r for r in sorted(tokens) if r != "supervisor"), None)
         day = session.scalar(select(func.min(RouteRow.date)).where(  # the rep's next working day
             RouteRow.plan_id == plan.id, RouteRow.rep_id == rep, RouteRow.date > today.isoformat())) or plan.start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -44,6 +45,13 @@ class Settings(BaseSettings):
                                       "(a rep unavailable, an urgent visit's follow-up)")
     check_in_radius_m: float = Field(300.0, gt=0, description="a check-in farther than this from the store is kept but flagged")
     position_days: float = Field(30.0, gt=0, description="how long phone positions reported with events are kept")
+    clock: dt.datetime | None = Field(None, description="start the service's clock at this instant (ISO 8601; without an "
+                                      "offset: the plans' time zone) and let it run: for demos, tests and app developers. "
+                                      "Never set by default")
+    clock_since: float | None = Field(None, description="the Unix time at which the clock read FIELDROUTE_CLOCK (set by "
+                                      "`fieldroute serve` so every worker agrees); default: when the process starts")
+    clock_skew_s: float = Field(120.0, ge=0, le=3600, description="an event stamped up to this many seconds after the "
+                                "service's now (a phone's clock running ahead) counts as now")
 
     @field_validator("log_level")
     @classmethod

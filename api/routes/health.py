@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -15,11 +13,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", responses={503: {"description": "the database does not answer", "content": {MEDIA_TYPE: {}}}})
-def healthz(session: SessionDep) -> dict:
-    """``{"status": "ok"}`` when the database answers (no token needed)."""
+def healthz(session: SessionDep, request: Request) -> dict:
+    """``{"status": "ok"}`` when the database answers (no token needed); ``time`` is the
+    service's clock (``fieldroute serve --clock``), ``clock`` says whether it is set."""
     try:
         session.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any database failure is "unhealthy"
         return JSONResponse({"type": "about:blank", "title": "Service Unavailable", "status": 503,
                              "detail": f"database: {type(exc).__name__}"}, status_code=503, media_type=MEDIA_TYPE)
-    return {"status": "ok", "database": "ok", "time": dt.datetime.now(dt.timezone.utc).isoformat()}
+    clock = request.app.state.clock
+    return {"status": "ok", "database": "ok", "time": clock().isoformat(), "clock": "set" if clock.is_set else "system"}

@@ -25,8 +25,8 @@ READERS = ("admin", "supervisor", "rep")
 MAX_DAYS = 62
 
 
-def _date(session, text: str) -> dt.date:
-    date = plans.resolve_date(session, text)
+def _date(request: Request, session, text: str) -> dt.date:
+    date = plans.resolve_date(session, text, request.app.state.clock())
     if date is None:
         raise ProblemError(422, f"date: expected YYYY-MM-DD, 'today' or 'tomorrow', got {text!r}")
     return date
@@ -156,7 +156,7 @@ async def get_route(rep_id: str, date: str, request: Request, principal: Princip
 
 
 def _get_route(session, request: Request, principal, rep_id: str, date: str, format: str, version: int | None = None) -> Response:
-    stamp, rendered = _route(request, session, principal, rep_id, _date(session, date))
+    stamp, rendered = _route(request, session, principal, rep_id, _date(request, session, date))
     if version is not None:
         row = session.scalar(select(RouteRow).where(RouteRow.plan_id == stamp.plan_id, RouteRow.rep_id == rep_id,
                                                     RouteRow.date == stamp.date, RouteRow.version == version))
@@ -171,7 +171,7 @@ def _get_route(session, request: Request, principal, rep_id: str, date: str, for
 @router.get("/routes/{date}/map", response_class=HTMLResponse, responses=responses(401, 403, 404, 422), **allow(*READERS))
 def get_route_map(rep_id: str, date: str, request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     """The rep's route on ``date`` as an HTML map (opens in a browser after /login)."""
-    day = _date(session, date)
+    day = _date(request, session, date)
     stamp, _ = _route(request, session, principal, rep_id, day)
     plan = session.get(Plan, stamp.plan_id)
     return _cached(request, render_map(request, session, plan, day.isoformat(), frozenset({rep_id})), "text/html")
@@ -182,7 +182,7 @@ def get_routes(rep_id: str, request: Request, session: SessionDep, principal: Pr
                from_: Annotated[str, Query(alias="from")] = "today", to: str = "tomorrow") -> Response:
     """The rep's routes from ``from`` to ``to`` (inclusive, at most 62 days), so a phone can go
     offline: dates without a published plan are left out."""
-    first, last = _date(session, from_), _date(session, to)
+    first, last = _date(request, session, from_), _date(request, session, to)
     if last < first or (last - first).days >= MAX_DAYS:
         latest = first + dt.timedelta(days=min(MAX_DAYS - 1, (dt.date.max - first).days))
         raise ProblemError(422, f"to: expected a date from {first} to {latest}, got {last}")
@@ -232,7 +232,7 @@ def calendar_feed(rep_id: str, request: Request, session: SessionDep, key: str =
 
     if not key or not auth.calendar_key_valid(session, rep_id, key):
         raise ProblemError(401, "the calendar key is unknown or revoked")
-    today = plans.local_today(session)
+    today = plans.local_today(session, request.app.state.clock())
     cal = Calendar()
     cal.add("prodid", "-//Fieldroute//visits//EN")
     cal.add("version", "2.0")
