@@ -273,13 +273,13 @@ def _check(args) -> int:
     travel, _, _ = _travel(args, stores, reps, policy)
     if "cycle" in raw:
         cycle, routes, unassigned = parsed
-        events, day = _plan_events(raw, policy, args.plan)
+        events, day, now_s = _plan_events(raw, policy, args.plan)
         if events:
             from routing.replan import travel_with_events
 
             travel = travel_with_events(travel, stores, reps, policy, events)
         violations = [str(v) for v in check_cycle(routes, unassigned, stores, reps, policy, cycle, travel,
-                                                  events=events, events_date=day)]
+                                                  events=events, events_date=day, now_s=now_s)]
     else:
         violations = [str(v) for v in check_plan(parsed, stores, reps, policy, travel)]
     derived = {(r.rep_id, r.date): r.summary.as_dict() for r in _routes_of(raw)}
@@ -332,7 +332,8 @@ def _replan(args) -> int:
     if date not in set(cycle.dates):
         raise InputError([InputProblem("--now", None, None, f"{date} is not a day of the plan's cycle ({cycle.start} + {cycle.weeks} weeks)")])
     travel, _, _ = _travel(args, stores, reps, policy)
-    sit = Situation(date, tuple(stores), tuple(reps), policy, cycle, travel, tuple(routes), tuple(unassigned), tuple(earlier))
+    sit = Situation(date, tuple(stores), tuple(reps), policy, cycle, travel, tuple(routes), tuple(unassigned), tuple(earlier),
+                    past.get("now_s") if earlier else None)
     params = ReplanParams(time_limit_s=args.time_limit, solution_limit=args.solution_limit, seed=args.seed,
                           minimal_change=not args.plain, max_moves=args.max_moves)
     try:
@@ -346,13 +347,14 @@ def _replan(args) -> int:
         out = dict(raw)
         out["routes"] = [route_to_dict(r, zone) for r in after.routes]
         out["unassigned"] = [{"store_id": u.store_id, "reason": u.reason, "detail": u.detail, "date": u.date} for u in after.unassigned]
-        out["events"] = {"date": date.isoformat(), "items": [event_to_dict(e, date, policy.time_zone) for e in after.events]}
+        out["events"] = {"date": date.isoformat(), "now_s": after.now_s,
+                         "items": [event_to_dict(e, date, policy.time_zone) for e in after.events]}
         out["replan"] = {"now": now.isoformat(), "diff": diff_to_dict(result.diff, date, policy.time_zone), "flags": list(result.flags)}
         write_json(out, args.out)
         print(f"New cycle plan JSON: {args.out}")
     full = travel_with_events(travel, stores, reps, policy, after.events)
     violations = check_cycle(after.routes, after.unassigned, stores, reps, policy, cycle, full, events=after.events,
-                             events_date=date.isoformat())
+                             events_date=date.isoformat(), now_s=after.now_s)
     if violations:
         print("The independent checker found violations (a bug; please report it):", file=sys.stderr)
         for v in violations[:50]:
@@ -390,15 +392,17 @@ def _print_diff(result, n_events: int, date: dt.date, zone) -> None:
         print(f"  flag      {f}")
 
 
-def _plan_events(raw: dict, policy, path) -> tuple[list, str | None]:
-    """The events a cycle plan JSON carries (``replan --out``), and their date."""
+def _plan_events(raw: dict, policy, path) -> tuple[list, str | None, int | None]:
+    """The events a cycle plan JSON carries (``replan --out``), their date, and when the
+    day stood (seconds of the date)."""
     from routing.io import parse_events
 
     past = raw.get("events") or {}
     if not past.get("items"):
-        return [], None
+        return [], None, None
     date = dt.date.fromisoformat(past["date"])
-    return parse_events(past["items"], date=date, time_zone=policy.time_zone, source=f"{path} events", policy=policy), past["date"]
+    events = parse_events(past["items"], date=date, time_zone=policy.time_zone, source=f"{path} events", policy=policy)
+    return events, past["date"], past.get("now_s")
 
 
 def _seconds(text: str) -> float:

@@ -11,12 +11,22 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: A connection's execution option: its transaction begins holding SQLite's write lock
+#: (``BEGIN IMMEDIATE``) on an engine made with ``own_begin`` (see ``begin_write``).
+WRITE_LOCK = "fieldroute_write_lock"
 
 
-def make_engine(url: str, **options) -> Engine:
+def make_engine(url: str, *, own_begin: bool = False, **options) -> Engine:
     """An engine for ``url``; a SQLite file gets its folder, WAL, foreign keys and a busy timeout
     (plan jobs write from other processes while the server reads). ``options`` go to
-    ``create_engine`` (e.g. the pool's size)."""
+    ``create_engine`` (e.g. the pool's size).
+
+    ``own_begin`` (SQLite): every transaction really begins at its first statement (``BEGIN``;
+    ``BEGIN IMMEDIATE`` on a connection with the ``WRITE_LOCK`` option), as SQLAlchemy's docs
+    show for pysqlite. Without it pysqlite's legacy mode runs each read on its own and begins
+    a transaction only at the first write, so what a transaction read may have changed by then
+    (kept for every other use: there, a writer waits for the lock instead of failing at once
+    when another process wrote since it began)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **options)
@@ -31,8 +41,25 @@ def make_engine(url: str, **options) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        if own_begin:
+            dbapi_connection.isolation_level = None  # pysqlite begins nothing: _begin does
+
+    if own_begin:
+        @event.listens_for(engine, "begin")
+        def _begin(connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(WRITE_LOCK) else "BEGIN")
 
     return engine
+
+
+def begin_write(session: Session) -> None:
+    """Begin ``session``'s transaction as a writer that reads the latest state and keeps it
+    until it commits: on an ``own_begin`` SQLite engine with ``BEGIN IMMEDIATE`` (another
+    writer waits for it, up to the busy timeout; an ``OperationalError`` if this one waited
+    that long); elsewhere an ordinary transaction. The session must have none under way."""
+    if session.in_transaction():
+        raise RuntimeError("begin_write: the session has a transaction under way")
+    session.connection(execution_options={WRITE_LOCK: True})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -50,8 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.db_url, pool_size=DB_POOL[0], max_overflow=DB_POOL[1])
     sessions = session_factory(engine)
     runner = JobRunner(settings, sessions)
-    # SQLite: the event loop's own connection for the hot reads it runs itself (deps.read_db)
+    # SQLite: the event loop's own connection for the hot reads it runs itself (deps.read_db), and
+    # event posts' connections, whose re-plan reads the day and writes as one transaction under
+    # the database's write lock (replans.day_locked)
     loop_engine = make_engine(settings.db_url, pool_size=1, max_overflow=0) if engine.dialect.name == "sqlite" else None
+    event_engine = (make_engine(settings.db_url, own_begin=True, pool_size=DB_POOL[0], max_overflow=DB_POOL[1])
+                    if engine.dialect.name == "sqlite" else engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -62,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         runner.shutdown()
         engine.dispose()
+        event_engine.dispose()
         if loop_engine is not None:
             loop_engine.dispose()
 
@@ -71,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.road_network = _road_networks(settings)
     app.state.token_cache, app.state.route_cache = TokenCache(settings.token_cache_s), LRU(settings.route_cache_size)
     app.state.loop_sessions = session_factory(loop_engine) if loop_engine is not None else None
+    app.state.event_sessions = session_factory(event_engine)  # same-day events: routes/events.py
     app.state.replan_bases = replans.Bases()
     app.state.move_previews = LRU(32)  # routed territories of recent move previews (api.proposals.preview_moves)
     app.state.clock = ServiceClock(settings.clock, settings.clock_since, zone=lambda: _plans_zone(sessions))

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from routing.io import route_from_dict
-from routing.model import DayPlan, Route, Unassigned
+from routing.io import parse_reps, parse_stores, route_from_dict
+from routing.model import DayPlan, Rep, Route, Store, Unassigned
 
 from .models import Event, Plan, PolicyVersion, RouteRow
-from .records import REPS, STORES, load_inputs, versions
+from .records import REPS, STORES, versions
 
 # Queries built once: 'today' is resolved on many route requests.
 _PUBLISHED_ZONE = (select(Plan.__table__.c.time_zone).where(Plan.__table__.c.status == "published")
@@ -135,15 +135,36 @@ def latest_routes(session: Session, plan_id: int, date: str | None = None) -> li
 
 
 def store_data(session: Session, plan: Plan, store_ids: set[str]) -> dict[str, dict]:
-    """The stores (file columns) a plan was made from, of ``store_ids``."""
+    """The stores (file columns) of ``store_ids`` that a plan's stops may name: those the plan
+    was made from, and the new stores its urgent visits brought (``event_stores``). The one
+    source of a stop's store for every page that shows a plan's routes."""
     wanted = {k: plan.inputs["stores"][k] for k in store_ids if k in plan.inputs["stores"]}
-    return {r["id"]: r for r in versions(session, STORES, wanted)}
+    found = {r["id"]: r for r in versions(session, STORES, wanted)}
+    if unknown := set(store_ids) - found.keys():
+        brought = event_stores(session, plan)
+        found |= {k: brought[k] for k in unknown if k in brought}
+    return found
 
 
-def rep_data(session: Session, plan: Plan, rep_id: str) -> dict | None:
-    version = plan.inputs["reps"].get(rep_id)
-    rows = versions(session, REPS, {rep_id: version}) if version else []
-    return rows[0] if rows else None
+def event_stores(session: Session, plan: Plan) -> dict[str, dict]:
+    """The new stores (file columns) that urgent visits posted to the plan brought, by id (a
+    store given again: as last posted)."""
+    rows = session.scalars(select(Event.data).where(Event.plan_id == plan.id, Event.kind == "urgent_visit")
+                           .order_by(Event.id))
+    stores = (data.get("event", {}).get("store") for data in rows)
+    return {store["id"]: store for store in stores if store}
+
+
+def plan_stores(session: Session, plan: Plan, store_ids: set[str]) -> list[Store]:
+    """``store_data`` as ``Store``s, by id."""
+    return parse_stores(sorted(store_data(session, plan, store_ids).values(), key=lambda r: r["id"]), fmt="json")
+
+
+def plan_reps(session: Session, plan: Plan, rep_ids: set[str] | None = None) -> list[Rep]:
+    """The reps a plan was made from (of ``rep_ids``, if given) as ``Rep``s, by id: a rep
+    stored without an end ends its day where it starts."""
+    wanted = {k: v for k, v in plan.inputs["reps"].items() if rep_ids is None or k in rep_ids}
+    return parse_reps(sorted(versions(session, REPS, wanted), key=lambda r: r["id"]), fmt="json")
 
 
 def day_plan(session: Session, plan: Plan, date: str, rep_ids: frozenset[str] | None = None):
@@ -155,5 +176,4 @@ def day_plan(session: Session, plan: Plan, date: str, rep_ids: frozenset[str] | 
     missing = tuple(Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date"))
                     for u in plan.result.get("unassigned", []) if u.get("date") == date and rep_ids is None)
     ids = {v.store_id for r in routes for v in r.visits} | {u.store_id for u in missing}
-    stores, reps, _ = load_inputs(session, plan.inputs, ids)
-    return DayPlan(date, plan.time_zone, routes, missing), stores, reps
+    return DayPlan(date, plan.time_zone, routes, missing), plan_stores(session, plan, ids), plan_reps(session, plan)

@@ -3,7 +3,8 @@ from the database, events applied, and what they change written as new route ver
 
 What is stored, all in the ``events`` table of the plan and date:
 
-* one row per applied event (its kind, its rep or '' and the event as JSON);
+* one row per applied event (its kind, its rep or '' and the event as JSON, who posted it and
+  the route versions its post wrote; ``event_log`` reads them back);
 * one ``affected`` row for each other rep whose route changed, so that rep's route stays
   with this plan for the day even if another plan is published meanwhile;
 * one ``state`` row per re-plan: the cycle's missing visits after it and when it ran (plans
@@ -14,9 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from routing.calendar import Cycle
@@ -27,6 +31,7 @@ from routing.model import Unassigned
 from routing.replan import ReplanParams, Replan, Situation, apply_events
 
 from .cache import LRU
+from .db import begin_write
 from .models import Event as EventRow
 from .models import Plan, RouteRow, utcnow
 from .network import travel_for
@@ -41,10 +46,35 @@ _locks_guard = threading.Lock()
 
 
 def plan_lock(plan_id: int) -> threading.Lock:
-    """One re-plan of a plan at a time in this process (the database's unique route versions
-    refuse the second writer of another process)."""
+    """One re-plan of a plan at a time in this process (``day_locked`` holds the other
+    processes off)."""
     with _locks_guard:
         return _locks.setdefault(plan_id, threading.Lock())
+
+
+class Busy(Exception):
+    """Another process kept the database's write lock for the whole busy timeout (SQLite)."""
+
+
+@contextmanager
+def day_locked(session: Session, plan: Plan) -> Iterator[None]:
+    """Hold the plan for one re-plan until the block ends; read the day, apply and commit in
+    it. One re-plan at a time in this process (``plan_lock``) and across processes: the
+    session's transaction begins again before the day is read, as the only writer (``BEGIN
+    IMMEDIATE`` on SQLite: the other processes' writers wait, up to the busy timeout; the
+    plan's row locked on PostgreSQL), so no other write comes between this read and this
+    write. What the session read before is let go (rolled back, nothing was written);
+    ``Busy`` if the lock stayed taken for the whole busy timeout."""
+    plan_id = plan.id
+    with plan_lock(plan_id):
+        session.rollback()
+        try:
+            begin_write(session)
+        except OperationalError as exc:  # SQLite: "database is locked" after the busy timeout
+            session.rollback()
+            raise Busy(str(exc.orig)) from None
+        session.execute(select(Plan.id).where(Plan.id == plan_id).with_for_update())
+        yield
 
 
 def base_of(session: Session, plan: Plan, road_network, cache_dir):
@@ -130,10 +160,10 @@ def apply(session: Session, plan: Plan, sit: Situation, events: list[Event], now
                              data=route_to_dict(route, zone)))
         if route.date == date:
             versions[route.rep_id] = latest + 1
-    for event in events:
+    for event in result.applied:  # as applied, with the route versions its post wrote (the events log shows them)
         session.add(EventRow(plan_id=plan.id, rep_id=event.rep_id or "", date=date, kind=event.kind,
-                             data={"event": event_to_dict(event, sit.date, plan.time_zone), "by": by}))
-    own = {e.rep_id for e in events}
+                             data={"event": event_to_dict(event, sit.date, plan.time_zone), "by": by, "versions": versions}))
+    own = {e.rep_id for e in result.applied}
     for rep_id in sorted(set(versions) - own):
         session.add(EventRow(plan_id=plan.id, rep_id=rep_id, date=date, kind=AFFECTED, data={"by": by}))
     after = result.situation
@@ -148,12 +178,12 @@ def apply(session: Session, plan: Plan, sit: Situation, events: list[Event], now
     return result, versions
 
 
-def answer(plan: Plan, date: dt.date, events: list[Event], result: Replan, versions: dict[str, int]) -> dict:
+def answer(plan: Plan, date: dt.date, result: Replan, versions: dict[str, int]) -> dict:
     """The JSON answer of an event post: what was applied, the new route versions, the diff."""
     return {
         "plan_id": plan.id,
         "date": date.isoformat(),
-        "applied": [event_to_dict(e, date, plan.time_zone) for e in events],
+        "applied": [event_to_dict(e, date, plan.time_zone) for e in result.applied],
         "routes": [{"rep_id": rep_id, "version": v} for rep_id, v in sorted(versions.items())],
         "diff": diff_to_dict(result.diff, date, plan.time_zone),
         "flags": list(result.flags),
@@ -172,3 +202,17 @@ def purge_positions(session: Session, days: float, limit: int = 500) -> int:
         event = {k: v for k, v in row.data["event"].items() if k not in ("lat", "lon")}
         row.data = dict(row.data, event=event, position="forgotten")
     return len(rows)
+
+
+def event_log(session: Session, plan: Plan, *, date: dt.date | None = None, rep_ids: Collection[str] | None = None,
+              offset: int = 0, limit: int = 100) -> tuple[int, list[EventRow]]:
+    """The plan's stored events (not the ``affected`` and ``state`` rows) in the order they
+    were received: of ``date`` and of ``rep_ids`` ('' for events of no rep), if given. How
+    many match, and those from ``offset`` (at most ``limit``)."""
+    query = select(EventRow).where(EventRow.plan_id == plan.id, EventRow.kind.in_(tuple(KINDS)))
+    if date is not None:
+        query = query.where(EventRow.date == date.isoformat())
+    if rep_ids is not None:
+        query = query.where(EventRow.rep_id.in_(sorted(rep_ids)))
+    count = session.scalar(select(func.count()).select_from(query.subquery()))
+    return count, list(session.scalars(query.order_by(EventRow.id).offset(offset).limit(limit)))

@@ -6,9 +6,11 @@ rows, GeoJSON features and JSON bodies, with the CLI's messages)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from routing.events import EventKind
 
 T = TypeVar("T")
 
@@ -143,20 +145,24 @@ class PlanOut(BaseModel):
 
 
 class StopOut(BaseModel):
-    type: str
-    store_id: str | None = None
+    """A line of a rep's day: its start, a visit, a break, its end; every stop has a place."""
+
+    type: Literal["start", "visit", "break", "end"]
+    store_id: str | None = Field(None, description="a visit's store (one of the plan's, or a new store of an urgent visit)")
     arrival: dt.datetime
     start: dt.datetime
     end: dt.datetime
     travel_s: int
     distance_m: int
     wait_s: int
-    lat: float
+    lat: float = Field(description="a visit: its store's; the start: the rep's start; the end: the rep's end (its start "
+                       "when it ends at home); a break: where the rep was before it")
     lon: float
-    name: str | None = None
+    name: str | None = Field(None, description="a visit's store's name (absent for a store the service does not know)")
     store_class: str | None = Field(None, alias="class")
-    opening_hours: str | None = None
-    status: str | None = Field(None, description="on a day under way: done, under_way or next (frozen stops)")
+    opening_hours: str | None = Field(None, description="a visit's store's (OpenStreetMap syntax; empty = always open)")
+    status: Literal["done", "under_way", "next"] | None = Field(
+        None, description="on a day under way: done, under_way or next (frozen stops)")
     reported: bool | None = Field(None, description="the times are the rep's check-in and check-out")
 
 
@@ -171,6 +177,28 @@ class ResumeOut(BaseModel):
     lon: float | None = None
 
 
+_POSITION = {"type": "array", "prefixItems": [{"type": "number"}, {"type": "number"}], "minItems": 2, "maxItems": 2,
+             "description": "[lon, lat]"}
+#: ``GET .../routes/{date}?format=geojson`` (``application/geo+json``): a Point feature per
+#: stop (its properties: the stop's fields but lat and lon, and ``sequence``) and the
+#: road-following LineString; the route's other fields in the collection's properties.
+ROUTE_GEOJSON: dict[str, Any] = {
+    "type": "object", "required": ["type", "features", "properties"], "properties": {
+        "type": {"const": "FeatureCollection"},
+        "features": {"type": "array", "items": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+            "type": {"const": "Feature"},
+            "geometry": {"oneOf": [
+                {"type": "object", "required": ["type", "coordinates"],
+                 "properties": {"type": {"const": "Point"}, "coordinates": _POSITION}},
+                {"type": "object", "required": ["type", "coordinates"],
+                 "properties": {"type": {"const": "LineString"}, "coordinates": {"type": "array", "items": _POSITION, "minItems": 2}}},
+            ]},
+            "properties": {"type": "object"}}}},
+        "properties": {"type": "object", "description": "plan_id, rep_id, date, time_zone, version, summary (, resume)"},
+    },
+}
+
+
 class RouteOut(BaseModel):
     """A rep's route on a date, from the published plan."""
 
@@ -183,6 +211,36 @@ class RouteOut(BaseModel):
     stops: list[StopOut]
     summary: dict[str, int]
     resume: ResumeOut | None = None
+
+
+class RouteVersionOut(BaseModel):
+    rep_id: str
+    version: int
+
+
+class EventOut(BaseModel):
+    """A same-day event as stored: what was reported (times ISO 8601 in the plan's time zone,
+    as the post answered them), who posted it, when it was received, and the route versions
+    its post wrote."""
+
+    id: int = Field(description="grows in the order the events were received")
+    plan_id: int
+    date: dt.date = Field(description="the day under way it was reported on")
+    kind: EventKind
+    time: dt.datetime
+    rep_id: str | None = None
+    store_id: str | None = None
+    lat: float | None = Field(None, description="the phone's position (forgotten after FIELDROUTE_POSITION_DAYS)")
+    lon: float | None = None
+    minutes: float | None = None
+    latest: dt.datetime | None = None
+    priority: int | None = None
+    store: StoreRecord | None = Field(None, description="the new store of an urgent visit")
+    by: str = Field(description="who posted it: the token's role and name, e.g. 'rep:phone R1'")
+    received_at: dt.datetime = Field(description="when the service stored it (real time, even with a set clock)")
+    routes: list[RouteVersionOut] = Field(description=(
+        "the versions of that day's routes its post wrote (every event of one post lists the same; a supervisor "
+        "limited to a team sees its reps' only); empty for events stored before versions were recorded"))
 
 
 class TokenIn(BaseModel):

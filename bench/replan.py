@@ -214,7 +214,7 @@ def run(name: str, n_reps: int, per_day: int, events: int, seed: int, workdir: P
             sit = replans.situation(session, plan, today, bases.get(session, plan, lambda _: None, None))
         travel = travel_with_events(sit.travel, sit.stores, sit.reps, sit.policy, sit.events)
         violations = check_cycle(sit.routes, sit.unassigned, sit.stores, sit.reps, sit.policy, sit.cycle, travel,
-                                 events=sit.events, events_date=today.isoformat())
+                                 events=sit.events, events_date=today.isoformat(), now_s=sit.now_s)
     finally:
         server.stop()
         engine.dispose()

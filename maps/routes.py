@@ -138,7 +138,9 @@ def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], *, ro
             if stop.type != "visit":
                 continue
             number += 1
-            store = by_store[stop.store_id]
+            store = by_store.get(stop.store_id)
+            if store is None:  # a store this map was not given: no marker, the line goes by
+                continue
             path.append((store.lat, store.lon))
             popup = (
                 f"<b>{number}. {_safe(store.name)}</b> ({_safe(store.id)})<br>"

@@ -44,7 +44,7 @@ import numpy as np
 from .clock import day_clock
 from .events import Event
 from .hours import open_windows
-from .model import REASONS, WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Route, Stop, Store, Unassigned
+from .model import REASONS, WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Resume, Route, Stop, Store, Unassigned
 from .travel import TravelMatrix
 
 
@@ -106,12 +106,16 @@ class DayEvents:
     urgent: frozenset[str] = frozenset()
     reported: Mapping[str, tuple[str, int | None]] = dataclasses.field(default_factory=dict)
     """Store id -> (rep id, check-out time or None) of each reported check-in or check-out."""
+    now_s: int | None = None
+    """When the day stands (the last re-plan): a left-out visit must not fit what is left of
+    a route after it."""
 
     @classmethod
-    def of(cls, events: Sequence[Event]) -> DayEvents:
+    def of(cls, events: Sequence[Event], now_s: int | None = None) -> DayEvents:
+        """The rules of ``events``, taken in the order of their times (as the re-plan does)."""
         closed, extra, latest, priority, off, covered, new = set(), {}, {}, {}, set(), set(), []
         off_from, urgent, reported = {}, set(), {}
-        for e in events:
+        for e in sorted(events, key=lambda e: e.time_s):
             if e.kind == "rep_unavailable":
                 off_from[e.rep_id] = e.time_s
             elif e.kind == "urgent_visit":
@@ -137,7 +141,7 @@ class DayEvents:
             elif e.kind == "rep_available":
                 off.discard(e.rep_id)
         return cls(frozenset(closed), extra, latest, priority, frozenset(off), frozenset(covered), tuple(new),
-                   {r: t for r, t in off_from.items() if r in off}, frozenset(urgent), reported)
+                   {r: t for r, t in off_from.items() if r in off}, frozenset(urgent), reported, now_s)
 
 
 def check_plan(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, travel: TravelMatrix,
@@ -192,6 +196,7 @@ def _check_day(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], poli
     fit_rules, fit_routes = {}, []
     for route in routes:
         rule = rep_rules.get(route.rep_id)
+        route = _at(route, ev.now_s, rule.start if rule is not None else "")
         if rule is not None and route.resume is not None and _resume_ok(route):
             rule = _rest_rule(route, rule, store_rules)
             route = _rest_route(route)
@@ -226,9 +231,32 @@ def _store_rules(stores: Sequence[Store], policy: Policy, date: dt.date, ev: Day
         windows = [] if s.id in ev.closed else clock.windows(open_windows(s.opening_hours, date))
         if s.id in ev.latest_s:
             windows = [(a, max(a, min(b, ev.latest_s[s.id]))) for a, b in windows]  # too late: empty, not closed
-        owner = None if s.rep_id in ev.covered else s.rep_id
+        owner = None if s.rep_id in ev.covered or s.id in ev.urgent else s.rep_id  # urgent: its owner, else any rep
         rules[s.id] = StoreRule(tuple(windows), int(round(minutes * 60)) + ev.extra_s.get(s.id, 0), s.demand, owner)
     return rules
+
+
+def _at(route: Route, now_s: int | None, home: str) -> Route:
+    """``route`` resuming at ``now_s``: the stops the clock puts before it are frozen, and the
+    next visit too once the rep has left for it (as ``routing.replan`` freezes them)."""
+    if now_s is None:
+        return route
+    stops, r = route.stops, route.resume
+    after = k = r.after if r is not None else 0
+    while k < len(stops) and stops[k].type != "end" and stops[k].start_s <= now_s:
+        k += 1
+    if 0 < k < len(stops) and stops[k].type == "visit" and stops[k - 1].end_s < now_s:
+        k += 1  # on the way to it
+    if k == 0 or (k == after and r.time_s >= now_s):
+        return route
+    if k == after:
+        return dataclasses.replace(route, resume=dataclasses.replace(r, time_s=now_s, depart_s=max(r.depart_s, now_s)))
+    place = next((s.store_id for s in reversed(stops[after:k]) if s.type == "visit"), None)
+    lat = lon = None
+    if place is None:
+        place, lat, lon = (r.place, r.lat, r.lon) if r is not None else (home, None, None)
+    free = max(stops[k - 1].end_s, now_s)
+    return dataclasses.replace(route, resume=Resume(k, place, free, free, lat, lon))
 
 
 def _resume_ok(route: Route) -> bool:
@@ -653,6 +681,7 @@ def check_cycle(
     *,
     events: Sequence[Event] = (),
     events_date: str | None = None,
+    now_s: int | None = None,
 ) -> list[Violation]:
     """Check a cycle plan: every day's routes and left-out visits as in ``check_plan`` (no
     route on a rep's day off), plus frequencies (each required visit routed or unassigned
@@ -664,7 +693,8 @@ def check_cycle(
     holiday, too close to the store's other visits, a weekday outside the class's
     ``day_patterns``, another weekday than the store's visits in a class that requires the
     same weekdays), which is then the proof of ``no_usable_day``. ``events`` are the events
-    of the day under way ``events_date`` (see ``check_plan``)."""
+    of the day under way ``events_date`` (see ``check_plan``) and ``now_s`` when that day
+    stands (``Situation.now_s``)."""
     from .calendar import min_gap, required_visits
 
     problems: list[Violation] = []
@@ -714,7 +744,7 @@ def check_cycle(
         problems += [
             dataclasses.replace(v, message=f"{date_text}: {v.message}", date=date_text)
             for v in _check_day(day, [s for s in stores if s.id in day_stores], reps, policy, travel, proven,
-                                DayEvents.of(events) if events and date_text == events_date else None)
+                                DayEvents.of(events, now_s) if events and date_text == events_date else None)
         ]
     missing_count: dict[str, int] = {}
     for u in unassigned:

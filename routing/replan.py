@@ -61,6 +61,9 @@ class ReplanParams:
     it). None: no cap."""
     check_in_radius_m: float = 300.0
     """A check-in reported farther than this from the store is kept but flagged."""
+    clock_skew_s: int = 0
+    """An event stamped up to this many seconds after now (a phone's clock running ahead)
+    counts as now."""
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -119,6 +122,8 @@ class Replan:
     diff: Diff
     flags: tuple[str, ...] = ()
     info: dict = field(default_factory=dict)
+    applied: tuple[Event, ...] = ()
+    """The events as applied, in the order posted (a time a little ahead of now: now)."""
 
 
 def position_key(rep_id: str, time_s: int) -> str:
@@ -183,17 +188,39 @@ class _Day:
     def lunch_taken(self) -> bool:
         return any(s.type == "break" for s in self.frozen)
 
-    def unfreeze_assumed(self, after_s: int | None = None) -> None:
+    def unfreeze_from(self, time_s: int) -> None:
         """Give back to the rest of the day the frozen stops the clock assumed (not reported)
-        after the last reported one and after those the clock says are done (with
-        ``after_s``: those that start at or after it)."""
+        after the last reported one that start at or after ``time_s``."""
         keep = self.last_reported()
-        while keep < len(self.frozen) and (self.frozen[keep].start_s < after_s if after_s is not None
-                                           else self.frozen[keep].status in (None, "done")):
-            keep += 1  # the start, and what is done (or begun before ``after_s``): frozen for good
+        while keep < len(self.frozen) and self.frozen[keep].start_s < time_s:
+            keep += 1  # begun before ``time_s``: frozen for good
         back = [s for s in self.frozen[keep:] if s.type == "visit"]
         self.frozen = self.frozen[:keep]
         self.tail = [s.store_id for s in back] + self.tail
+
+    def unreported(self) -> _Day:
+        """The day before any report of the rep: every visit of the day still to make, in
+        the current order, leaving home at the planned time (or when it left, if earlier).
+        A rep's day is rebuilt from this and all its reports, so a stop the clock assumed
+        done but nobody reported goes back to the rest of the day."""
+        visits = [s.store_id for s in self.frozen if s.type == "visit"] + self.tail
+        left = [s.start_s for s in self.frozen if s.type == "start"]
+        depart = min(left + ([self.planned_depart] if self.planned_depart is not None else []), default=None)
+        return _Day(self.rep, [], visits, None, self.off_from, self.back_from, depart)
+
+    def drop(self, store_id: str) -> None:
+        """Take a visit the rep did not report off the day; the stops the clock assumed
+        after it go back to the rest of the day, to be re-timed (those of a rep who stopped
+        working stay: they were made before it stopped)."""
+        stop = self.find(store_id)
+        if stop is not None and self.off_from is not None:
+            self.frozen.remove(stop)
+        elif stop is not None:
+            i = self.frozen.index(stop)
+            back = [s.store_id for s in self.frozen[i + 1:] if s.type == "visit" and not s.reported]
+            self.frozen = self.frozen[:i] + [s for s in self.frozen[i + 1:] if s.reported or s.type != "visit"]
+            self.tail = back + self.tail
+        self.tail = [s for s in self.tail if s != store_id]
 
     def release_after(self, stop: Stop) -> None:
         """A frozen stop now ends later (a late check-out, an overrun): the stops the clock
@@ -237,11 +264,16 @@ def _by_clock(stop: Stop, now: int) -> str:
 # --- the re-plan ----------------------------------------------------------------------
 
 
+#: A rep's reports of its own day: replayed in the order of their times when its day is rebuilt.
+REPORTS = frozenset({"visit_started", "visit_done", "position", "overrun"})
+
+
 class _State:
     """Everything ``apply_events`` works on: today's days by rep, the rules events add, and
-    the cycle's other routes."""
+    the cycle's other routes. The days of the reps in ``rebuild`` start unreported
+    (``_Day.unreported``) and their reports (``REPORTS``) are left to be applied again."""
 
-    def __init__(self, sit: Situation, now: int, params: ReplanParams):
+    def __init__(self, sit: Situation, now: int, params: ReplanParams, rebuild: frozenset[str] = frozenset()):
         self.sit, self.params, self.now = sit, params, now
         self.date = sit.date
         self.clock = day_clock(sit.date, sit.policy.time_zone)
@@ -249,6 +281,8 @@ class _State:
         self.reps = {r.id: self.clock.rep(r) for r in sit.reps}
         self.today = {r.rep_id: r for r in sit.routes if r.date == sit.date.isoformat()}
         self.days = {rid: _day_of(self.today.get(rid), rep, now) for rid, rep in self.reps.items() if rep.works_on(sit.date)}
+        for rid in rebuild & self.days.keys():
+            self.days[rid] = self.days[rid].unreported()
         self.closed: set[str] = set()
         self.extra_s: dict[str, int] = {}
         self.urgent: dict[str, Event] = {}
@@ -257,14 +291,15 @@ class _State:
         self.off: dict[str, int] = {}
         self.back: dict[str, int] = {}
         for e in sit.events:
-            self.remember(e)
+            if not (e.rep_id in rebuild and e.kind in REPORTS):
+                self.remember(e)
         for rid, day in self.days.items():
             day.off_from = self.off.get(rid)
             day.back_from = self.back.get(rid)
         # What the event being applied adds to this re-plan only:
         self.carry: list[tuple[str, str]] = []  # (store id, rep) taken off today: closed
         self.covers: list[str] = []  # store ids of an unavailable rep's rest of day
-        self.urgent_for: dict[str, set[str]] = {}  # store id -> the reps that may take it
+        self.urgent_for: dict[str, str | None] = {}  # store id -> the rep it goes to first (None: the best)
 
     def remember(self, e: Event) -> None:
         """Rules of an applied event that outlive the re-plan that applied it."""
@@ -320,7 +355,7 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
         if e.rep_id not in state.days:
             refuse("not_working", f"rep {e.rep_id} does not work on {state.date}")
         last = state.last_time.get(e.rep_id)
-        if last is not None and e.time_s < last:
+        if e.kind not in REP_KINDS and last is not None and e.time_s < last:  # a rep's own reports: in time order
             refuse("out_of_order", f"rep {e.rep_id}'s last event was at {_hm(last)}, this one is at {_hm(e.time_s)}")
     if e.store_id is not None and state.store(e.store_id) is None and not (e.kind == "urgent_visit" and e.store):
         refuse("unknown_store", f"no store {e.store_id!r}", False)
@@ -331,12 +366,6 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
     day = state.days.get(e.rep_id) if e.rep_id is not None else None
     if day is not None and day.off_from is not None and e.kind not in ("rep_available", "rep_unavailable"):
         refuse("rep_unavailable", f"rep {e.rep_id} is unavailable since {_hm(day.off_from)}")
-    if day is not None and e.kind in REP_KINDS and day.frozen:
-        # A report cannot go back before what the day already holds as done or begun by a report.
-        floor = max([day.frozen[0].start_s] + [s.start_s for s in day.frozen if s.reported])
-        if e.time_s < floor:
-            refuse("out_of_order", f"rep {e.rep_id}'s day already holds {_hm(floor)} (left home, or a reported "
-                   f"visit); this event is at {_hm(e.time_s)}")
     if e.store_id is not None and e.store_id in state.done and e.kind != "position":
         refuse("already_done", f"store {e.store_id} was already visited today (done by rep {state.done[e.store_id]})")
     if e.kind in ("visit_started", "visit_done", "overrun"):
@@ -362,9 +391,8 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
         if e.rep_id is not None and holder != e.rep_id:
             refuse("not_on_route", f"store {e.store_id} is not on rep {e.rep_id}'s route today")
         stop = state.days[holder].find(e.store_id) if holder else None
-        if stop is not None and (stop.reported or stop.status in ("done", "under_way")):
-            how = "checked in" if stop.reported else "by the plan, was"
-            refuse("already_done", f"rep {holder} {how} at store {e.store_id} at {_hm(stop.start_s)}")
+        if stop is not None and stop.reported:  # the clock's guesses give way to the report
+            refuse("already_done", f"rep {holder} checked in at store {e.store_id} at {_hm(stop.start_s)}")
     if e.kind == "urgent_visit":
         holder = state.holder(e.store_id)
         if e.rep_id is not None and holder not in (None, e.rep_id):
@@ -374,9 +402,10 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
             refuse("not_owner", f"store {e.store_id} belongs to rep {owner}: its urgent visit goes to its owner", False)
         if e.store_id in state.urgent:
             refuse("already_urgent", f"an urgent visit to {e.store_id} is already on today's plan")
-        holder = state.holder(e.store_id)
+        if e.store_id in state.closed:
+            refuse("store_closed", f"store {e.store_id} was reported closed today")
         stop = state.days[holder].find(e.store_id) if holder else None
-        if stop is not None and stop.status in ("done", "under_way"):
+        if stop is not None and (stop.reported or stop.status in ("done", "under_way")):
             refuse("already_done", f"store {e.store_id} is visited today already (rep {holder}, {_hm(stop.start_s)})")
     if e.kind == "rep_unavailable" and day.off_from is not None:
         refuse("rep_unavailable", f"rep {e.rep_id} is already unavailable since {_hm(day.off_from)}")
@@ -410,10 +439,7 @@ def _apply(state: _State, e: Event, now: int) -> tuple[set[str], str | None]:
             day.frozen[i] = dataclasses.replace(stop, end_s=max(e.time_s, stop.start_s), status="done")
             day.release_after(day.frozen[i])
         else:
-            if stop is not None:
-                day.frozen.remove(stop)
-            day.tail = [s for s in day.tail if s != e.store_id]
-            day.unfreeze_assumed()
+            day.drop(e.store_id)
             service = state.service_s(store)
             if e.kind == "visit_started":
                 day.frozen.append(_visit_stop(state, day, e.store_id, e.time_s, e.time_s + service, "under_way"))
@@ -425,7 +451,6 @@ def _apply(state: _State, e: Event, now: int) -> tuple[set[str], str | None]:
                 flag = f"rep {e.rep_id} checked in at {e.store_id} {far:.0f} m from the store"
         return {e.rep_id}, flag
     if e.kind == "position":
-        day.unfreeze_assumed()
         if e.position is not None:
             day.position = (position_key(e.rep_id, e.time_s), e.time_s, *e.position)
         else:
@@ -444,33 +469,22 @@ def _apply(state: _State, e: Event, now: int) -> tuple[set[str], str | None]:
         holder = state.holder(e.store_id)
         if holder is None:
             return set(), None
-        hday = state.days[holder]
-        stop = hday.find(e.store_id)
-        if stop is not None:
-            hday.frozen.remove(stop)
-        hday.tail = [s for s in hday.tail if s != e.store_id]
+        state.days[holder].drop(e.store_id)
         state.carry.append((e.store_id, holder))
         return {holder}, None
     if e.kind == "urgent_visit":
         holder = state.holder(e.store_id)
         if holder is not None:
-            hday = state.days[holder]
-            stop = hday.find(e.store_id)
-            if stop is not None:
-                hday.frozen.remove(stop)
-            hday.tail = [s for s in hday.tail if s != e.store_id]
+            state.days[holder].drop(e.store_id)
         store = state.store(e.store_id)
-        if e.rep_id is not None:
-            reps = {e.rep_id}
-        elif store.rep_id is not None and store.rep_id in state.days and state.days[store.rep_id].off_from is None:
-            reps = {store.rep_id}
-        else:
-            reps = {rid for rid, d in state.days.items() if d.off_from is None}
-        state.urgent_for[e.store_id] = reps
-        return reps | ({holder} if holder else set()), None
+        first = e.rep_id
+        if first is None and store.rep_id in state.days and state.days[store.rep_id].off_from is None:
+            first = store.rep_id
+        state.urgent_for[e.store_id] = first or holder  # None: the rep it fits best (_place_urgent)
+        return {r for r in (first, holder) if r is not None}, None
     if e.kind == "rep_unavailable":
         day.off_from = e.time_s
-        day.unfreeze_assumed(after_s=e.time_s)
+        day.unfreeze_from(e.time_s)
         day.frozen = [s for s in day.frozen if s.status != "next"]
         state.covers += day.tail
         day.tail = []
@@ -483,78 +497,110 @@ def _apply(state: _State, e: Event, now: int) -> tuple[set[str], str | None]:
 
 
 def _freeze_next(state: _State, day: _Day, now: int) -> None:
-    """Once the rep has left where it was (free before ``now``), the next visit is frozen:
-    the rep is on the way (assumed done or under way if it would have started by now)."""
+    """Once the rep has left where it was (free before ``now``), it is on the way to its next
+    visit: that visit is frozen (under way if it would have started by now). Not one the
+    clock would have done by now: a rep that far behind is re-planned from where it was."""
+    if not day.tail or day.off_from is not None:
+        return
+    place, free = day.origin(-1)
+    if free >= now or (day.position is None and not day.frozen):
+        return
     travel = state.sit.travel
-    while day.tail and day.off_from is None:
-        place, free = day.origin(-1)
-        if free >= now or (day.position is None and not day.frozen):
-            return
-        store = state.store(day.tail[0])
-        service = state.service_s(store)
-        arrival = free + travel.seconds(place, store.id)
-        windows = state.clock.windows(open_windows(store.opening_hours, state.date))
-        start = next((max(a, arrival) for a, b in windows if max(a, arrival) + service <= b), None)
-        if start is None or start + service > day.rep.shift_end_s or store.id in state.closed:
-            return
-        stop = Stop("visit", arrival, start, start + service, store.id, travel.seconds(place, store.id),
-                    travel.metres(place, store.id), start - arrival)
-        day.frozen.append(dataclasses.replace(stop, status=_by_clock(stop, now)))
-        day.tail.pop(0)
+    store = state.store(day.tail[0])
+    service = state.service_s(store)
+    arrival = free + travel.seconds(place, store.id)
+    windows = state.clock.windows(open_windows(store.opening_hours, state.date))
+    start = next((max(a, arrival) for a, b in windows if max(a, arrival) + service <= b), None)
+    if start is None or start + service > day.rep.shift_end_s or start + service <= now or store.id in state.closed:
+        return
+    stop = Stop("visit", arrival, start, start + service, store.id, travel.seconds(place, store.id),
+                travel.metres(place, store.id), start - arrival)
+    day.frozen.append(dataclasses.replace(stop, status=_by_clock(stop, now)))
+    day.tail.pop(0)
 
 
 def apply_events(sit: Situation, events: Sequence[Event], now_s: int, params: ReplanParams = ReplanParams()) -> Replan:
-    """Apply ``events`` (in order) to the day under way ``sit.date`` at ``now_s`` (real
-    seconds of the date): each is checked against the day as it stands (``EventRejected``:
-    nothing changes), then the rest of the day of the reps it touches is re-planned (an
-    urgent visit by the fast path). Every event before the last is applied at its own time."""
+    """Apply ``events`` to the day under way ``sit.date`` at ``now_s`` (real seconds of the
+    date) and re-plan once the rest of the day of the reps they touch.
+
+    A rep's reports are applied in the order of their own times, whenever they arrive: the
+    day of a rep with an event here is rebuilt from all its reports (``_Day.unreported``),
+    so an older report that contradicts none is accepted; one that does is refused
+    (``EventRejected``: nothing changes). A rep's event re-plans only that rep's rest of day;
+    other routes change only for a rep unavailable (its visits go to others as covers) and
+    for an urgent visit its first rep cannot fit, which goes to exactly one other rep
+    (``_place_urgent``). Urgent visits alone take the fast path (no search)."""
     started = time.perf_counter()
-    current = sit
-    flags: list[str] = []
-    changed: dict[tuple[str, str], Route] = {}
-    info: dict = {}
-    for i, event in enumerate(events):
-        at = now_s if i == len(events) - 1 else event.time_s
-        result = _apply_one(current, event, at, params, index=i if len(events) > 1 else None)
-        current = result.situation
-        flags += result.flags
-        changed |= {(r.rep_id, r.date): r for r in result.changed}
-        info = result.info
-    before = {(r.rep_id, r.date): r for r in sit.routes}
-    diff = diff_routes(sit, current)
-    info = info | {"wall_s": round(time.perf_counter() - started, 3)}
-    return Replan(current, tuple(changed[k] for k in sorted(changed, key=lambda k: (k[1], k[0]))
-                                 if changed[k] != before.get(k)), diff, tuple(flags), info)
-
-
-def _apply_one(sit: Situation, event: Event, now: int, params: ReplanParams, *, index: int | None) -> Replan:
-    now = max(now, sit.now_s if sit.now_s is not None else now)
-    travel = travel_with_events(sit.travel, sit.stores, sit.reps, sit.policy, [*sit.events, event])
-    sit = dataclasses.replace(sit, travel=travel)
-    state = _State(sit, now, params)
-    _validate(state, event, now, index)
-    state.remember(event)
-    touched, flag = _apply(state, event, now)
-    if any(state.store(sid).rep_id is None and sid in state.urgent for rid in touched for sid in state.days[rid].tail):
-        # An urgent visit without an owner may go to any rep: re-plan them all, or it could
-        # be left out while another rep has room.
-        touched |= {rid for rid, d in state.days.items() if d.off_from is None}
-    fast = event.kind == "urgent_visit"
-    for rid in touched:
+    now = max(now_s, sit.now_s if sit.now_s is not None else now_s)
+    applied = tuple(dataclasses.replace(e, time_s=now) if now < e.time_s <= now + params.clock_skew_s else e
+                    for e in events)
+    rebuild = frozenset(e.rep_id for e in applied if e.rep_id is not None and e.kind in REP_KINDS)
+    travel = travel_with_events(sit.travel, sit.stores, sit.reps, sit.policy, [*sit.events, *applied])
+    state = _State(dataclasses.replace(sit, travel=travel), now, params, rebuild)
+    touched, flags = _apply_all(state, applied, now)
+    for rid in sorted(touched):
         _freeze_next(state, state.days[rid], now)
+    fast = all(e.kind == "urgent_visit" for e in applied)
     routes, missing, status = _resolve(state, touched, now, params, fast=fast)
-    new_sit, changed = _merge(state, routes, missing, event)
-    info = {"event": event.kind, "reps": sorted(touched), "fast_path": fast, "status": status}
-    return Replan(new_sit, tuple(changed), Diff(), (flag,) if flag else (), info)
+    _place_urgent(state, routes, missing, now, params)
+    after, changed = _merge(state, routes, missing, applied)
+    before = {(r.rep_id, r.date): r for r in sit.routes}
+    info = {"events": len(applied), "reps": sorted(routes), "fast_path": fast, "status": status,
+            "wall_s": round(time.perf_counter() - started, 3)}
+    changed = tuple(r for r in sorted(changed, key=lambda r: (r.date, r.rep_id)) if r != before.get((r.rep_id, r.date)))
+    return Replan(after, changed, diff_routes(sit, after), tuple(flags), info, applied)
 
 
-#: Reasons of a missing visit that a freer day may undo (the others hold all day).
-_TIME_REASONS = frozenset({"not_enough_time", "max_visits_reached"})
+def _apply_all(state: _State, events: Sequence[Event], now: int) -> tuple[set[str], list[str]]:
+    """Check and apply the new ``events`` together with the earlier reports of the reps
+    being rebuilt, all in the order of their times (an earlier report before a new one at
+    the same second). Returns the reps whose rest of day is re-planned, and the flags."""
+    rebuilt = {e.rep_id for e in events if e.rep_id is not None and e.kind in REP_KINDS}
+    earlier = [e for e in state.sit.events if e.rep_id in rebuilt and e.kind in REPORTS]
+    order = sorted([(e.time_s, 0, n, e) for n, e in enumerate(earlier)] + [(e.time_s, 1, n, e) for n, e in enumerate(events)],
+                   key=lambda item: item[:3])
+    for n, e in enumerate(events):  # a rep who stopped working: its reports are refused as such, not replayed
+        day = state.days.get(e.rep_id) if e.rep_id is not None else None
+        if day is not None and day.off_from is not None and e.kind in REP_KINDS:
+            raise EventRejected("rep_unavailable", f"rep {e.rep_id} is unavailable since {_hm(day.off_from)}",
+                                index=n if len(events) > 1 else None)
+    touched: set[str] = set()
+    flags: list[str] = []
+    last_new: int | None = None
+    for _, new, n, e in order:
+        index = n if new else last_new
+        try:
+            _validate(state, e, now, index if len(events) > 1 else None)
+        except EventRejected as exc:
+            if new:
+                raise
+            first = next(i for i, x in enumerate(events) if x.rep_id == e.rep_id) if index is None else index
+            raise EventRejected("out_of_order", f"it contradicts rep {e.rep_id}'s report of {_hm(e.time_s)} "
+                                f"({e.kind}, {e.store_id or 'no store'}): {exc.message}",
+                                index=first if len(events) > 1 else None, conflict=True) from None
+        state.remember(e)
+        reps, flag = _apply(state, e, now)
+        touched |= reps
+        if new:
+            last_new = n
+            if flag:
+                flags.append(flag)
+    return touched, flags
 
 
-def _resolve(state: _State, touched: set[str], now: int, params: ReplanParams, *, fast: bool):
+#: Reasons of a missing visit that depend on the reps who work.
+_REP_REASONS = frozenset({"outside_shift", "unreachable_in_shift", "lunch_break", "over_capacity", "max_visits_reached",
+                          "not_enough_time"})
+#: Reasons of a missing visit that a freer day, or a rep working again, may undo (the others hold all day).
+_TIME_REASONS = frozenset({"not_enough_time", "max_visits_reached", "rep_not_working"})
+
+
+def _resolve(state: _State, touched: set[str], now: int, params: ReplanParams, *, fast: bool, backfill: bool = True,
+             urgent: str | None = None):
     """Re-plan the rest of the day of the reps in ``touched``; returns their new routes, the
-    visits left out (Unassigned, today) and the solver status."""
+    visits left out (Unassigned, today) and the solver status. ``backfill``: visits missing
+    today for lack of time are offered to them again; ``urgent``: this urgent visit may go to
+    any of them."""
     sit = state.sit
     active = {rid for rid in touched if state.days[rid].off_from is None}
     jobs: dict[str, Store] = {}
@@ -564,20 +610,22 @@ def _resolve(state: _State, touched: set[str], now: int, params: ReplanParams, *
         previous[rid] = [s for s in day.tail if s not in state.closed]
         for sid in previous[rid]:
             store = state.store(sid)
-            free = sid in state.urgent and store.rep_id is None  # an urgent visit without an owner: any rep
+            free = sid in state.urgent and store.rep_id is None  # an urgent visit without an owner: any of them
             jobs[sid] = dataclasses.replace(store, rep_id=None if free else rid)
     for sid in state.covers:
         if sid not in state.closed:
             jobs[sid] = dataclasses.replace(state.store(sid), rep_id=None)
     today = state.date.isoformat()
-    for u in sit.unassigned:  # visits missing today for lack of time may fit now
+    for u in sit.unassigned if backfill else ():  # visits missing today for lack of time may fit now
         store = state.stores.get(u.store_id)
         if (u.date == today and u.reason in _TIME_REASONS and store is not None and u.store_id not in state.closed
                 and store.rep_id in (None, *active) and active):
             jobs.setdefault(u.store_id, store)
-    for sid, reps in state.urgent_for.items():
-        store = state.store(sid)
-        jobs[sid] = dataclasses.replace(store, rep_id=next(iter(reps)) if len(reps) == 1 else None)
+    for sid, first in state.urgent_for.items():
+        if first in active:
+            jobs[sid] = dataclasses.replace(state.store(sid), rep_id=first)
+    if urgent is not None:
+        jobs[urgent] = dataclasses.replace(state.store(urgent), rep_id=None)
     for sid, s in list(jobs.items()):
         extra = state.extra_s.get(sid, 0)
         if extra:
@@ -611,6 +659,33 @@ def _resolve(state: _State, touched: set[str], now: int, params: ReplanParams, *
                 tail = build_route(vehicle, [], timing, date=state.date.isoformat(), travel=sit.travel) if timing else None
         routes[rid] = _route_of(state, state.days[rid], tail, starts.get(rid), now)
     return routes, list(plan.unassigned), plan.params.get("status")
+
+
+def _place_urgent(state: _State, routes: dict[str, Route], missing: list[Unassigned], now: int,
+                  params: ReplanParams) -> None:
+    """An urgent visit that its first rep cannot fit (the reporting rep, else the store's
+    owner, else the rep whose route had it: see ``_apply``), or that has none, goes to exactly
+    one rep: the one the cheapest insertion puts it with (the fast path over every working
+    rep; only the receiving rep's new route is kept, so the others' days do not change). This
+    holds for an urgent visit a later re-plan of its rep leaves out too. Updates ``routes``
+    and ``missing`` (a visit nobody takes keeps the reason the fast path gives for the team)."""
+    pending = [sid for sid, first in state.urgent_for.items() if first is None]
+    pending += [u.store_id for u in missing if u.store_id in state.urgent]
+    for sid in dict.fromkeys(pending):
+        if any(v.store_id == sid for r in routes.values() for v in r.visits):
+            continue
+        working = {rid for rid, d in state.days.items() if d.off_from is None}
+        for rid in working - routes.keys():
+            _freeze_next(state, state.days[rid], now)
+        trial, left, _ = _resolve(state, working, now, params, fast=True, backfill=False, urgent=sid)
+        taker = next((rid for rid, r in trial.items() if any(v.store_id == sid for v in r.visits)), None)
+        if taker is None:
+            missing[:] = [u for u in missing if u.store_id != sid] + [u for u in left if u.store_id == sid]
+            continue
+        own = set(state.days[taker].tail)
+        routes[taker] = trial[taker]
+        missing[:] = [u for u in missing if u.store_id != sid and u.store_id not in own] + [u for u in left if u.store_id in own]
+        state.urgent_for[sid] = taker
 
 
 def _route_of(state: _State, day: _Day, tail: Route | None, start: tuple[str, int] | None, now: int) -> Route:
@@ -647,7 +722,7 @@ def _latlon(day: _Day, place: str) -> tuple[float | None, float | None]:
 # --- carrying visits to later days --------------------------------------------------------
 
 
-def _merge(state: _State, routes: Mapping[str, Route], missing: Sequence[Unassigned], event: Event):
+def _merge(state: _State, routes: Mapping[str, Route], missing: Sequence[Unassigned], events: Sequence[Event]):
     """The situation after a re-plan: today's new routes, visits that no longer fit today
     carried to later days, the missing visits updated. Returns (situation, changed routes)."""
     sit = state.sit
@@ -677,9 +752,12 @@ def _merge(state: _State, routes: Mapping[str, Route], missing: Sequence[Unassig
             continue
         all_routes[carried.rep_id, carried.date] = carried
         changed.append(carried)
+    if not any(d.off_from is None for d in state.days.values()):  # nobody works the rest of today
+        unassigned = [dataclasses.replace(u, reason="rep_not_working", detail="no rep works the rest of today")
+                      if u.date == today and u.reason in _REP_REASONS else u for u in unassigned]
     new = dataclasses.replace(sit, routes=tuple(sorted(all_routes.values(), key=lambda r: (r.date, r.rep_id))),
                               unassigned=tuple(sorted(unassigned, key=lambda u: (u.date or "", u.store_id))),
-                              events=(*sit.events, event), now_s=state.now)
+                              events=(*sit.events, *events), now_s=state.now)
     return new, changed
 
 

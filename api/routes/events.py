@@ -22,9 +22,11 @@ from routing.io import parse_events
 from routing.replan import ReplanParams
 
 from .. import plans, replans
-from ..deps import PrincipalDep, allow, require_rep_access
+from ..deps import PrincipalDep, SessionDep, allow, require_rep_access
+from ..models import Event as EventRow
 from ..models import IdempotencyKey, Plan, utcnow
 from ..problems import ProblemError, responses
+from ..schemas import EventOut, Page
 from ._inputs import loads
 from .plans import PlanId
 from .rep_routes import route_body
@@ -46,12 +48,13 @@ _EVENT_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 _BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-    "oneOf": [_EVENT_SCHEMA, {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1, "maxItems": 10}]},
+    "oneOf": [_EVENT_SCHEMA, {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1, "maxItems": 50}]},
     "example": {"kind": "visit_done", "time": "2026-12-02T10:40:00+01:00", "store_id": "N274497719"}}}}}
 _IDEMPOTENCY = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200,
                                             description="the same key and body again return the first answer and change nothing")]
-#: Events per post: each is a re-plan of its own, done while the plan is locked.
-MAX_EVENTS = 10
+#: Events per post (a phone syncing an offline morning sends them at once): one re-plan for
+#: them all, done while the day is locked.
+MAX_EVENTS = 50
 _MAX_MOVES = Annotated[int | None, Query(ge=0, le=100_000, description="at most this many visits may move to another rep "
                                          "or off today (an unavailable rep's visits do not count)")]
 #: Days an idempotency key's answer is kept.
@@ -74,7 +77,7 @@ async def _post(request: Request, principal, key: str | None, handle) -> JSONRes
     state = request.app.state
 
     def run() -> tuple[int, dict, bool]:
-        with state.sessions() as session:
+        with state.event_sessions() as session:
             if key is not None:
                 kept = session.scalar(select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key))
                 if kept is not None:
@@ -106,6 +109,8 @@ async def _post(request: Request, principal, key: str | None, handle) -> JSONRes
                 status, response = handle(session, data, commit)
             except _Replay as replay:
                 return replay.status, replay.response, True
+            except replans.Busy:
+                raise _busy() from None
             return status, response, False
 
     status, response, replayed = await run_in_threadpool(run)
@@ -166,13 +171,12 @@ def _replan(request: Request, session, plan: Plan, date: dt.date, now: dt.dateti
                    or e.kind in ("rep_unavailable", "rep_available", "urgent_visit")]
         if outside:
             raise ProblemError(403, "a supervisor limited to a team may report only its reps' own events (not a rep "
-                                    "unavailable or an urgent visit: those re-plan every rep)")
+                                    "unavailable or an urgent visit: those may move visits to reps outside the team)")
     team = len(plan.inputs["reps"]) > 1 and any(e.kind in ("rep_unavailable", "urgent_visit") for e in events)
     params = ReplanParams(time_limit_s=settings.replan_team_time_s if team else settings.replan_time_s,
-                          check_in_radius_m=settings.check_in_radius_m, max_moves=max_moves)
-    with replans.plan_lock(plan.id):
-        session.expire_all()
-        session.execute(select(Plan.id).where(Plan.id == plan.id).with_for_update())  # other processes (PostgreSQL)
+                          check_in_radius_m=settings.check_in_radius_m, max_moves=max_moves,
+                          clock_skew_s=int(settings.clock_skew_s))
+    with replans.day_locked(session, plan):
         sit = replans.situation(session, plan, date, base)
         try:
             result, versions = replans.apply(session, plan, sit, events, replans.now_seconds(plan, date, now), params,
@@ -183,7 +187,7 @@ def _replan(request: Request, session, plan: Plan, date: dt.date, now: dt.dateti
             session.rollback()
             raise _busy() from None
         replans.purge_positions(session, settings.position_days)
-        body = replans.answer(plan, date, events, result, versions)
+        body = replans.answer(plan, date, result, versions)
         if rep_id is not None:
             row = plans.route_row(session, plan.id, rep_id, date.isoformat())
             body["route"] = route_body(session, plan, rep_id, date.isoformat(), row)
@@ -202,10 +206,16 @@ _RESPONSES = responses(401, 403, 404, 409, 422)
 async def post_rep_events(rep_id: str, date: str, request: Request, principal: PrincipalDep,
                           idempotency_key: _IDEMPOTENCY = None, max_moves: _MAX_MOVES = None) -> JSONResponse:
     """Report events of the rep's day (``date`` must be today): check-in, check-out, position,
-    overrun, store closed, urgent visit. The rest of the day is re-planned at once; the
-    answer is the rep's new route (``route``, a new version), every route version written
-    and what changed (``diff``). Refused events (409: the day's state; 422: the event) change
-    nothing."""
+    overrun, store closed, urgent visit; one event or a list of up to 50 (a phone syncing an
+    offline morning), re-planned once. A rep's reports are applied in the order of their own
+    times whenever they arrive: its day is rebuilt from all of them, so a late report that
+    contradicts none is accepted, and a stop the plan's clock assumed done that nobody
+    reported goes back to the rest of the day. A time up to ``FIELDROUTE_CLOCK_SKEW_S``
+    (120 s) after the service's now counts as now. Only this rep's rest of day is re-planned
+    (an urgent visit it cannot fit goes to exactly one other rep). The answer is the rep's new
+    route (``route``, a new version), every route version written and what changed
+    (``diff``). Refused events (409: the day's state, or a late report that contradicts
+    what the rep reported; 422: the event) change nothing."""
     require_rep_access(principal, rep_id)
 
     def handle(session, data, commit) -> tuple[int, dict]:
@@ -247,3 +257,41 @@ async def post_plan_events(plan_id: PlanId, request: Request, principal: Princip
         return 200, _replan(request, session, plan, today, now, data, principal, commit, rep_id=None, max_moves=max_moves)
 
     return await _post(request, principal, idempotency_key, handle)
+
+
+# --- the events log -------------------------------------------------------------------------
+
+
+@router.get("/v1/plans/{plan_id}/events", response_model=Page[EventOut], responses=responses(401, 403, 404, 422),
+            **allow("admin", "supervisor"))
+def list_plan_events(plan_id: PlanId, session: SessionDep, principal: PrincipalDep, date: dt.date | None = None,
+                     rep_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+                     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page[EventOut]:
+    """The events reported on the plan's days, in the order they were received: each with its
+    kind, times (ISO 8601 in the plan's time zone), rep, store and other fields, who posted
+    it (``by``), when it was received, and the route versions its post wrote. ``date``: one
+    day of the plan's cycle (default: every day); ``rep_id``: that rep's own events. A
+    supervisor limited to a team sees its reps' events and those of no rep (a store closed
+    or an urgent visit a supervisor reported), with its reps' route versions only; never
+    another rep's events."""
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise ProblemError(404, f"no plan {plan_id}")
+    if date is not None and not plan.start <= date.isoformat() <= plan.end:
+        raise ProblemError(422, f"date: {date} is outside the plan's cycle ({plan.start} to {plan.end})")
+    if rep_id is not None:
+        require_rep_access(principal, rep_id)
+    team = principal.team
+    rep_ids = {rep_id} if rep_id is not None else None if team is None else {*team, ""}
+    count, rows = replans.event_log(session, plan, date=date, rep_ids=rep_ids, offset=offset, limit=limit)
+    return Page[EventOut](items=[_logged(row, team) for row in rows], count=count, offset=offset, limit=limit)
+
+
+def _logged(row: EventRow, team: frozenset[str] | None) -> EventOut:
+    """An event row as the log shows it (to a supervisor limited to ``team``)."""
+    versions = row.data.get("versions", {})
+    routes = [{"rep_id": r, "version": v} for r, v in sorted(versions.items()) if team is None or r in team]
+    return EventOut.model_validate(row.data["event"] | {
+        "id": row.id, "plan_id": row.plan_id, "date": row.date, "by": row.data.get("by", ""),
+        "received_at": row.created_at, "routes": routes})

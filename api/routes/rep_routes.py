@@ -17,7 +17,7 @@ from .. import auth, plans
 from ..deps import PrincipalDep, SessionDep, allow, read_db, require_rep_access
 from ..models import Plan, RepRow, RouteRow
 from ..problems import ProblemError, responses
-from ..schemas import CalendarKeyOut, RouteOut
+from ..schemas import ROUTE_GEOJSON, CalendarKeyOut, RouteOut
 from .plans import render_map
 
 router = APIRouter(prefix="/v1/reps/{rep_id}", tags=["routes"])
@@ -33,21 +33,20 @@ def _date(request: Request, session, text: str) -> dt.date:
 
 
 def route_body(session, plan: Plan, rep_id: str, date: str, row: RouteRow | None) -> dict:
-    """A route as the API shows it: stops with the stores' names, classes, hours and places."""
+    """A route as the API shows it: stops with the stores' names, classes, hours and places
+    (the plan's stores and those its urgent visits brought, ``plans.store_data``)."""
     stops = row.data["stops"] if row else []
     stores = plans.store_data(session, plan, {s["store_id"] for s in stops if s.get("store_id")})
-    rep = plans.rep_data(session, plan, rep_id) or {}
+    rep = plans.plan_reps(session, plan, {rep_id})[0]
     out = []
     for stop in stops:
         item = dict(stop)
         store = stores.get(stop.get("store_id") or "")
         if store:
             item |= {"lat": store["lat"], "lon": store["lon"], "name": store["name"], "class": store["class"],
-                     "opening_hours": store["opening_hours"]}
-        elif stop["type"] == "end":
-            item |= {"lat": rep.get("end_lat", 0.0), "lon": rep.get("end_lon", 0.0)}
-        else:  # start, or a break: where the rep is then
-            item |= {"lat": out[-1]["lat"] if out else rep.get("start_lat", 0.0), "lon": out[-1]["lon"] if out else rep.get("start_lon", 0.0)}
+                     "opening_hours": store.get("opening_hours", "")}
+        else:
+            item |= _stop_place(stop["type"], rep, out[-1] if out else None)
         out.append(item)
     summary = row.data["summary"] if row else {"visits": 0, "travel_s": 0, "service_s": 0, "wait_s": 0, "distance_m": 0, "span_s": 0}
     body = {"plan_id": plan.id, "rep_id": rep_id, "date": date, "time_zone": plan.time_zone,
@@ -55,6 +54,17 @@ def route_body(session, plan: Plan, rep_id: str, date: str, row: RouteRow | None
     if row is not None and row.data.get("resume"):
         body["resume"] = row.data["resume"]
     return body
+
+
+def _stop_place(stop_type: str, rep, previous: dict | None) -> dict[str, float]:
+    """Where a stop without a known store is: the start at the rep's start, the end at its end
+    (its start when it ends at home); a break, or a visit to a store the service does not know,
+    where the rep was before it."""
+    if stop_type == "end":
+        return {"lat": rep.end_lat, "lon": rep.end_lon}
+    if stop_type == "start" or previous is None:
+        return {"lat": rep.start_lat, "lon": rep.start_lon}
+    return {"lat": previous["lat"], "lon": previous["lon"]}
 
 
 class Rendered(NamedTuple):
@@ -136,7 +146,7 @@ def _geojson(request: Request, session, body: dict) -> dict:
 
 
 _ROUTE_RESPONSES = responses(401, 403, 404, 422) | {
-    200: {"model": RouteOut, "content": {"application/geo+json": {"schema": {"type": "object"}}}},
+    200: {"model": RouteOut, "content": {"application/geo+json": {"schema": ROUTE_GEOJSON}}},
     304: {"description": "Not Modified: the ETag in If-None-Match is current"},
 }
 
@@ -249,11 +259,12 @@ def calendar_feed(rep_id: str, request: Request, session: SessionDep, key: str =
                 continue
             event = Event()
             event.add("uid", f"{plan.id}-{rep_id}-{date}-{stop['store_id']}@fieldroute")
-            event.add("summary", f"Visit {stop['name']} ({stop['class']})")
+            name = stop.get("name") or f"store {stop['store_id']}"  # a store the service does not know: its id
+            event.add("summary", f"Visit {name}" + (f" ({stop['class']})" if stop.get("class") else ""))
             event.add("dtstart", dt.datetime.fromisoformat(stop["start"]).astimezone(dt.timezone.utc))
             event.add("dtend", dt.datetime.fromisoformat(stop["end"]).astimezone(dt.timezone.utc))
             event.add("dtstamp", plan.published_at or plan.created_at)  # stable, so the ETag is
             event.add("geo", (stop["lat"], stop["lon"]))
-            event.add("description", f"Store {stop['store_id']}; opening hours {stop['opening_hours'] or 'always'}")
+            event.add("description", f"Store {stop['store_id']}; opening hours {stop.get('opening_hours') or 'always'}")
             cal.add_component(event)
     return _cached(request, cal.to_ical().decode(), "text/calendar")

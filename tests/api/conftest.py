@@ -10,6 +10,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import urllib.request
@@ -48,8 +49,16 @@ def backend(request):
 @pytest.fixture
 def db_url(backend, tmp_path):
     """A fresh, empty database of the backend, dropped afterwards."""
+    with fresh_database(backend, tmp_path) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_database(backend: str, folder: Path):
+    """The URL of a fresh, empty database of the backend (SQLite: a file in ``folder``), dropped
+    when the block ends; skips the test for PostgreSQL without ``FIELDROUTE_TEST_DATABASE_URL``."""
     if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fieldroute.db'}"
+        yield f"sqlite:///{folder / 'fieldroute.db'}"
         return
     server = os.environ.get(PG_ENV)
     if not server:
@@ -58,10 +67,12 @@ def db_url(backend, tmp_path):
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def settings_for(db_url: str, tmp_path, **kw) -> Settings:
@@ -135,26 +146,41 @@ def _healthy(base: str) -> bool:
 
 
 @contextlib.contextmanager
-def serve_demo(db: Path, network: str):
+def serve_demo(db: Path | str, network: str, *, clock: str | None = None, workers: int = 1):
     """``fieldroute serve --demo`` on a real uvicorn bound to 127.0.0.1 on a free port, until
-    the block ends: (base URL, the tokens it printed by who, everything it printed)."""
+    the block ends: (base URL, the tokens it printed by who, everything it printed). ``db``: a
+    SQLite file or a database URL; ``clock``: ``--clock``; ``workers``: ``--workers``."""
     port = _free_port()
+    options = ["--clock", clock] if clock else []
     server = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--demo", "--db", str(db), "--port", str(port), "--network", network,
-         "--demo-time-limit", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--demo-time-limit", "4", "--workers", str(workers), *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
     base = f"http://127.0.0.1:{port}"
+    lines, errors = _drained(server.stdout), _drained(server.stderr)  # read on: a full pipe would stop the server
     try:
-        tokens, lines = {}, []
         deadline = time.monotonic() + 180
-        while not (tokens.get("R4") and _healthy(base)):
-            assert time.monotonic() < deadline and server.poll() is None, "".join(lines) + server.stderr.read()
-            line = server.stdout.readline()
-            lines.append(line)
-            if m := re.match(r"\s+(supervisor|R\d)\s+(fr_\S+)", line):
-                tokens[m[1]] = m[2]
-            if tokens.get("R4"):
-                time.sleep(0.2)
-        yield base, tokens, "".join(lines)
+        while not (_tokens(lines).get("R4") and _healthy(base)):
+            assert time.monotonic() < deadline and server.poll() is None, "".join(lines) + "".join(errors)
+            time.sleep(0.2)
+        yield base, _tokens(lines), "".join(lines)
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def _drained(pipe) -> list[str]:
+    """The lines of ``pipe`` so far, read on by a thread until it closes."""
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in iter(pipe.readline, ""):
+            lines.append(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def _tokens(lines: list[str]) -> dict[str, str]:
+    """The tokens ``fieldroute serve --demo`` printed, by who."""
+    return {m[1]: m[2] for line in list(lines) if (m := re.match(r"\s+(supervisor|R\d)\s+(fr_\S+)", line))}

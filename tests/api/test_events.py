@@ -79,7 +79,7 @@ def _check(app, day):
         sit = replans.situation(s, plan, day.date, base)
     travel = travel_with_events(sit.travel, sit.stores, sit.reps, sit.policy, sit.events)
     return check_cycle(sit.routes, sit.unassigned, sit.stores, sit.reps, sit.policy, sit.cycle, travel,
-                       events=sit.events, events_date=day.date.isoformat())
+                       events=sit.events, events_date=day.date.isoformat(), now_s=sit.now_s)
 
 
 def test_a_reps_report_re_plans_its_day_and_a_retry_applies_once(app, client, admin, day):
@@ -133,10 +133,11 @@ def test_refused_events_change_nothing(app, client, admin, day):
     assert _post(client, rep, day, {"kind": "visit_done", "time": day.at(0), "store_id": nxt}).status_code == 200
     twice = _post(client, rep, day, {"kind": "visit_done", "time": day.at(0), "store_id": nxt})
     assert twice.status_code == 409 and "already" in twice.json()["detail"]
-    late = _post(client, rep, day, {"kind": "position", "time": day.at(-0.5)})
-    assert late.status_code == 409 and "last event" in late.json()["detail"]
+    # A late report that contradicts what the rep reported (a check-in while its last visit went on).
+    late = _post(client, rep, day, {"kind": "visit_started", "time": day.at(-0.5), "store_id": day.later[1]["store_id"]})
+    assert late.status_code == 409 and "contradicts" in late.json()["detail"], late.text
     assert _route(client, rep, day).json()["version"] == version + 1  # only the one good event
-    assert _rows(app, kind="visit_done") == 1
+    assert _rows(app, kind="visit_done") == 1 and _rows(app, kind="visit_started") == 0
     assert not _check(app, day)
 
 
