@@ -121,11 +121,21 @@ def _plan_state(session: Session, plan: Plan) -> tuple[list, list[Unassigned], E
     """``plan_state`` and the last state row (None before the first re-plan)."""
     zone = ZoneInfo(plan.time_zone)
     routes = [route_from_dict(r.data, zone) for r in latest_routes(session, plan.id)]
-    state = held = _last_state(session, plan)
+    state = _last_state(session, plan)
+    return routes, _missing(session, plan, state), state
+
+
+def missing_now(session: Session, plan: Plan) -> list[Unassigned]:
+    """The plan's missing visits as it stands: after the last re-plan, else the plan's own."""
+    return _missing(session, plan, _last_state(session, plan))
+
+
+def _missing(session: Session, plan: Plan, state: EventRow | None) -> list[Unassigned]:
+    held = state
     if state is not None and "unassigned_in" in state.data:  # unchanged since that state: kept there once
         held = session.get(EventRow, state.data["unassigned_in"])
     missing = held.data["unassigned"] if held is not None else plan.result.get("unassigned", [])
-    return routes, [Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in missing], state
+    return [Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in missing]
 
 
 def situation(session: Session, plan: Plan, date: dt.date, base) -> Situation:

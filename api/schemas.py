@@ -144,6 +144,15 @@ class PlanOut(BaseModel):
     result: dict[str, Any] = Field(description="summary, KPIs, capacity, suggestions, unassigned visits, check")
 
 
+class MissingOut(BaseModel):
+    """A required visit on no route, with its reason code and the date it should have had."""
+
+    store_id: str
+    reason: str = Field(description="a reason code (see the plan's unassigned visits)")
+    detail: str
+    date: dt.date | None
+
+
 class StopOut(BaseModel):
     """A line of a rep's day: its start, a visit, a break, its end; every stop has a place."""
 

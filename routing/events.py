@@ -61,9 +61,12 @@ class Event:
 class EventRejected(ValueError):
     """An event that cannot apply to the day as it stands: nothing was changed.
 
-    ``code``: ``not_today``, ``out_of_order``, ``in_the_future``, ``already_done``,
-    ``under_way``, ``not_on_route``, ``unknown_store``, ``unknown_rep``, ``rep_unavailable``,
-    ``not_working``. ``conflict`` is True when the event is well formed but the day's state
+    ``code``: the event is wrong (422) — ``unknown_kind``, ``missing_field``, ``not_today``,
+    ``in_the_future``, ``unknown_rep``, ``unknown_store``, ``bad_store``, ``bad_minutes``,
+    ``not_owner``; the day refuses it (409) — ``out_of_order`` (a supervisor's event before
+    the rep's last one, or a late report that contradicts the rep's other reports),
+    ``already_done``, ``already_urgent``, ``under_way``, ``not_on_route``, ``store_closed``,
+    ``rep_unavailable``, ``rep_available``, ``not_working``. ``conflict`` is True when the event is well formed but the day's state
     refuses it (HTTP 409), False when the event itself is wrong (422)."""
 
     def __init__(self, code: str, message: str, *, index: int | None = None, conflict: bool = True):

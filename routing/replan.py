@@ -382,10 +382,6 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
         if e.kind == "overrun" and stop is not None and stop.status == "done":
             refuse("already_done", f"the visit to {e.store_id} is over (by the plan's clock at {_hm(stop.end_s)}): "
                    "report an overrun while the visit is under way, or the check-out")
-    if e.kind == "position":
-        under = next((s for s in day.frozen if s.status == "under_way" and s.reported), None)
-        if under is not None:
-            refuse("under_way", f"the visit to {under.store_id} is under way since {_hm(under.start_s)}; report it done first")
     if e.kind == "store_closed":
         holder = state.holder(e.store_id)
         if e.rep_id is not None and holder != e.rep_id:

@@ -11,12 +11,12 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
-from .. import plans, records
+from .. import plans, records, replans
 from ..deps import PrincipalDep, SessionDep, SettingsDep, allow
 from ..jobs import new_job
 from ..models import Job, Plan, utcnow
 from ..problems import ProblemError, responses
-from ..schemas import JobOut, Page, PlanOut, PlanRequest
+from ..schemas import JobOut, MissingOut, Page, PlanOut, PlanRequest
 
 router = APIRouter(tags=["plans"])
 PLANNERS = ("admin", "supervisor")
@@ -107,6 +107,18 @@ def list_plans(session: SessionDep, principal: PrincipalDep, status: str | None 
 def get_plan(plan_id: PlanId, session: SessionDep, principal: PrincipalDep) -> PlanOut:
     """A plan: summary, KPIs, capacity report, missing visits with reasons, the checker's verdict."""
     return plan_out(_plan(session, plan_id), principal.team)
+
+
+@router.get("/v1/plans/{plan_id}/missing", response_model=list[MissingOut], responses=responses(401, 403, 404, 422),
+            **allow(*PLANNERS))
+def plan_missing(plan_id: PlanId, session: SessionDep, date: dt.date | None = None) -> list[MissingOut]:
+    """The plan's missing visits as it stands now: after the day's events (a visit carried to a
+    later day is no longer missing; an urgent visit that fits nowhere is), each with its
+    reason and the date it should have had; ``date`` keeps that date's."""
+    plan = _plan(session, plan_id)
+    missing = replans.missing_now(session, plan)
+    return [MissingOut(store_id=u.store_id, reason=u.reason, detail=u.detail, date=u.date)
+            for u in missing if date is None or u.date == date.isoformat()]
 
 
 @router.post("/v1/plans/{plan_id}/publish", response_model=PlanOut, responses=responses(401, 403, 404),

@@ -114,3 +114,21 @@ def test_a_phone_clock_a_few_seconds_ahead_counts_as_now(app, client, admin, day
     check(schema, too_far)
     assert too_far.status_code == 422 and "after now" in too_far.json()["detail"]
     assert not _check(app, day)
+
+
+def test_the_days_missing_visits_as_they_stand(app, client, admin, day):
+    """An urgent visit that fits nowhere today is acknowledged, then listed among the day's
+    missing visits with its reason (``GET /v1/plans/{id}/missing``)."""
+    schema = client.get("/openapi.json").json()
+    supervisor = make_token(app, "supervisor")
+    late = day.later[-1]["store_id"]
+    r = client.post(f"/v1/plans/{day.plan['id']}/events", headers=supervisor,
+                    json={"kind": "urgent_visit", "time": day.at(0), "store_id": late, "latest": day.at(1)[11:16]})
+    check(schema, r)
+    assert r.status_code == 200, r.text
+    r = client.get(f"/v1/plans/{day.plan['id']}/missing", headers=supervisor, params={"date": str(day.date)})
+    check(schema, r)
+    assert r.status_code == 200
+    assert [(m["store_id"], m["date"]) for m in r.json() if m["store_id"] == late] == [(late, str(day.date))]
+    assert all(m["date"] == str(day.date) for m in r.json())
+    assert not _check(app, day)
