@@ -154,12 +154,12 @@ def now_seconds(plan: Plan, date: dt.date, now: dt.datetime) -> int:
     return day_clock(date, plan.time_zone).from_instant(now)
 
 
-def apply(session: Session, plan: Plan, sit: Situation, events: list[Event], now_s: int, params: ReplanParams,
+def apply(session: Session, plan: Plan, sit: Situation, events: list[Event], now: dt.datetime, params: ReplanParams,
           by: str) -> tuple[Replan, dict[str, int]]:
-    """Apply ``events`` and write what changed: new route versions, the event rows, the
-    state. Returns the re-plan and the new version of each changed route of the date under
+    """Apply ``events`` at ``now`` (the service's clock) and write what changed: new route
+    versions, the event rows (received ``now``), the state. Returns the re-plan and the new version of each changed route of the date under
     way (rep id -> version). Raises ``EventRejected`` before writing anything."""
-    result = apply_events(sit, events, now_s, params)
+    result = apply_events(sit, events, now_seconds(plan, sit.date, now), params)
     zone = ZoneInfo(plan.time_zone)
     date = sit.date.isoformat()
     versions: dict[str, int] = {}
@@ -172,7 +172,8 @@ def apply(session: Session, plan: Plan, sit: Situation, events: list[Event], now
             versions[route.rep_id] = latest + 1
     for event in result.applied:  # as applied, with the route versions its post wrote (the events log shows them)
         session.add(EventRow(plan_id=plan.id, rep_id=event.rep_id or "", date=date, kind=event.kind,
-                             data={"event": event_to_dict(event, sit.date, plan.time_zone), "by": by, "versions": versions}))
+                             data={"event": event_to_dict(event, sit.date, plan.time_zone), "by": by, "versions": versions,
+                                   "received_at": now.isoformat()}))
     own = {e.rep_id for e in result.applied}
     for rep_id in sorted(set(versions) - own):
         session.add(EventRow(plan_id=plan.id, rep_id=rep_id, date=date, kind=AFFECTED, data={"by": by}))

@@ -227,14 +227,10 @@ class RouteVersionOut(BaseModel):
     version: int
 
 
-class EventOut(BaseModel):
-    """A same-day event as stored: what was reported (times ISO 8601 in the plan's time zone,
-    as the post answered them), who posted it, when it was received, and the route versions
-    its post wrote."""
+class EventApplied(BaseModel):
+    """A same-day event as applied (times ISO 8601 in the plan's time zone; a time a little
+    ahead of the service's clock is now)."""
 
-    id: int = Field(description="grows in the order the events were received")
-    plan_id: int
-    date: dt.date = Field(description="the day under way it was reported on")
     kind: EventKind
     time: dt.datetime
     rep_id: str | None = None
@@ -245,11 +241,83 @@ class EventOut(BaseModel):
     latest: dt.datetime | None = None
     priority: int | None = None
     store: StoreRecord | None = Field(None, description="the new store of an urgent visit")
+
+
+class EventOut(EventApplied):
+    """A same-day event as stored: what was reported, who posted it, when it was received,
+    and the route versions its post wrote."""
+
+    id: int = Field(description="grows in the order the events were received")
+    plan_id: int
+    date: dt.date = Field(description="the day under way it was reported on")
     by: str = Field(description="who posted it: the token's role and name, e.g. 'rep:phone R1'")
-    received_at: dt.datetime = Field(description="when the service stored it (real time, even with a set clock)")
+    received_at: dt.datetime = Field(description="when the service stored it (the service's clock)")
     routes: list[RouteVersionOut] = Field(description=(
         "the versions of that day's routes its post wrote (every event of one post lists the same; a supervisor "
         "limited to a team sees its reps' only); empty for events stored before versions were recorded"))
+
+
+class MovedOut(BaseModel):
+    store_id: str
+    from_: str = Field(alias="from")
+    to: str
+
+
+class ReorderedOut(BaseModel):
+    store_id: str
+    rep_id: str
+    before: int = Field(description="its place in the rep's order before (1-based)")
+    after: int
+
+
+class CarriedOut(BaseModel):
+    store_id: str
+    rep_id: str
+    to_date: dt.date
+
+
+class AddedOut(BaseModel):
+    store_id: str
+    rep_id: str
+
+
+class DroppedOut(BaseModel):
+    store_id: str
+    rep_id: str
+    reason: str
+    detail: str
+
+
+class EtaOut(BaseModel):
+    store_id: str
+    rep_id: str
+    before: dt.datetime | None = Field(description="the stop's start before (null: a new stop)")
+    after: dt.datetime
+
+
+class DiffOut(BaseModel):
+    """What a re-plan changed against the route versions before it."""
+
+    moved: list[MovedOut] = Field(description="visits now made by another rep today")
+    reordered: list[ReorderedOut] = Field(description="visits in another place of the same rep's order")
+    carried: list[CarriedOut] = Field(description="visits taken off today and put on a later date")
+    added: list[AddedOut] = Field(description="visits on today's routes that were on none")
+    dropped: list[DroppedOut] = Field(description="visits off today's routes and not carried, with the reason")
+    etas: list[EtaOut] = Field(description="each remaining stop's new start")
+    moved_visits: int = Field(description="moved plus carried")
+
+
+class EventsAnswer(BaseModel):
+    """The answer of an event post: what was applied, the route versions written, what changed."""
+
+    plan_id: int
+    date: dt.date
+    applied: list[EventApplied]
+    routes: list[RouteVersionOut] = Field(description="every route version of the day this post wrote")
+    diff: DiffOut
+    flags: list[str] = Field(description="kept but flagged, e.g. a check-in far from its store")
+    info: dict[str, Any] = Field(description="the re-plan: reps re-planned, fast_path, solver status, wall_s")
+    route: RouteOut | None = Field(None, description="the rep's new route (the rep endpoint only)")
 
 
 class TokenIn(BaseModel):

@@ -123,7 +123,8 @@ class Replan:
     flags: tuple[str, ...] = ()
     info: dict = field(default_factory=dict)
     applied: tuple[Event, ...] = ()
-    """The events as applied, in the order posted (a time a little ahead of now: now)."""
+    """The events as applied, in the order posted (a time a little ahead of now: now; an
+    exact repeat of an event of the same post: once)."""
 
 
 def position_key(rep_id: str, time_s: int) -> str:
@@ -281,7 +282,8 @@ class _State:
         self.reps = {r.id: self.clock.rep(r) for r in sit.reps}
         self.today = {r.rep_id: r for r in sit.routes if r.date == sit.date.isoformat()}
         self.days = {rid: _day_of(self.today.get(rid), rep, now) for rid, rep in self.reps.items() if rep.works_on(sit.date)}
-        for rid in rebuild & self.days.keys():
+        self.rebuilt = rebuild & self.days.keys()
+        for rid in self.rebuilt:
             self.days[rid] = self.days[rid].unreported()
         self.closed: set[str] = set()
         self.extra_s: dict[str, int] = {}
@@ -494,8 +496,8 @@ def _apply(state: _State, e: Event, now: int) -> tuple[set[str], str | None]:
 
 def _freeze_next(state: _State, day: _Day, now: int) -> None:
     """Once the rep has left where it was (free before ``now``), it is on the way to its next
-    visit: that visit is frozen (under way if it would have started by now). Not one the
-    clock would have done by now: a rep that far behind is re-planned from where it was."""
+    visit: that visit is frozen (``next``). Not one the clock would have begun by now: only a
+    check-in says a visit began, and a rep that far behind is re-planned from where it was."""
     if not day.tail or day.off_from is not None:
         return
     place, free = day.origin(-1)
@@ -507,7 +509,7 @@ def _freeze_next(state: _State, day: _Day, now: int) -> None:
     arrival = free + travel.seconds(place, store.id)
     windows = state.clock.windows(open_windows(store.opening_hours, state.date))
     start = next((max(a, arrival) for a, b in windows if max(a, arrival) + service <= b), None)
-    if start is None or start + service > day.rep.shift_end_s or start + service <= now or store.id in state.closed:
+    if start is None or start + service > day.rep.shift_end_s or start <= now or store.id in state.closed:
         return
     stop = Stop("visit", arrival, start, start + service, store.id, travel.seconds(place, store.id),
                 travel.metres(place, store.id), start - arrival)
@@ -528,12 +530,13 @@ def apply_events(sit: Situation, events: Sequence[Event], now_s: int, params: Re
     (``_place_urgent``). Urgent visits alone take the fast path (no search)."""
     started = time.perf_counter()
     now = max(now_s, sit.now_s if sit.now_s is not None else now_s)
-    applied = tuple(dataclasses.replace(e, time_s=now) if now < e.time_s <= now + params.clock_skew_s else e
-                    for e in events)
+    at_now = [dataclasses.replace(e, time_s=now) if now < e.time_s <= now + params.clock_skew_s else e for e in events]
+    posted = [(n, e) for n, e in enumerate(at_now) if e not in at_now[:n]]  # a phone's queue sent one twice: once
+    applied = tuple(e for _, e in posted)
     rebuild = frozenset(e.rep_id for e in applied if e.rep_id is not None and e.kind in REP_KINDS)
     travel = travel_with_events(sit.travel, sit.stores, sit.reps, sit.policy, [*sit.events, *applied])
     state = _State(dataclasses.replace(sit, travel=travel), now, params, rebuild)
-    touched, flags = _apply_all(state, applied, now)
+    touched, flags = _apply_all(state, posted, len(events) > 1, now)
     for rid in sorted(touched):
         _freeze_next(state, state.days[rid], now)
     fast = all(e.kind == "urgent_visit" for e in applied)
@@ -547,37 +550,37 @@ def apply_events(sit: Situation, events: Sequence[Event], now_s: int, params: Re
     return Replan(after, changed, diff_routes(sit, after), tuple(flags), info, applied)
 
 
-def _apply_all(state: _State, events: Sequence[Event], now: int) -> tuple[set[str], list[str]]:
-    """Check and apply the new ``events`` together with the earlier reports of the reps
-    being rebuilt, all in the order of their times (an earlier report before a new one at
-    the same second). Returns the reps whose rest of day is re-planned, and the flags."""
-    rebuilt = {e.rep_id for e in events if e.rep_id is not None and e.kind in REP_KINDS}
-    earlier = [e for e in state.sit.events if e.rep_id in rebuilt and e.kind in REPORTS]
-    order = sorted([(e.time_s, 0, n, e) for n, e in enumerate(earlier)] + [(e.time_s, 1, n, e) for n, e in enumerate(events)],
+def _apply_all(state: _State, posted: Sequence[tuple[int, Event]], numbered: bool, now: int) -> tuple[set[str], list[str]]:
+    """Check and apply the new events (``posted``: each with its place in the post, which a
+    refusal names when ``numbered``) together with the earlier reports of the reps being
+    rebuilt, all in the order of their times (an earlier report before a new one at the
+    same second). Returns the reps whose rest of day is re-planned, and the flags."""
+    earlier = [e for e in state.sit.events if e.rep_id in state.rebuilt and e.kind in REPORTS]
+    order = sorted([(e.time_s, 0, n, e) for n, e in enumerate(earlier)] + [(e.time_s, 1, n, e) for n, e in posted],
                    key=lambda item: item[:3])
-    for n, e in enumerate(events):  # a rep who stopped working: its reports are refused as such, not replayed
+    for n, e in posted:  # a rep who stopped working: its reports are refused as such, not replayed
         day = state.days.get(e.rep_id) if e.rep_id is not None else None
         if day is not None and day.off_from is not None and e.kind in REP_KINDS:
             raise EventRejected("rep_unavailable", f"rep {e.rep_id} is unavailable since {_hm(day.off_from)}",
-                                index=n if len(events) > 1 else None)
+                                index=n if numbered else None)
     touched: set[str] = set()
     flags: list[str] = []
     last_new: int | None = None
     for _, new, n, e in order:
         index = n if new else last_new
         try:
-            _validate(state, e, now, index if len(events) > 1 else None)
+            _validate(state, e, now, index if numbered else None)
         except EventRejected as exc:
             if new:
                 raise
-            first = next(i for i, x in enumerate(events) if x.rep_id == e.rep_id) if index is None else index
+            first = next(i for i, x in posted if x.rep_id == e.rep_id) if index is None else index
             raise EventRejected("out_of_order", f"it contradicts rep {e.rep_id}'s report of {_hm(e.time_s)} "
                                 f"({e.kind}, {e.store_id or 'no store'}): {exc.message}",
-                                index=first if len(events) > 1 else None, conflict=True) from None
+                                index=first if numbered else None, conflict=True) from None
         state.remember(e)
         reps, flag = _apply(state, e, now)
-        touched |= reps
-        if new:
+        if new:  # an earlier report only rebuilds its rep's day: re-planned if a new event touches it
+            touched |= reps
             last_new = n
             if flag:
                 flags.append(flag)

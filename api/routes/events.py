@@ -26,7 +26,7 @@ from ..deps import PrincipalDep, SessionDep, allow, require_rep_access
 from ..models import Event as EventRow
 from ..models import IdempotencyKey, Plan, utcnow
 from ..problems import ProblemError, responses
-from ..schemas import EventOut, Page
+from ..schemas import EventOut, EventsAnswer, Page
 from ._inputs import loads
 from .plans import PlanId
 from .rep_routes import route_body
@@ -179,7 +179,7 @@ def _replan(request: Request, session, plan: Plan, date: dt.date, now: dt.dateti
     with replans.day_locked(session, plan):
         sit = replans.situation(session, plan, date, base)
         try:
-            result, versions = replans.apply(session, plan, sit, events, replans.now_seconds(plan, date, now), params,
+            result, versions = replans.apply(session, plan, sit, events, now, params,
                                              by=f"{principal.role}:{principal.name}")
         except EventRejected as exc:
             raise ProblemError(409 if exc.conflict else 422, f"{exc}; nothing was changed") from None
@@ -199,7 +199,7 @@ def _replan(request: Request, session, plan: Plan, date: dt.date, now: dt.dateti
     return body
 
 
-_RESPONSES = responses(401, 403, 404, 409, 422)
+_RESPONSES = responses(401, 403, 404, 409, 422) | {200: {"model": EventsAnswer, "description": "the events applied"}}
 
 
 @router.post("/v1/reps/{rep_id}/routes/{date}/events", responses=_RESPONSES, **allow("admin", "supervisor", "rep", openapi=_BODY))
@@ -294,4 +294,4 @@ def _logged(row: EventRow, team: frozenset[str] | None) -> EventOut:
     routes = [{"rep_id": r, "version": v} for r, v in sorted(versions.items()) if team is None or r in team]
     return EventOut.model_validate(row.data["event"] | {
         "id": row.id, "plan_id": row.plan_id, "date": row.date, "by": row.data.get("by", ""),
-        "received_at": row.created_at, "routes": routes})
+        "received_at": row.data.get("received_at") or row.created_at, "routes": routes})

@@ -132,3 +132,20 @@ def test_the_days_missing_visits_as_they_stand(app, client, admin, day):
     assert [(m["store_id"], m["date"]) for m in r.json() if m["store_id"] == late] == [(late, str(day.date))]
     assert all(m["date"] == str(day.date) for m in r.json())
     assert not _check(app, day)
+
+
+def test_an_event_sent_twice_in_one_post_is_applied_once(app, client, admin, day):
+    """A phone's offline queue that holds an event twice: applied once, not refused; the
+    events log shows it once, received at the service's clock."""
+    schema = client.get("/openapi.json").json()
+    rep = make_token(app, "rep", day.rep_id)
+    first = day.later[0]["store_id"]
+    twice = {"kind": "store_closed", "time": day.at(0), "store_id": first}
+    r = _post(client, rep, day, [twice, twice])
+    check(schema, r)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["applied"]) == 1
+    log = client.get(f"/v1/plans/{day.plan['id']}/events", headers=admin, params={"date": str(day.date)})
+    check(schema, log)
+    assert [(e["kind"], e["store_id"]) for e in log.json()["items"]] == [("store_closed", first)]
+    assert dt.datetime.fromisoformat(log.json()["items"][0]["received_at"]) == day.now
