@@ -7,9 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from .conftest import make_token
 from .openapi_check import check
 from .test_events import _check, _post, _route, day  # noqa: F401 - the fixture
+
+
+@pytest.fixture
+def backend() -> str:
+    """SQLite only: the re-plan rules do not depend on the database (the two-process test and
+    the route tests run on PostgreSQL too)."""
+    return "sqlite"
 
 
 def _versions(client, headers, day) -> dict[str, int]:
