@@ -591,7 +591,7 @@ def _apply_all(state: _State, posted: Sequence[tuple[int, Event]], numbered: boo
 _REP_REASONS = frozenset({"outside_shift", "unreachable_in_shift", "lunch_break", "over_capacity", "max_visits_reached",
                           "not_enough_time"})
 #: Reasons of a missing visit that a freer day, or a rep working again, may undo (the others hold all day).
-_TIME_REASONS = frozenset({"not_enough_time", "max_visits_reached", "rep_not_working"})
+_UNDONE_BY_ROOM = frozenset({"not_enough_time", "max_visits_reached", "rep_not_working"})
 
 
 def _resolve(state: _State, touched: set[str], now: int, params: ReplanParams, *, fast: bool, backfill: bool = True,
@@ -617,7 +617,7 @@ def _resolve(state: _State, touched: set[str], now: int, params: ReplanParams, *
     today = state.date.isoformat()
     for u in sit.unassigned if backfill else ():  # visits missing today for lack of time may fit now
         store = state.stores.get(u.store_id)
-        if (u.date == today and u.reason in _TIME_REASONS and store is not None and u.store_id not in state.closed
+        if (u.date == today and u.reason in _UNDONE_BY_ROOM and store is not None and u.store_id not in state.closed
                 and store.rep_id in (None, *active) and active):
             jobs.setdefault(u.store_id, store)
     for sid, first in state.urgent_for.items():

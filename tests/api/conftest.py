@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import csv
 import os
 import re
@@ -129,6 +130,19 @@ def plan_and_publish(client, headers, **body) -> dict:
     r = client.post(f"/v1/plans/{job['plan_id']}/publish", headers=headers)
     assert r.status_code == 200
     return r.json()
+
+
+def busiest_rep_day(client, headers, reps=("R1", "R2", "R3", "R4")) -> tuple:
+    """The published week's rep-day with the most visits: (date, rep id, its visit stops)."""
+    best = None
+    for n in range(6):
+        date = dt.date.fromisoformat(MONDAY) + dt.timedelta(days=n)
+        for rep_id in reps:
+            r = client.get(f"/v1/reps/{rep_id}/routes/{date}", headers=headers)
+            visits = [s for s in r.json()["stops"] if s["type"] == "visit"] if r.status_code == 200 else []
+            if best is None or len(visits) > len(best[2]):
+                best = (date, rep_id, visits)
+    return best
 
 
 def _free_port() -> int:

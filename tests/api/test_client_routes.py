@@ -17,7 +17,7 @@ from api import plans
 from api.clock import ServiceClock
 from api.models import RouteRow
 
-from .conftest import MONDAY, load_team, make_token, plan_and_publish
+from .conftest import busiest_rep_day, load_team, make_token, plan_and_publish
 from .openapi_check import SchemaViolation, check, check_response, path_template
 
 REPS = ("R1", "R2", "R3", "R4")
@@ -51,15 +51,7 @@ class Day:
         load_team(client, admin)
         self.plan = plan_and_publish(client, admin, time_limit_s=2)
         self.api, self.admin = Client(client), admin
-        best = None
-        for n in range(6):
-            date = dt.date.fromisoformat(MONDAY) + dt.timedelta(days=n)
-            for rep_id in REPS:
-                r = client.get(f"/v1/reps/{rep_id}/routes/{date}", headers=admin)
-                visits = [s for s in r.json()["stops"] if s["type"] == "visit"] if r.status_code == 200 else []
-                if best is None or len(visits) > len(best[2]):
-                    best = (date, rep_id, visits)
-        self.date, self.rep_id, visits = best
+        self.date, self.rep_id, visits = busiest_rep_day(client, admin, REPS)
         assert len(visits) >= 3
         self.now = dt.datetime.fromisoformat(visits[0]["start"]) + dt.timedelta(minutes=1)
         app.state.clock = ServiceClock(self.now)

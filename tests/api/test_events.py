@@ -17,7 +17,7 @@ from api.models import Plan
 from routing.check import check_cycle
 from routing.replan import travel_with_events
 
-from .conftest import load_team, make_token, plan_and_publish
+from .conftest import busiest_rep_day, load_team, make_token, plan_and_publish
 
 ZONE = ZoneInfo("Europe/Monaco")
 
@@ -29,15 +29,7 @@ class Day:
     def __init__(self, app, client, admin):
         load_team(client, admin)
         self.plan = plan_and_publish(client, admin)
-        best = None
-        for n in range(6):
-            date = dt.date(2026, 11, 30) + dt.timedelta(days=n)
-            for rep_id in ("R1", "R2", "R3", "R4"):
-                r = client.get(f"/v1/reps/{rep_id}/routes/{date}", headers=admin)
-                visits = [s for s in r.json()["stops"] if s["type"] == "visit"] if r.status_code == 200 else []
-                if best is None or len(visits) > len(best[2]):
-                    best = (date, rep_id, visits)
-        self.date, self.rep_id, visits = best
+        self.date, self.rep_id, visits = busiest_rep_day(client, admin)
         assert len(visits) >= 3
         self.now = dt.datetime.fromisoformat(visits[0]["start"]) + dt.timedelta(minutes=1)
         self.later = visits[1:]
