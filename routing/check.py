@@ -35,15 +35,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .clock import day_clock
+from .clock import DayClock, day_clock
 from .events import Event
-from .hours import open_windows
+from .hours import fits_in, open_windows
 from .model import REASONS, WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Resume, Route, Stop, Store, Unassigned
 from .travel import TravelMatrix
 
@@ -182,16 +183,18 @@ def _check_day(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], poli
             why = "the rep's day off" if date in rep.days_off else f"not one of the rep's working days ({rep.working_days})"
             problems.append(Violation("rep_not_working", f"route on {plan.date}, {why}", route.rep_id))
     routes = [r for r in plan.routes if r.rep_id not in off]
-    problems += _check_reported(routes, ev)
+    problems += _check_reported(routes, ev, clock)
+    hm = _times(clock)
     for rid in ev.off:  # an unavailable rep has no lunch to take, nor any visit after it stopped
         if rid in rep_rules:
             rep_rules[rid] = dataclasses.replace(rep_rules[rid], lunch=None)
     for route in routes:
         for stop in route.visits:
             if route.rep_id in ev.off_from and stop.start_s >= ev.off_from[route.rep_id] and not stop.reported:
-                problems.append(Violation("rep_unavailable", f"visit at {_hm(stop.start_s)}, but the rep is unavailable "
-                                          f"since {_hm(ev.off_from[route.rep_id])}", route.rep_id, stop.store_id))
-    problems += check_routes(routes, plan.unassigned, store_rules, rep_rules, travel, requested=[s.id for s in stores])
+                problems.append(Violation("rep_unavailable", f"visit at {hm(stop.start_s)}, but the rep is unavailable "
+                                          f"since {hm(ev.off_from[route.rep_id])}", route.rep_id, stop.store_id))
+    problems += check_routes(routes, plan.unassigned, store_rules, rep_rules, travel, requested=[s.id for s in stores],
+                             clock=clock)
     # Left-out visits: the rest of the day of each rep that resumes; nobody unavailable.
     fit_rules, fit_routes = {}, []
     for route in routes:
@@ -204,12 +207,13 @@ def _check_day(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], poli
         fit_routes.append(route)
     fit_rules = {k: v for k, v in ({**rep_rules, **fit_rules}).items() if v is not None and k not in ev.off}
     return problems + _check_left_out(fit_routes, plan.unassigned, stores, policy, store_rules, fit_rules, travel,
-                                      proven or {}, ev.priority)
+                                      proven or {}, ev.priority, clock=clock)
 
 
-def _check_reported(routes: Sequence[Route], ev: DayEvents) -> list[Violation]:
+def _check_reported(routes: Sequence[Route], ev: DayEvents, clock: DayClock) -> list[Violation]:
     """Every visit a rep reported is on that rep's route, marked reported, ending at the
     reported check-out."""
+    hm = _times(clock)
     out = []
     stops = {(r.rep_id, s.store_id): s for r in routes for s in r.visits}
     for store_id, (rep_id, out_s) in ev.reported.items():
@@ -217,7 +221,7 @@ def _check_reported(routes: Sequence[Route], ev: DayEvents) -> list[Violation]:
         if stop is None or not stop.reported:
             out.append(Violation("reported", "a visit the rep reported is not on its route as reported", rep_id, store_id))
         elif out_s is not None and stop.end_s != out_s:
-            out.append(Violation("reported", f"the visit ends at {_hm(stop.end_s)}, the rep checked out at {_hm(out_s)}",
+            out.append(Violation("reported", f"the visit ends at {hm(stop.end_s)}, the rep checked out at {hm(out_s)}",
                                  rep_id, store_id))
     return out
 
@@ -298,8 +302,12 @@ def check_routes(
     travel: TravelMatrix,
     *,
     requested: Iterable[str],
+    clock: DayClock | None = None,
 ) -> list[Violation]:
-    """Check routes and unassigned visits against explicit rules (used by the benchmarks too)."""
+    """Check routes and unassigned visits against explicit rules (used by the benchmarks too).
+    ``clock``: the routes' date in its time zone, which messages show times in (None: plan
+    seconds are clock-face seconds)."""
+    clock = clock or _NO_ZONE
     problems: list[Violation] = []
     seen_reps: set[str] = set()
     visited: dict[str, str] = {}
@@ -310,7 +318,7 @@ def check_routes(
         if route.rep_id in seen_reps:
             problems.append(Violation("duplicate_route", "more than one route for the rep", route.rep_id))
         seen_reps.add(route.rep_id)
-        problems += _check_route(route, stores, reps[route.rep_id], travel)
+        problems += _check_route(route, stores, reps[route.rep_id], travel, clock)
         for stop in route.visits:
             if stop.store_id in visited:
                 problems.append(Violation("visited_twice", f"also visited by rep {visited[stop.store_id]}", route.rep_id, stop.store_id))
@@ -335,8 +343,10 @@ def check_routes(
     return problems
 
 
-def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, travel: TravelMatrix) -> list[Violation]:
+def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, travel: TravelMatrix,
+                 clock: DayClock) -> list[Violation]:
     rep_id = route.rep_id
+    hm = _times(clock)
     out: list[Violation] = []
 
     def bad(code: str, message: str, store_id: str | None = None) -> None:
@@ -352,10 +362,10 @@ def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, tr
             bad("malformed_route", "frozen stops after the start must be visits or a break")
         for a, b in zip(frozen, frozen[1:]):
             if not (a.start_s <= a.end_s <= b.start_s):
-                bad("order", f"frozen stop times go backwards: a {a.type} ending {_hm(a.end_s)}, then a {b.type} "
-                    f"starting {_hm(b.start_s)}", b.store_id)
+                bad("order", f"frozen stop times go backwards: a {a.type} ending {hm(a.end_s)}, then a {b.type} "
+                    f"starting {hm(b.start_s)}", b.store_id)
         if frozen[-1].end_s > r.time_s:
-            bad("resume", f"resumes at {_hm(r.time_s)}, before the last frozen stop ends at {_hm(frozen[-1].end_s)}")
+            bad("resume", f"resumes at {hm(r.time_s)}, before the last frozen stop ends at {hm(frozen[-1].end_s)}")
         if r.place not in travel:
             bad("travel", f"no travel data for the resume place {r.place}")
             return out
@@ -366,7 +376,7 @@ def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, tr
                 bad("unknown_store", "visit to a store that is not in the input", stop.store_id)
             elif stores[stop.store_id].owner not in (None, rep_id):
                 bad("owner", f"store belongs to rep {stores[stop.store_id].owner}", stop.store_id)
-        return out + _check_route(_rest_route(route), stores, _rest_rule(route, rep, stores), travel)
+        return out + _check_route(_rest_route(route), stores, _rest_rule(route, rep, stores), travel, clock)
 
     stops = route.stops
     if len(stops) < 2 or stops[0].type != "start" or stops[-1].type != "end":
@@ -377,8 +387,8 @@ def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, tr
         return out
     for a, b in zip(stops, stops[1:]):
         if not (a.arrival_s <= a.start_s <= a.end_s <= b.arrival_s):
-            bad("order", f"stop times go backwards in list order: a {a.type} ending {_hm(a.end_s)}, then a {b.type} "
-                f"arriving {_hm(b.arrival_s)}", b.store_id)
+            bad("order", f"stop times go backwards in list order: a {a.type} ending {hm(a.end_s)}, then a {b.type} "
+                f"arriving {hm(b.arrival_s)}", b.store_id)
     breaks = [s for s in stops if s.type == "break"]
     if len(breaks) > 1:
         bad("break", f"{len(breaks)} breaks; at most one")
@@ -392,16 +402,16 @@ def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, tr
         if stop.arrival_s != stop.start_s:
             bad("break", "a break's arrival must equal its start")
     if first.start_s < rep.shift_start_s:
-        bad("shift", f"leaves at {_hm(first.start_s)}, before the shift starts at {_hm(rep.shift_start_s)}")
+        bad("shift", f"leaves at {hm(first.start_s)}, before the shift starts at {hm(rep.shift_start_s)}")
     if last.arrival_s > rep.shift_end_s:
-        bad("shift", f"gets back at {_hm(last.arrival_s)}, after the shift ends at {_hm(rep.shift_end_s)}")
+        bad("shift", f"gets back at {hm(last.arrival_s)}, after the shift ends at {hm(rep.shift_end_s)}")
 
     place, leave, pending_break = rep.start, first.end_s, None
     load, visits = 0, 0
     for stop in stops[1:]:
         if stop.type == "break":
             pending_break = stop
-            _check_break(stop, rep, leave, bad)
+            _check_break(stop, rep, leave, bad, hm)
             continue
         key = stop.store_id if stop.type == "visit" else rep.end
         if stop.type == "visit" and stop.store_id not in stores:
@@ -419,7 +429,7 @@ def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, tr
             expected_arrival = max(leave + travel_s, pending_break.start_s) + length
             idle = expected_arrival - leave - travel_s - length  # waiting for the lunch window
         if stop.arrival_s != expected_arrival:
-            bad("time", f"arrives at {_hm(stop.arrival_s)}, the matrix gives {_hm(expected_arrival)}", stop.store_id)
+            bad("time", f"arrives at {hm(stop.arrival_s)}, the matrix gives {hm(expected_arrival)}", stop.store_id)
         if stop.type == "end":
             if not stop.arrival_s == stop.start_s == stop.end_s:
                 bad("time", "the end stop must have one time (arrival)")
@@ -430,15 +440,15 @@ def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, tr
         if rule.owner is not None and rule.owner != rep_id:
             bad("owner", f"store belongs to rep {rule.owner}", stop.store_id)
         if stop.start_s < stop.arrival_s:
-            bad("time", f"starts at {_hm(stop.start_s)}, before arriving at {_hm(stop.arrival_s)}", stop.store_id)
+            bad("time", f"starts at {hm(stop.start_s)}, before arriving at {hm(stop.arrival_s)}", stop.store_id)
         if stop.end_s - stop.start_s != rule.service_s:
             bad("service", f"visit lasts {stop.end_s - stop.start_s} s, expected {rule.service_s} s", stop.store_id)
         expected_wait = stop.start_s - stop.arrival_s + idle
         if stop.wait_s != expected_wait:
             bad("time", f"wait_s is {stop.wait_s}, the times give {expected_wait}", stop.store_id)
         if not any(a <= stop.start_s and stop.start_s + rule.service_s <= b for a, b in rule.windows):
-            hours = ", ".join(f"{_hm(a)}-{_hm(b)}" for a, b in rule.windows) or "closed"
-            bad("opening_hours", f"visit {_hm(stop.start_s)}-{_hm(stop.start_s + rule.service_s)} is outside the opening hours ({hours})", stop.store_id)
+            hours = clock.hours_text(rule.windows, seconds=True)
+            bad("opening_hours", f"visit {hm(stop.start_s)}-{hm(stop.start_s + rule.service_s)} is outside the opening hours ({hours})", stop.store_id)
         load += rule.demand
         visits += 1
         place, leave, pending_break = stop.store_id, stop.end_s, None
@@ -453,7 +463,7 @@ def _check_route(route: Route, stores: Mapping[str, StoreRule], rep: RepRule, tr
     return out
 
 
-def _check_break(stop, rep: RepRule, leave: int, bad) -> None:
+def _check_break(stop, rep: RepRule, leave: int, bad, hm) -> None:
     if rep.lunch is None:
         bad("break", "a break on a rep without a lunch break")
         return
@@ -461,9 +471,9 @@ def _check_break(stop, rep: RepRule, leave: int, bad) -> None:
     if stop.end_s - stop.start_s != lunch.duration_s:
         bad("break", f"break lasts {stop.end_s - stop.start_s} s, expected {lunch.duration_s} s")
     if stop.start_s < lunch.earliest_s or stop.end_s > lunch.latest_s:
-        bad("break", f"break {_hm(stop.start_s)}-{_hm(stop.end_s)} is outside {_hm(lunch.earliest_s)}-{_hm(lunch.latest_s)}")
+        bad("break", f"break {hm(stop.start_s)}-{hm(stop.end_s)} is outside {hm(lunch.earliest_s)}-{hm(lunch.latest_s)}")
     if stop.start_s < leave:
-        bad("break", f"break starts at {_hm(stop.start_s)}, before the previous stop ends at {_hm(leave)}")
+        bad("break", f"break starts at {hm(stop.start_s)}, before the previous stop ends at {hm(leave)}")
 
 
 #: Reasons that say a visit could not be made that day at all: proven on their own, so the
@@ -473,7 +483,8 @@ _CANNOT = {"closed_on_date", "window_too_short", "rep_not_working", "outside_shi
 
 
 def _check_left_out(routes, unassigned, stores, policy, store_rules, rep_rules, travel,
-                    proven: Mapping[str, str], priority_of: Mapping[str, int] | None = None) -> list[Violation]:
+                    proven: Mapping[str, str], priority_of: Mapping[str, int] | None = None, *,
+                    clock: DayClock) -> list[Violation]:
     """Prove each left-out visit's reason, then that it fits no eligible route (those of
     the working reps, ``rep_rules``) as it is, nor once that route's lower-priority visits
     are out."""
@@ -488,7 +499,7 @@ def _check_left_out(routes, unassigned, stores, policy, store_rules, rep_rules, 
             continue  # reported by check_routes
         owner = store_rules[store.id].owner
         eligible = [(rep_id, rule) for rep_id, rule in rep_rules.items() if owner in (None, rep_id)]
-        why = _disproof(u.reason, store, store_rules, eligible, visits_of, rep_rules, travel, proven)
+        why = _disproof(u.reason, store, store_rules, eligible, visits_of, rep_rules, travel, proven, clock)
         if why:
             out.append(Violation("false_reason", f"said {u.reason}, but {why}", store_id=store.id))
         if u.reason in _CANNOT and not why:
@@ -517,7 +528,7 @@ def _check_left_out(routes, unassigned, stores, policy, store_rules, rep_rules, 
 
 def _disproof(reason: str, store: Store, store_rules: Mapping[str, StoreRule], eligible: Sequence[tuple[str, RepRule]],
               visits_of: Mapping[str, list[str]], rep_rules: Mapping[str, RepRule], travel: TravelMatrix,
-              proven: Mapping[str, str]) -> str | None:
+              proven: Mapping[str, str], clock: DayClock) -> str | None:
     """None when the inputs prove ``reason`` for this store on this date, else what refutes
     it. ``eligible``: (rep id, rule) of the working reps allowed to visit the store."""
     rule = store_rules[store.id]
@@ -529,19 +540,19 @@ def _disproof(reason: str, store: Store, store_rules: Mapping[str, StoreRule], e
         return bool(_fit_mask(r, [], [store.id], store_rules, travel)[0])
 
     if reason == "closed_on_date":
-        return f"it is open {_fmt(windows)}" if windows else None
+        return f"it is open {clock.hours_text(windows)}" if windows else None
     if reason == "window_too_short":
         if not windows:
             return "it is closed that date (closed_on_date)"
-        return f"{_fmt(long_enough[:1])} holds the {rule.service_s // 60} min visit" if long_enough else None
+        return f"{clock.hours_text(long_enough[:1])} holds the {rule.service_s // 60} min visit" if long_enough else None
     if reason == "rep_not_working":
         if store.rep_id is not None:
             return f"its owner rep {store.rep_id} works that date" if store.rep_id in rep_rules else None
         return f"rep {eligible[0][0]} works that date" if eligible else None
     if reason == "outside_shift":
         for rep_id, rep in eligible:
-            if any(max(a, rep.shift_start_s) + rule.service_s <= min(b, rep.shift_end_s) for a, b in windows):
-                return f"its hours {_fmt(windows)} hold the visit inside rep {rep_id}'s shift"
+            if fits_in(windows, rule.service_s, rep.shift_start_s, rep.shift_end_s):
+                return f"its hours {clock.hours_text(windows)} hold the visit inside rep {rep_id}'s shift"
         return None if eligible else "no rep is eligible to have a shift"
     if reason == "unreachable_in_shift":
         for rep_id, rep in eligible:
@@ -662,12 +673,14 @@ def _stepper(rep: RepRule):
     return step
 
 
-def _fmt(windows) -> str:
-    return ", ".join(f"{_hm(a)[:5]}-{_hm(b)[:5]}" for a, b in windows) or "closed"
+#: The clock of routes checked without a time zone (``check_routes`` alone): plan seconds are
+#: read as clock-face seconds (UTC never changes its offset).
+_NO_ZONE = DayClock(dt.date(2000, 1, 1), "UTC")
 
 
-def _hm(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+def _times(clock: DayClock) -> Callable[[int], str]:
+    """Plan seconds as the local clock time of the instant, to the second, for messages."""
+    return functools.partial(clock.clock_time, seconds=True)
 
 
 def check_cycle(

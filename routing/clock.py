@@ -35,6 +35,13 @@ _UTC = dt.timezone.utc
 DAY_S = 24 * 3600
 
 
+def hhmm(wall_s: int, *, seconds: bool = False) -> str:
+    """Clock-face seconds since 00:00 as ``HH:MM`` (``HH:MM:SS`` with ``seconds``); 24:00 is
+    the next midnight, the end of a day open until midnight."""
+    text = f"{wall_s // 3600:02d}:{wall_s % 3600 // 60:02d}"
+    return f"{text}:{wall_s % 60:02d}" if seconds else text
+
+
 @dataclasses.dataclass(frozen=True)
 class DayClock:
     """The clock of one date in one time zone: ``DayClock(date, policy.time_zone)``.
@@ -79,6 +86,25 @@ class DayClock:
         """
         local = self.instant(real_s).replace(tzinfo=None)
         return int((local - dt.datetime.combine(self.date, dt.time())).total_seconds())
+
+    def clock_time(self, real_s: int, *, seconds: bool = False) -> str:
+        """The local clock time of the instant ``real_s`` after midnight, for messages
+        (``hhmm`` of ``wall``): 03:10 for real 02:10 on a spring day whose clocks skip 02:00-03:00,
+        24:00 for the end of the day whatever its length. A time of the repeated hour of an
+        autumn day carries its UTC offset, which tells the two apart (02:30+02:00, 02:30+01:00)."""
+        if self._plain and 0 <= real_s <= DAY_S:
+            return hhmm(real_s, seconds=seconds)
+        moment = self.instant(real_s)
+        text = hhmm(self.wall(real_s), seconds=seconds)
+        local = moment.replace(tzinfo=None)
+        first, second = (local.replace(tzinfo=self.time_zone, fold=f).utcoffset() for f in (0, 1))
+        return f"{text}{moment.isoformat()[-6:]}" if first != second else text
+
+    def hours_text(self, windows: Iterable[tuple[int, int]], *, seconds: bool = False) -> str:
+        """(open_s, close_s) windows in real seconds as local clock times, ``08:00-12:00,
+        14:00-24:00`` (``clock_time``); ``closed`` when there are none."""
+        return ", ".join(f"{self.clock_time(a, seconds=seconds)}-{self.clock_time(b, seconds=seconds)}"
+                         for a, b in windows) or "closed"
 
     def instant(self, real_s: int) -> dt.datetime:
         """The aware datetime ``real_s`` after midnight, with the UTC offset in force then."""

@@ -250,7 +250,7 @@ def _assign(stores, reps, policy, cycle, travel, load_weight: float, params: Sol
         options = _options(store, reps, policy, cycle, n, usable)
         if not options:
             why = "owner rep" if store.rep_id else "any rep"
-            for date in _ideal_dates(cycle, n):
+            for date in _report_dates(cycle, n, _telling(store, reps, cycle)):
                 unassigned.append(Unassigned(store.id, "no_usable_day", f"never open and reachable during a shift of {why} in the cycle", date.isoformat()))
             continue
         prepared.append((store, n, options))
@@ -278,7 +278,7 @@ def _assign(stores, reps, policy, cycle, travel, load_weight: float, params: Sol
             members[rep_id, date] = list(store_ids)
     for (store, n, options), client in zip(prepared, clients):
         chosen = options[client.options.index(solution.options[store.id])]
-        for date in _missing_dates(chosen.pattern, n, cycle):
+        for date in _missing_dates(chosen.pattern, n, cycle, _telling(store, reps, cycle)):
             unassigned.append(Unassigned(store.id, "no_usable_day", _why_missing(store, chosen, date, policy, cycle), date.isoformat()))
     return members, unassigned
 
@@ -294,14 +294,53 @@ def _ideal_dates(cycle: Cycle, n: int) -> list[dt.date]:
     return [cycle.start + dt.timedelta(days=int(i * step)) for i in range(n)]
 
 
-def _missing_dates(pattern: Pattern, n: int, cycle: Cycle) -> list[dt.date]:
+def _missing_dates(pattern: Pattern, n: int, cycle: Cycle, rank: Callable[[dt.date], int]) -> list[dt.date]:
     """The dates a short pattern should also have had: first the days on its weekdays (and
-    weeks) it lost to a holiday, closure or day off, then evenly spaced days of the cycle."""
+    weeks) it lost to a holiday, closure or day off, then evenly spaced days of the cycle
+    (``_report_dates``)."""
     short = n - len(pattern.dates)
     if short <= 0:
         return []
-    spare = [d for d in _ideal_dates(cycle, n) if d not in pattern.lost and d not in pattern.dates]
-    return (list(pattern.lost) + spare)[:short]
+    lost = list(pattern.lost)[:short]
+    return lost + _report_dates(cycle, n, rank, taken=[*pattern.dates, *lost], count=short - len(lost))
+
+
+def _telling(store: Store, reps: Sequence[Rep], cycle: Cycle) -> Callable[[dt.date], int]:
+    """How well a date shows why a visit to ``store`` cannot be made (lower is better): 0 the
+    store open and an eligible rep working (its reason is then about the shift, the reach or
+    the lunch), 1 open, 2 any other working day of the cycle, 3 a holiday."""
+    eligible = [r for r in reps if store.rep_id in (None, r.id)]
+
+    def rank(date: dt.date) -> int:
+        if date in cycle.holidays:
+            return 3
+        if not open_windows(store.opening_hours, date):
+            return 2
+        return 0 if any(r.works_on(date) for r in eligible) else 1
+
+    return rank
+
+
+def _report_dates(cycle: Cycle, n: int, rank: Callable[[dt.date], int], taken: Sequence[dt.date] = (),
+                  count: int | None = None) -> list[dt.date]:
+    """``count`` (default ``n``) dates to report a store's missing visits on, out of ``n`` in
+    the cycle: about evenly spaced (near ``_ideal_dates``, first those not in ``taken``), each
+    the nearest date of the best ``rank`` (``_telling``) not yet taken. A store that no shift
+    can serve is reported on days it is open, with what stops the visit there, not on a day it
+    happens to be closed."""
+    count = n if count is None else count
+    taken = set(taken)
+    targets = sorted(_ideal_dates(cycle, n), key=lambda d: d in taken)
+    ranks = {d: rank(d) for d in cycle.dates}
+    out: list[dt.date] = []
+    for target in targets[:count]:
+        free = [d for d in cycle.dates if d not in taken]
+        if not free:
+            break
+        best = min(free, key=lambda d: (ranks[d], abs((d - target).days), d))
+        taken.add(best)
+        out.append(best)
+    return sorted(out)
 
 
 def _why_missing(store: Store, option: _Option, date: dt.date, policy: Policy, cycle: Cycle) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 from . import vrptw
 from .clock import day_clock
 from .repair import Timing, feasible, insert_one, repair, time_route
-from .hours import open_windows
+from .hours import fits_in, open_windows
 from .model import Break, DayPlan, Policy, Rep, Route, SolveParams, Stop, Store, Unassigned
 from .travel import TravelMatrix, places_of, straight_line_matrix
 
@@ -375,21 +375,23 @@ def _screen(date, stores, reps, working, policy, travel, balance_weight: int, re
             out(store, "closed_on_date", f"closed on {date:%A} ({store.opening_hours})")
             continue
         service = service_seconds(store, policy)
-        windows = start_windows(opening, service)
         latest = restart.latest_s.get(store.id)
-        if latest is not None:
-            windows = _clip(windows, -10**9, latest - service)
+        usable = opening if latest is None else [(a, min(b, latest)) for a, b in opening]  # an urgent visit ends by then
+        windows = start_windows(usable, service)
         if not windows:
-            by = f" ending by {_fmt_windows([(latest, latest)])[:5]}" if latest is not None else ""
+            by = f" ending by {clock.clock_time(latest)}" if latest is not None else ""
             out(store, "window_too_short", f"no opening window fits a {service // 60} min visit{by} ({store.opening_hours})")
             continue
         candidates = [r for r in working if store.rep_id in (None, r.id)]
         if not candidates:
             out(store, "rep_not_working", "no rep works on this date")
             continue
-        in_shift = [r for r in candidates if _clip(windows, vehicle_of[r.id].earliest_s, r.shift_end_s - service)]
+        shift = {r.id: (vehicle_of[r.id].earliest_s, r.shift_end_s) for r in candidates}
+        in_shift = [r for r in candidates if fits_in(usable, service, *shift[r.id])]
         if not in_shift:
-            out(store, "outside_shift", f"open {_fmt_windows(opening)}, shifts do not cover a {service // 60} min visit")
+            shifts = clock.hours_text(sorted(set(shift.values())))
+            out(store, "outside_shift", f"open {clock.hours_text(opening)}: no eligible rep's shift ({shifts}) holds "
+                                        f"a {service // 60} min visit")
             continue
         reachable = [r for r in in_shift if _reachable_alone(vehicle_of[r.id], store.id, windows, service, travel)]
         if not reachable:
@@ -410,8 +412,8 @@ def _screen(date, stores, reps, working, policy, travel, balance_weight: int, re
         able = [r for r in able if feasible(vehicle_of[r.id], [job], travel)]
         if not able:
             lunch = vehicle_of[reachable[0].id].lunch
-            when = f" ({_fmt_windows([(lunch.earliest_s, lunch.latest_s)])}, {lunch.duration_s // 60} min)" if lunch else ""
-            out(store, "lunch_break", f"open {_fmt_windows(opening)}: only while the eligible reps have lunch{when}")
+            when = f" ({clock.hours_text([(lunch.earliest_s, lunch.latest_s)])}, {lunch.duration_s // 60} min)" if lunch else ""
+            out(store, "lunch_break", f"open {clock.hours_text(opening)}: only while the eligible reps have lunch{when}")
             continue
         jobs.append(dataclasses.replace(job, vehicles=None if len(able) == len(working) else frozenset(r.id for r in able)))
     return _Screened(jobs, unassigned)
@@ -439,10 +441,6 @@ def _reachable_alone(vehicle: vrptw.Vehicle, place: str, windows, service: int, 
     earliest = vehicle.earliest_s + travel.seconds(vehicle.start, place)
     latest = vehicle.latest_s - service - travel.seconds(place, vehicle.end)
     return bool(_clip(windows, earliest, latest))
-
-
-def _fmt_windows(windows) -> str:
-    return ", ".join(f"{a // 3600:02d}:{a % 3600 // 60:02d}-{b // 3600:02d}:{b % 3600 // 60:02d}" for a, b in windows)
 
 
 def build_route(vehicle: vrptw.Vehicle, jobs: Sequence[vrptw.Job], timing: Timing, *, date: str,

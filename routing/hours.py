@@ -3,11 +3,13 @@
 Parsing is done by opening-hours-py (a maintained implementation of the OSM specification);
 this module only turns its intervals into seconds from local midnight on the clock face
 (wall-clock); ``routing.clock.DayClock.windows`` turns those into a plan's real seconds.
+``fits_in`` is the one rule of a visit inside windows and a shift.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from functools import lru_cache
 
 import opening_hours
@@ -58,6 +60,13 @@ def open_windows(expression: str, date: dt.date) -> list[Window]:
         elif b > a:
             windows.append((a, b))
     return windows
+
+
+def fits_in(windows: Iterable[Window], service_s: int, earliest_s: int, latest_s: int) -> bool:
+    """Can a visit of ``service_s`` lie wholly inside one of ``windows`` and inside
+    [``earliest_s``, ``latest_s``] (a rep's shift)? The rule behind ``outside_shift``, for the
+    day solver and the checker alike; any unit, as long as all of them are in the same."""
+    return any(max(a, earliest_s) + service_s <= min(b, latest_s) for a, b in windows)
 
 
 def works_on(working_days: str, date: dt.date) -> bool:

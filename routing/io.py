@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .clock import DayClock
+from .clock import DayClock, hhmm
 from .errors import InputError, InputProblem
 from .hours import HoursError, validate
 from .model import WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Resume, Route, Stop, Store, Unassigned
@@ -480,10 +480,6 @@ def store_record(store: Store) -> dict[str, Any]:
     return record
 
 
-def _hhmm(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
-
-
 def rep_record(rep: Rep) -> dict[str, Any]:
     """A rep as a JSON object with the reps file's columns (``parse_reps`` reads it back); a
     rep whose day ends where it starts has no end, so moving the start moves the end too."""
@@ -492,8 +488,8 @@ def rep_record(rep: Rep) -> dict[str, Any]:
     return {
         "id": rep.id, "name": rep.name, "start_lat": rep.start_lat, "start_lon": rep.start_lon,
         "end_lat": None if ends_home else rep.end_lat, "end_lon": None if ends_home else rep.end_lon,
-        "shift_start": _hhmm(rep.shift_start_s), "shift_end": _hhmm(rep.shift_end_s),
-        "break_start": _hhmm(lunch.earliest_s) if lunch else None, "break_end": _hhmm(lunch.latest_s) if lunch else None,
+        "shift_start": hhmm(rep.shift_start_s), "shift_end": hhmm(rep.shift_end_s),  # clock-face times
+        "break_start": hhmm(lunch.earliest_s) if lunch else None, "break_end": hhmm(lunch.latest_s) if lunch else None,
         "break_min": lunch.duration_s // 60 if lunch else None,
         "working_days": rep.working_days, "max_visits": rep.max_visits, "capacity": rep.capacity,
         "days_off": ";".join(sorted(d.isoformat() for d in rep.days_off)) or None,

@@ -337,6 +337,8 @@ class _State:
 
 
 def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
+    hm = state.clock.clock_time  # the local clock time of a plan time, for messages
+
     def refuse(code: str, message: str, conflict: bool = True) -> None:
         raise EventRejected(code, message, index=index, conflict=conflict)
 
@@ -350,7 +352,7 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
     if e.latest_s is not None and not 0 <= e.latest_s <= state.clock.length_s:
         refuse("not_today", f"the urgent visit's latest time is not on {state.date}", False)
     if e.time_s > now:
-        refuse("in_the_future", f"the event's time is after now ({_hm(e.time_s)} > {_hm(now)})", False)
+        refuse("in_the_future", f"the event's time is after now ({hm(e.time_s)} > {hm(now)})", False)
     if e.rep_id is not None:
         if e.rep_id not in state.reps:
             refuse("unknown_rep", f"no rep {e.rep_id!r} in the team", False)
@@ -358,7 +360,7 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
             refuse("not_working", f"rep {e.rep_id} does not work on {state.date}")
         last = state.last_time.get(e.rep_id)
         if e.kind not in REP_KINDS and last is not None and e.time_s < last:  # a rep's own reports: in time order
-            refuse("out_of_order", f"rep {e.rep_id}'s last event was at {_hm(last)}, this one is at {_hm(e.time_s)}")
+            refuse("out_of_order", f"rep {e.rep_id}'s last event was at {hm(last)}, this one is at {hm(e.time_s)}")
     if e.store_id is not None and state.store(e.store_id) is None and not (e.kind == "urgent_visit" and e.store):
         refuse("unknown_store", f"no store {e.store_id!r}", False)
     if e.kind == "urgent_visit" and e.store is not None and e.store.id != e.store_id:
@@ -367,7 +369,7 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
         refuse("bad_store", f"store {e.store_id} exists: send its id without a new store", False)
     day = state.days.get(e.rep_id) if e.rep_id is not None else None
     if day is not None and day.off_from is not None and e.kind not in ("rep_available", "rep_unavailable"):
-        refuse("rep_unavailable", f"rep {e.rep_id} is unavailable since {_hm(day.off_from)}")
+        refuse("rep_unavailable", f"rep {e.rep_id} is unavailable since {hm(day.off_from)}")
     if e.store_id is not None and e.store_id in state.done and e.kind != "position":
         refuse("already_done", f"store {e.store_id} was already visited today (done by rep {state.done[e.store_id]})")
     if e.kind in ("visit_started", "visit_done", "overrun"):
@@ -375,14 +377,14 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
             refuse("not_on_route", f"store {e.store_id} is not on rep {e.rep_id}'s route today")
         under = next((s for s in day.frozen if s.status == "under_way" and s.reported), None)
         if e.kind == "visit_started" and under is not None:
-            refuse("under_way", f"the visit to {under.store_id} is under way since {_hm(under.start_s)}; report it done first")
+            refuse("under_way", f"the visit to {under.store_id} is under way since {hm(under.start_s)}; report it done first")
         if e.kind == "visit_done" and under is not None and under.store_id != e.store_id:
             refuse("under_way", f"the visit to {under.store_id} is under way; report it done first")
         if e.kind == "overrun" and (e.minutes is None or e.minutes <= 0):
             refuse("bad_minutes", "an overrun needs minutes > 0", False)
         stop = day.find(e.store_id)
         if e.kind == "overrun" and stop is not None and stop.status == "done":
-            refuse("already_done", f"the visit to {e.store_id} is over (by the plan's clock at {_hm(stop.end_s)}): "
+            refuse("already_done", f"the visit to {e.store_id} is over (by the plan's clock at {hm(stop.end_s)}): "
                    "report an overrun while the visit is under way, or the check-out")
     if e.kind == "store_closed":
         holder = state.holder(e.store_id)
@@ -390,7 +392,7 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
             refuse("not_on_route", f"store {e.store_id} is not on rep {e.rep_id}'s route today")
         stop = state.days[holder].find(e.store_id) if holder else None
         if stop is not None and stop.reported:  # the clock's guesses give way to the report
-            refuse("already_done", f"rep {holder} checked in at store {e.store_id} at {_hm(stop.start_s)}")
+            refuse("already_done", f"rep {holder} checked in at store {e.store_id} at {hm(stop.start_s)}")
     if e.kind == "urgent_visit":
         holder = state.holder(e.store_id)
         if e.rep_id is not None and holder not in (None, e.rep_id):
@@ -404,9 +406,9 @@ def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
             refuse("store_closed", f"store {e.store_id} was reported closed today")
         stop = state.days[holder].find(e.store_id) if holder else None
         if stop is not None and (stop.reported or stop.status in ("done", "under_way")):
-            refuse("already_done", f"store {e.store_id} is visited today already (rep {holder}, {_hm(stop.start_s)})")
+            refuse("already_done", f"store {e.store_id} is visited today already (rep {holder}, {hm(stop.start_s)})")
     if e.kind == "rep_unavailable" and day.off_from is not None:
-        refuse("rep_unavailable", f"rep {e.rep_id} is already unavailable since {_hm(day.off_from)}")
+        refuse("rep_unavailable", f"rep {e.rep_id} is already unavailable since {hm(day.off_from)}")
     if e.kind == "rep_available" and day.off_from is None:
         refuse("rep_available", f"rep {e.rep_id} is not unavailable")
 
@@ -556,12 +558,13 @@ def _apply_all(state: _State, posted: Sequence[tuple[int, Event]], numbered: boo
     rebuilt, all in the order of their times (an earlier report before a new one at the
     same second). Returns the reps whose rest of day is re-planned, and the flags."""
     earlier = [e for e in state.sit.events if e.rep_id in state.rebuilt and e.kind in REPORTS]
+    hm = state.clock.clock_time
     order = sorted([(e.time_s, 0, n, e) for n, e in enumerate(earlier)] + [(e.time_s, 1, n, e) for n, e in posted],
                    key=lambda item: item[:3])
     for n, e in posted:  # a rep who stopped working: its reports are refused as such, not replayed
         day = state.days.get(e.rep_id) if e.rep_id is not None else None
         if day is not None and day.off_from is not None and e.kind in REP_KINDS:
-            raise EventRejected("rep_unavailable", f"rep {e.rep_id} is unavailable since {_hm(day.off_from)}",
+            raise EventRejected("rep_unavailable", f"rep {e.rep_id} is unavailable since {hm(day.off_from)}",
                                 index=n if numbered else None)
     touched: set[str] = set()
     flags: list[str] = []
@@ -574,7 +577,7 @@ def _apply_all(state: _State, posted: Sequence[tuple[int, Event]], numbered: boo
             if new:
                 raise
             first = next(i for i, x in posted if x.rep_id == e.rep_id) if index is None else index
-            raise EventRejected("out_of_order", f"it contradicts rep {e.rep_id}'s report of {_hm(e.time_s)} "
+            raise EventRejected("out_of_order", f"it contradicts rep {e.rep_id}'s report of {hm(e.time_s)} "
                                 f"({e.kind}, {e.store_id or 'no store'}): {exc.message}",
                                 index=first if numbered else None, conflict=True) from None
         state.remember(e)
@@ -850,5 +853,3 @@ def diff_routes(before: Situation, after: Situation) -> Diff:
     return Diff(tuple(moved), tuple(reordered), tuple(carried), tuple(added), tuple(dropped), tuple(etas))
 
 
-def _hm(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"

@@ -1,12 +1,13 @@
 """The checker catches broken plans: it does not take the solver's word."""
 
 import dataclasses
+import datetime as dt
 
 import pytest
 
 from routing.check import check_plan
 from routing.daily import day_matrix, solve_day
-from routing.model import SolveParams, Unassigned
+from routing.model import DayPlan, SolveParams, Unassigned
 
 from .conftest import POLICY, THURSDAY, rep, store
 
@@ -134,3 +135,32 @@ def _lunch_day():
     inputs = (stores, reps, POLICY, day_matrix(stores, reps, POLICY))
     assert _codes(plan, *inputs) == set()
     return plan, inputs
+
+
+# --- messages in clock time on the days the clocks change ---------------------------------
+
+SPRING = dt.date(2026, 3, 29)  # Helsinki: 03:00 -> 04:00, a 23 h day
+AUTUMN = dt.date(2026, 10, 25)  # Helsinki: 04:00 -> 03:00, a 25 h day
+
+
+@pytest.mark.parametrize("date", [SPRING, AUTUMN], ids=["spring", "autumn"])
+def test_a_store_open_all_day_is_shown_open_until_24_00(date):
+    """A plan that calls a 00:00-24:00 store closed is refuted with its hours, 00:00-24:00 on
+    the clock (real 23 h / 25 h)."""
+    stores, reps = [store("S1", 0.001, hours="Mo-Su 00:00-24:00")], [rep("R1", working_days="Mo-Su")]
+    plan = DayPlan(date.isoformat(), POLICY.time_zone, (), (Unassigned("S1", "closed_on_date", "closed", date.isoformat()),))
+    messages = [v.message for v in check_plan(plan, stores, reps, POLICY, day_matrix(stores, reps, POLICY))
+                if v.code == "false_reason"]
+    assert messages == ["said closed_on_date, but it is open 00:00-24:00"]
+
+
+def test_route_messages_show_the_clock_time_of_the_instant():
+    """On the spring day a visit at real 8 h (09:00 on the clock) to a store opening at 10:00
+    (real 9 h) is outside the opening hours, in clock time: 09:00:00, not 08:00:00."""
+    stores, reps = [store("S1", 0.001, hours="Mo-Su 10:00-12:00")], [rep("R1", working_days="Mo-Su")]
+    travel = day_matrix(stores, reps, POLICY)
+    plan = solve_day(SPRING, stores, reps, POLICY, params=SolveParams(solution_limit=20, time_limit_s=5))
+    assert check_plan(plan, stores, reps, POLICY, travel) == []
+    shifted = _shift_visit(plan, 0, 8 * 3600 - plan.routes[0].visits[0].start_s)
+    (message,) = [v.message for v in check_plan(shifted, stores, reps, POLICY, travel) if v.code == "opening_hours"]
+    assert message == "visit 09:00:00-09:20:00 is outside the opening hours (10:00:00-12:00:00)"

@@ -138,6 +138,35 @@ def test_from_instant(clock, text, real):
     assert clock.from_instant(dt.datetime.fromisoformat(text)) == real
 
 
+@pytest.mark.parametrize(
+    "clock, real, text",
+    [
+        (SPRING, 7800, "03:10"),  # 01:10Z: 2 h 10 min after midnight is ten past three on the clock
+        (SPRING, 82800, "24:00"),  # the end of the 23 h day
+        (AUTUMN, 5400, "01:30"),
+        (AUTUMN, 9000, "02:30+02:00"),  # the first 02:30
+        (AUTUMN, 12600, "02:30+01:00"),  # the second 02:30
+        (AUTUMN, 14400, "03:00"),
+        (AUTUMN, 90000, "24:00"),  # the end of the 25 h day
+        (ORDINARY, 45000, "12:30"),
+        (ORDINARY, 86400, "24:00"),
+    ],
+)
+def test_clock_time_is_the_local_time_of_the_instant(clock, real, text):
+    """Messages show real plan seconds as the clock reads at that instant (``clock_time``)."""
+    assert clock.clock_time(real) == text
+
+
+def test_clock_time_with_seconds_and_hours_text():
+    assert ORDINARY.clock_time(45005, seconds=True) == "12:30:05"
+    assert SPRING.clock_time(7805, seconds=True) == "03:10:05"
+    # open all day: 24:00 on the clock closes the day whatever its real length
+    assert SPRING.hours_text(SPRING.windows([(0, 24 * H)])) == "00:00-24:00"
+    assert AUTUMN.hours_text(AUTUMN.windows([(0, 24 * H)])) == "00:00-24:00"
+    assert SPRING.hours_text(SPRING.windows([(0, 5 * H), (22 * H, 24 * H)])) == "00:00-05:00, 22:00-24:00"
+    assert AUTUMN.hours_text([]) == "closed"
+
+
 def test_naive_fold_one_is_the_second_occurrence():
     assert AUTUMN.from_instant(dt.datetime(2026, 10, 25, 2, 30, fold=1)) == 12600
 

@@ -253,3 +253,30 @@ def test_visits_per_cycle_are_planned_and_spaced():
         assert len(dates) + len(missing) == 3
         assert all((b - a).days >= 5 for a, b in zip(dates, dates[1:]))
     assert plan.kpis["frequency_compliance"]["X"]["required"] == 18
+
+
+def test_a_store_no_shift_can_serve_is_reported_on_the_days_it_is_open():
+    """A club open We-Sa 22:00-05:00 and a rep working Mo-Fr 08:00-17:00: no day of the cycle
+    can take its weekly visit. Each missing visit is reported on a day the club is open and
+    the rep works, as outside the shift with the club's hours that day (past midnight
+    included), not as closed on a Monday it happens to be closed."""
+    club = Store("club", "Club", 60.171, 24.941, "B", "We-Sa 22:00-05:00")
+    plan = _plan([club], [rep("R0")])
+    assert plan.routes == ()
+    assert len(plan.unassigned) == required_visits(POLICY.classes["B"], 2)
+    for u in plan.unassigned:
+        date = dt.date.fromisoformat(u.date)
+        assert date.weekday() in (2, 3, 4) and u.reason == "outside_shift", u
+        hours = "22:00-24:00" if date.weekday() == 2 else "00:00-05:00, 22:00-24:00"
+        assert u.detail == f"open {hours}: no eligible rep's shift (08:00-17:00) holds a 15 min visit"
+
+
+def test_every_missing_visit_gets_its_own_date_when_few_days_are_open():
+    """Found by the property test: class A (4 visits in two weeks) open only Tu,Th 10-16, a
+    rep working 08-10, the first Monday and Tuesday holidays. Two evenly spaced report dates
+    snap to the same open Thursday; each of the 4 missing visits still gets a date of its own."""
+    store = Store("S0", "Store 0", 60.17, 24.94, "A", "Tu,Th 10:00-16:00")
+    cycle = Cycle(MONDAY, 2, frozenset({MONDAY, MONDAY + dt.timedelta(days=1)}))
+    plan = _plan([store], [rep("R0", 60.17, 24.94, shift=(8, 10), lunch=None)], cycle)
+    dates = [u.date for u in plan.unassigned]
+    assert len(dates) == len(set(dates)) == required_visits(POLICY.classes["A"], 2)

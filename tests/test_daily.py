@@ -1,6 +1,9 @@
 """The day solver: routes that hold, and a reason for every visit not made."""
 
 import dataclasses
+import datetime as dt
+
+import pytest
 
 from routing.check import check_plan
 from routing.daily import day_matrix, solve_day
@@ -170,3 +173,52 @@ def test_priority_penalties_are_lexicographic():
     stores = [store(f"{c}{i}", cls=c) for c in "ABC" for i in range(50)]
     p = _penalties(stores, POLICY, [rep()], 0)
     assert p[2] > 50 * p[1] and p[3] > 50 * p[2] + 50 * p[1]
+
+
+# --- reasons and messages: hours past midnight, the days the clocks change -----------------
+
+MONDAY = THURSDAY - dt.timedelta(days=3)
+SPRING = dt.date(2026, 3, 29)  # Helsinki: 03:00 -> 04:00, a 23 h day
+AUTUMN = dt.date(2026, 10, 25)  # Helsinki: 04:00 -> 03:00, a 25 h day
+
+
+def _left_out(date, hours, shift=(8, 17)):
+    """The reason and detail of one store with ``hours`` for one rep working every day."""
+    stores, team = [store("club", 0.001, hours=hours)], [rep("R1", shift=shift, working_days="Mo-Su")]
+    (u,) = _solve(stores, team, date=date).unassigned
+    return u.reason, u.detail
+
+
+def test_a_club_open_past_midnight_is_outside_the_shift_on_its_nights():
+    """We-Sa 22:00-05:00 against an 08:00-17:00 shift: on Thursday the club is open
+    00:00-05:00 (Wednesday's night) and 22:00-24:00, on Sunday 00:00-05:00 (Saturday's night):
+    outside the shift, the message naming both; closed only on Monday, its one day without
+    any opening."""
+    reason, detail = _left_out(THURSDAY, "We-Sa 22:00-05:00")
+    assert reason == "outside_shift"
+    assert detail == "open 00:00-05:00, 22:00-24:00: no eligible rep's shift (08:00-17:00) holds a 20 min visit"
+    assert _left_out(SUNDAY, "We-Sa 22:00-05:00") == (
+        "outside_shift", "open 00:00-05:00: no eligible rep's shift (08:00-17:00) holds a 20 min visit")
+    assert _left_out(MONDAY, "We-Sa 22:00-05:00")[0] == "closed_on_date"
+
+
+@pytest.mark.parametrize("date", [SPRING, AUTUMN], ids=["spring", "autumn"])
+def test_messages_show_clock_times_on_the_days_the_clocks_change(date):
+    """Saturday's night runs to 05:00 on Sunday: on the 23 h and the 25 h day alike the
+    message reads 05:00 (real 4 h / 6 h after midnight) and the shift 08:00-17:00."""
+    reason, detail = _left_out(date, "Sa 22:00-05:00")
+    assert reason == "outside_shift"
+    assert detail == "open 00:00-05:00: no eligible rep's shift (08:00-17:00) holds a 20 min visit"
+
+
+def test_an_urgent_visit_too_late_names_the_clock_time():
+    """A visit that must end by 10:00 on the spring day (real 9 h after midnight) at a store
+    opening at 09:30: no window holds it, and the message says 10:00."""
+    from routing.clock import day_clock
+    from routing.daily import Restart
+
+    clock = day_clock(SPRING, POLICY.time_zone)
+    stores, team = [store("S1", 0.001, hours="Mo-Su 09:45-18:00")], [rep("R1", working_days="Mo-Su")]
+    plan = solve_day(SPRING, stores, team, POLICY, params=FAST, restart=Restart(latest_s={"S1": clock.real(10 * 3600)}))
+    (u,) = plan.unassigned
+    assert (u.reason, u.detail) == ("window_too_short", "no opening window fits a 20 min visit ending by 10:00 (Mo-Su 09:45-18:00)")

@@ -376,3 +376,15 @@ def test_a_cap_on_changes_keeps_jobs_on_the_vehicle_they_were_on():
     assert left_a(problem) >= 2
     assert left_a(dataclasses.replace(problem, max_changes=1)) <= 1
     assert left_a(dataclasses.replace(problem, max_changes=0)) == 0
+
+
+def test_a_refusal_names_the_clock_times_on_the_day_the_clocks_go_forward():
+    """Helsinki skips 03:00-04:00 on 2026-03-29: an event at real 5 h 30 min after midnight
+    posted at real 5 h 10 min is in the future, at 06:30 > 06:10 on the clock."""
+    spring = dt.date(2026, 3, 29)
+    stores, reps = [store("S1", 0.001, hours="Mo-Su 08:00-19:00")], [rep("R1", working_days="Mo-Su")]
+    sit = Situation(spring, tuple(stores), tuple(reps), POLICY, Cycle(spring - dt.timedelta(days=6), 1),
+                    day_matrix(stores, reps, POLICY), (), ())
+    with pytest.raises(EventRejected) as err:
+        apply_events(sit, [Event("rep_unavailable", 5 * H + 1800, "R1")], 5 * H + 600, PARAMS)
+    assert (err.value.code, err.value.message) == ("in_the_future", "the event's time is after now (06:30 > 06:10)")
