@@ -77,9 +77,27 @@ PAGE_WRITES = frozenset({("POST", "/v1/stores/move"), ("POST", "/v1/territories/
 def _page_write(request: Request, cookie: str) -> bool:
     """A write the page offers, carrying the token derived from this browser's cookie."""
     route = request.scope.get("route")
+    return (request.method, getattr(route, "path", None)) in PAGE_WRITES and _csrf_matches(request, cookie)
+
+
+def _csrf_matches(request: Request, cookie: str) -> bool:
     given = request.headers.get(CSRF_HEADER, "")
-    return ((request.method, getattr(route, "path", None)) in PAGE_WRITES and given.isascii()
-            and secrets.compare_digest(given, auth.csrf_token(cookie)))
+    return given.isascii() and secrets.compare_digest(given, auth.csrf_token(cookie))
+
+
+async def has_valid_credentials(scope: dict) -> bool:
+    """Whether a request, before its route is known, carries valid credentials: a known bearer
+    token, or a session cookie with (but for a GET) its page's CSRF header. What the caller may
+    do is still decided by ``current_principal`` and the route's roles (``api.guard`` asks
+    this before reading more than 64 KiB of a body)."""
+    request = Request(scope)
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and secret.strip():
+        return await _token_principal(request, secret.strip()) is not None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and (request.method == "GET" or _csrf_matches(request, cookie)):
+        return await read_db(request, auth.principal_for_session, cookie) is not None
+    return False
 
 
 async def read_db(request: Request, fn: Callable[..., T], *args, in_loop: bool = True) -> T:

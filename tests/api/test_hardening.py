@@ -57,6 +57,11 @@ def test_input_limits_answer_422_not_500(client, admin):
     assert client.get("/v1/stores/a%00b", headers=admin).status_code == 400
     assert client.get("/v1/stores?class=a%00b", headers=admin).status_code == 400
     assert client.post("/v1/tokens", json={"name": "x", "role": "rep", "rep_id": "r" * 201}, headers=admin).status_code == 422
+    for path, body, pointer in (("/v1/tokens", {"name": "a\x00", "role": "admin"}, "/name"),  # was a 500 on PostgreSQL
+                                ("/v1/territories/proposals", {"what_if": {"classes": {"A\x00": {}}}}, "/what_if/classes")):
+        r = client.post(path, json=body, headers=admin)
+        assert r.status_code == 422 and r.json()["errors"] == [{"detail": "holds a NUL character (\\u0000)", "pointer": pointer}], r.text
+    assert client.post("/v1/tokens", json={"name": "a\x00", "role": "admin"}).status_code == 401
 
 
 def test_large_bodies_are_refused(db_url, tmp_path):
@@ -65,6 +70,18 @@ def test_large_bodies_are_refused(db_url, tmp_path):
         admin = make_token(app, "admin")
         r = client.post("/v1/stores/import", json=STORES * 10, headers=admin)
         assert r.status_code == 413 and r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_large_body_needs_valid_credentials_before_it_is_read(app, client, admin):
+    """Past 64 KiB the caller must hold valid credentials (the whole body over real HTTP, chunked:
+    test_edges); small bodies get the usual 401 from the route."""
+    large = [s | {"id": f"{s['id']}-{i}"} for i in range(30) for s in STORES]  # about 100 KiB
+    for headers in ({}, {"Authorization": "Bearer fr_unknown"}, {"Cookie": "fieldroute_session=forged"}):
+        r = client.post("/v1/stores/import", json=large, headers=headers)
+        assert r.status_code == 401 and "64 KiB" in r.json()["detail"] and r.headers["www-authenticate"] == "Bearer", r.text
+    assert client.post("/v1/stores/import", json=STORES[:1], headers={"Authorization": "Bearer fr_unknown"}).status_code == 401
+    assert client.post("/v1/stores/import", json=large, headers=admin).status_code == 200
+    assert client.get("/v1/stores", params={"limit": 1}, headers=admin).json()["count"] == len(large)
 
 
 def test_error_pointers_follow_the_body(client, admin):
