@@ -2,36 +2,45 @@
 
 The web server never plans on its event loop: ``JobRunner`` claims queued jobs and starts a
 process per job (``run_plan_job``), which reports its phase and progress in the job's row and
-writes the plan in one transaction. A job found "running" when a server starts, whose process
-is gone, is marked failed, so no job stays "running" forever; queued jobs are picked up.
+writes the plan in one transaction.
+
+A running job holds a lease (``Job.lease_until``) that its worker renews every half second
+from the claim until the job ends. A job whose lease ran out (its worker died, or stopped
+because the server that started it was killed) is marked failed by whoever looks next
+(``fail_expired``: a server starting, claiming jobs, or answering for the job), so no job stays
+"running" forever, whichever server process or machine ran it. ``settings.max_jobs`` counts
+the running jobs with a live lease, of every server process on the database.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import multiprocessing
 import os
-import signal
-import socket
 import threading
 import time
-import urllib.request
 import uuid
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import callbacks
 from .db import make_engine, session_factory, transaction
 from .models import Job, Plan, RouteRow, utcnow
 from .settings import Settings
 
 log = logging.getLogger("fieldroute")
-HOST = socket.gethostname()
 ACTIVE = ("queued", "running")
+#: How often a worker renews its job's lease (writing its phase and progress with it).
+BEAT_S = 0.5
+EXPIRED = ("the worker of this job stopped renewing its lease (the server that ran it, or the worker, was stopped or "
+           "killed); submit it again")
+#: PostgreSQL advisory lock held while claiming a job: one claim at a time on the database, so
+#: the count of running jobs a claim reads is still true when it commits (SQLite: the write lock).
+CLAIM_LOCK = 0x66724A6F  # "frJo"
 
 
 def new_job(session: Session, params: dict, callback_url: str | None, kind: str = "plan") -> Job:
@@ -41,16 +50,18 @@ def new_job(session: Session, params: dict, callback_url: str | None, kind: str 
     return job
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def lease_end(lease_s: float) -> dt.datetime:
+    """When a lease taken or renewed now for ``lease_s`` seconds runs out."""
+    return utcnow() + dt.timedelta(seconds=lease_s)
+
+
+def fail_expired(sessions: sessionmaker) -> int:
+    """Mark failed the running jobs whose lease ran out: their worker stopped renewing it (it
+    died, or stopped when its server died), so nothing of them will be written; returns how many."""
+    with sessions() as session:
+        expired = list(session.scalars(select(Job.id).where(
+            Job.status == "running", or_(Job.lease_until.is_(None), Job.lease_until < utcnow()))))
+    return sum(_finish(sessions, job_id, "failed", EXPIRED, only_if=("running",)) is not None for job_id in expired)
 
 
 def _finish(sessions: sessionmaker, job_id: str, status: str, error: str | None, *, only_if: tuple[str, ...] = ACTIVE) -> Job | None:
@@ -60,7 +71,7 @@ def _finish(sessions: sessionmaker, job_id: str, status: str, error: str | None,
                                 .values(status=status, error=error, finished_at=utcnow())).rowcount
         job = session.get(Job, job_id) if moved else None
     if job is not None and job.callback_url:
-        threading.Thread(target=notify, args=(job.callback_url, _callback_body(job)), daemon=True).start()
+        notify(job.callback_url, _callback_body(job))  # once: only the call that moved the job gets here
     return job
 
 
@@ -68,79 +79,93 @@ def _callback_body(job: Job) -> dict:
     return {"job_id": job.id, "status": job.status, "plan_id": job.plan_id, "error": job.error}
 
 
-def notify(url: str, body: dict) -> None:
-    """POST ``body`` as JSON to a job's callback URL (best effort: failures are logged)."""
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", "User-Agent": "fieldroute"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            response.read()
-    except Exception as exc:  # noqa: BLE001 - the callee's problem must not fail the job
-        log.warning("job %s: callback to %s failed: %s", body.get("job_id"), url, exc)
+#: Where this process's job callbacks may go besides global addresses (``callback_allow`` of the
+#: settings): set by the job runner, and by a job's worker process, from their settings.
+_callback_allow = callbacks.Allow()
+
+
+def allow_callbacks(settings: Settings) -> None:
+    """Send this process's job callbacks under ``settings.callback_allow``."""
+    global _callback_allow
+    _callback_allow = callbacks.Allow.parse(settings.callback_allow)
+
+
+def notify(url: str, body: dict, *, wait: bool = False) -> None:
+    """POST ``body`` to a job's callback URL if api.callbacks lets it (best effort: failures are
+    logged): on the process's few callback threads, or in this one with ``wait`` (a worker
+    process that ends next)."""
+    if wait:
+        callbacks.send(url, body, _callback_allow)
+    else:
+        callbacks.send_later(url, body, _callback_allow)
 
 
 class JobRunner:
-    """Starts queued jobs in worker processes, at most ``settings.max_jobs`` at once."""
+    """Starts queued jobs in worker processes while fewer than ``settings.max_jobs`` jobs run on
+    the database (with a live lease, whichever server process started them); fails the jobs
+    whose lease ran out."""
 
     def __init__(self, settings: Settings, sessions: sessionmaker):
         self.settings, self.sessions = settings, sessions
+        allow_callbacks(settings)
         self.processes: dict[str, multiprocessing.Process] = {}
         self.lock = threading.Lock()
         self.stopping = False
+        self.stopped = threading.Event()
 
     def start(self) -> int:
-        """(Re)start with the app: fail the jobs a stopped server left running, start queued
-        ones; returns how many were failed."""
+        """(Re)start with the app: fail the jobs whose lease ran out, start queued ones, and look
+        again every lease (a job another server process left, a slot it freed); returns how
+        many were failed."""
         with self.lock:
             self.stopping = False
-        failed = self.recover()
+        self.stopped.clear()
+        failed = fail_expired(self.sessions)
         self.kick()
+        threading.Thread(target=self._look, daemon=True, name="fieldroute-jobs").start()
         return failed
 
-    def recover(self) -> int:
-        """Mark failed the jobs left "running" by a server that stopped; returns how many."""
-        with self.sessions() as session:
-            stale = [j.id for j in session.scalars(select(Job).where(Job.status == "running"))
-                     if not (j.host == HOST and _alive(j.pid))]
-        for job_id in stale:
-            _finish(self.sessions, job_id, "failed", "the service stopped while the job ran; submit the plan again",
-                    only_if=("running",))
-        return len(stale)
+    def expire(self) -> int:
+        """Fail the jobs whose lease ran out and start queued ones in their room; returns how many failed."""
+        failed = fail_expired(self.sessions)
+        if failed:
+            self.kick()
+        return failed
 
-    def reap(self, job: Job) -> bool:
-        """Fail ``job`` if it is "running" on this machine in a worker that is gone and that no
-        runner of this process watches (e.g. a worker orphaned by a killed server that then
-        died); True if it was failed."""
-        with self.lock:
-            watched = job.id in self.processes
-        if watched or job.status != "running" or job.host != HOST or not job.pid or _alive(job.pid):
-            return False
-        return _finish(self.sessions, job.id, "failed", "the worker process of this job is gone; submit the plan again",
-                       only_if=("running",)) is not None
+    def _look(self) -> None:
+        while not self.stopped.wait(self.settings.job_lease_s):
+            try:
+                self.kick()
+            except Exception:  # noqa: BLE001 - the database may be away for a while: look again later
+                log.exception("jobs: starting queued jobs failed")
 
     def kick(self) -> None:
-        """Start queued jobs while there is room."""
+        """Fail the jobs whose lease ran out; start queued jobs while there is room."""
+        fail_expired(self.sessions)
         with self.lock:
-            while not self.stopping and sum(p.is_alive() for p in self.processes.values()) < self.settings.max_jobs:
-                job_id = self._claim()
-                if job_id is None:
-                    return
+            while not self.stopping and (job_id := self._claim()) is not None:
                 process = multiprocessing.get_context("spawn").Process(
-                    target=run_plan_job, args=(self.settings.model_dump(mode="json"), job_id), name=f"fieldroute-job-{job_id}")
+                    target=run_plan_job, args=(self.settings.model_dump(mode="json"), job_id, os.getpid()),
+                    name=f"fieldroute-job-{job_id}")
                 process.start()
-                with transaction(self.sessions) as session:
-                    session.execute(update(Job).where(Job.id == job_id).values(pid=process.pid))
                 self.processes[job_id] = process
                 threading.Thread(target=self._watch, args=(job_id, process), daemon=True).start()
 
     def _claim(self) -> str | None:
+        """Run the oldest queued job, with a lease, if fewer than ``max_jobs`` jobs hold a live
+        lease; its id, or None. One statement (after the claim lock on PostgreSQL), so two
+        server processes claiming at once cannot both take the last slot."""
+        now = utcnow()
+        running = select(func.count()).select_from(Job).where(Job.status == "running", Job.lease_until >= now)
+        oldest = select(Job.id).where(Job.status == "queued").order_by(Job.created_at, Job.id).limit(1)
         with transaction(self.sessions) as session:
-            for job_id in session.scalars(select(Job.id).where(Job.status == "queued").order_by(Job.created_at).limit(5)):
-                claimed = session.execute(update(Job).where(Job.id == job_id, Job.status == "queued").values(
-                    status="running", phase="starting", started_at=utcnow(), host=HOST)).rowcount
-                if claimed:
-                    return job_id
-        return None
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+            return session.execute(
+                update(Job).where(Job.id == oldest.scalar_subquery(), Job.status == "queued",
+                                  running.scalar_subquery() < self.settings.max_jobs)
+                .values(status="running", phase="starting", started_at=now, lease_until=lease_end(self.settings.job_lease_s))
+                .returning(Job.id)).scalar()
 
     def _watch(self, job_id: str, process: multiprocessing.Process) -> None:
         process.join()
@@ -152,18 +177,19 @@ class JobRunner:
             self.kick()
 
     def cancel(self, job_id: str) -> bool:
-        """Cancel a queued or running job (its process is stopped); False if it had ended."""
+        """Cancel a queued or running job; False if it had ended. A worker of this server
+        process is stopped at once; one of another server process stops at its next lease
+        renewal, finding its job no longer running."""
         job = _finish(self.sessions, job_id, "cancelled", None)
         with self.lock:
             process = self.processes.get(job_id)
         if process is not None and process.is_alive():
             process.terminate()
-        elif job is not None and job.pid and job.host == HOST and _alive(job.pid):
-            os.kill(job.pid, signal.SIGTERM)  # started by another server process on this machine
         return job is not None
 
     def shutdown(self) -> None:
-        """Stop the workers; their jobs are marked failed (the next start would too)."""
+        """Stop the workers; their jobs are marked failed (their leases would run out too)."""
+        self.stopped.set()
         with self.lock:
             self.stopping = True
             running = dict(self.processes)
@@ -177,62 +203,88 @@ class JobRunner:
 # --- the worker process -----------------------------------------------------------------
 
 
-def run_plan_job(settings_data: dict, job_id: str) -> None:
+def run_plan_job(settings_data: dict, job_id: str, server_pid: int | None = None) -> None:
     """Worker process: plan the cycle a job asks for (or make the territory proposal) and
-    store it, reporting progress."""
+    store it, reporting progress and renewing the job's lease until it ends. ``server_pid``:
+    the server process that started this one; once it is gone, this one stops, writing nothing
+    (the job is failed when its lease runs out)."""
     settings = Settings(**settings_data)
+    allow_callbacks(settings)
     try:
         os.nice(settings.job_nice)
     except OSError:
         pass
     engine = make_engine(settings.db_url)
     sessions = session_factory(engine)
-    with sessions() as session:
-        job = session.get(Job, job_id)
-        kind, limit = job.kind, float(job.params.get("time_limit_s", 1.0))
-        limit += float((job.params.get("what_if") or {}).get("headcount_time_s") or 0)  # a proposal's team-size search
+    progress = _Progress(sessions, job_id, settings.job_lease_s, server_pid)
     try:
+        with sessions() as session:
+            job = session.get(Job, job_id)
+            kind, limit = job.kind, float(job.params.get("time_limit_s", 1.0))
+            limit += float((job.params.get("what_if") or {}).get("headcount_time_s") or 0)  # a proposal's team-size search
+        progress.limit = max(limit, 0.1)
         if kind == "proposal":  # a territory proposal (api.proposals)
             from .proposals import compute
 
-            progress = _Progress(sessions, job_id, limit)
-            try:
-                compute(settings, sessions, job_id, progress)
-            finally:
-                progress.done.set()
+            compute(settings, sessions, job_id, progress)
         else:
-            _plan(settings, sessions, job_id)
+            _plan(settings, sessions, job_id, progress)
     except Exception as exc:  # noqa: BLE001 - the job records what went wrong
         log.exception("job %s failed", job_id)
+        progress.stop()  # before the job fails: its heartbeat would end the process then
         _finish(sessions, job_id, "failed", f"{type(exc).__name__}: {exc}", only_if=("running",))
     finally:
+        progress.stop()
         engine.dispose()
 
 
 class _Progress:
-    """Phase and progress of a running job, written to its row every half second by a thread;
-    the thread ends the process if the job was cancelled meanwhile."""
+    """A running job's heartbeat: a thread writes its phase and progress to its row and renews
+    its lease every ``BEAT_S``, from the worker's start until ``stop``. The thread ends the
+    process at once, before anything more of the job is written, when the job is no longer
+    running (cancelled, or failed by another server process) or the server process that
+    started the worker (``server_pid``) is gone."""
 
-    def __init__(self, sessions: sessionmaker, job_id: str, time_limit_s: float):
-        self.sessions, self.job_id, self.limit = sessions, job_id, max(time_limit_s, 0.1)
-        self.phase, self.share, self.started = "loading inputs", 0.0, time.monotonic()
+    def __init__(self, sessions: sessionmaker, job_id: str, lease_s: float, server_pid: int | None):
+        self.sessions, self.job_id, self.lease_s, self.server_pid = sessions, job_id, lease_s, server_pid
+        self.limit, self.phase, self.share, self.started = 1.0, "loading inputs", 0.0, time.monotonic()
         self.done = threading.Event()
-        threading.Thread(target=self._loop, daemon=True).start()
+        self.thread = threading.Thread(target=self._loop, daemon=True, name=f"fieldroute-job-{job_id}-lease")
+        self.thread.start()
 
     def __call__(self, phase: str, share: float) -> None:
         self.phase, self.share = phase, share
 
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+
     def _loop(self) -> None:
-        while not self.done.wait(0.5):
-            estimate = min(0.99, max(self.share, (time.monotonic() - self.started) / self.limit))
+        while True:
+            if self.server_pid is not None and os.getppid() != self.server_pid:
+                os._exit(0)  # orphaned: the server was killed; the job fails when its lease runs out
+            if self._renew() in ("failed", "cancelled"):
+                if not self.done.is_set():
+                    os._exit(0)  # failed by another process or cancelled: nothing of this job may be written
+                return
+            if self.done.wait(BEAT_S):
+                return
+
+    def _renew(self) -> str | None:
+        """Write phase, progress and a new lease if the job is running; its status (None if the
+        database did not answer: the lease may still hold at the next beat)."""
+        estimate = min(0.99, max(self.share, (time.monotonic() - self.started) / self.limit))
+        try:
             with transaction(self.sessions) as session:
-                moved = session.execute(update(Job).where(Job.id == self.job_id, Job.status == "running")
-                                        .values(phase=self.phase, progress=round(estimate, 3))).rowcount
-            if not moved and not self.done.is_set():
-                os._exit(0)  # cancelled meanwhile: nothing of this job may be written
+                moved = session.execute(update(Job).where(Job.id == self.job_id, Job.status == "running").values(
+                    phase=self.phase, progress=round(estimate, 3), lease_until=lease_end(self.lease_s))).rowcount
+                return "running" if moved else session.scalar(select(Job.status).where(Job.id == self.job_id))
+        except Exception:  # noqa: BLE001 - the database away for a moment
+            log.warning("job %s: renewing its lease failed", self.job_id, exc_info=True)
+            return None
 
 
-def _plan(settings: Settings, sessions: sessionmaker, job_id: str) -> None:
+def _plan(settings: Settings, sessions: sessionmaker, job_id: str, progress: _Progress) -> None:
     from routing.calendar import Cycle
     from routing.check import check_cycle
     from routing.cycle import plan_cycle
@@ -246,7 +298,6 @@ def _plan(settings: Settings, sessions: sessionmaker, job_id: str) -> None:
         job = session.get(Job, job_id)
         params, inputs = dict(job.params), job.params["inputs"]
         stores, reps, policy = load_inputs(session, inputs)
-    progress = _Progress(sessions, job_id, params["time_limit_s"])
     progress("loading roads", 0.0)
     roads = road_network(params["network"], cache=settings.cache_dir)
     travel, snapping = travel_for(roads, stores, reps, policy, cache=settings.cache_dir)
@@ -258,7 +309,6 @@ def _plan(settings: Settings, sessions: sessionmaker, job_id: str) -> None:
     plan = plan_cycle(stores, reps, policy, cycle, travel=travel, params=solve, progress=progress)
     progress("checking", 0.99)
     violations = check_cycle(plan.routes, plan.unassigned, stores, reps, policy, cycle, travel)
-    progress.done.set()
     data = cycle_to_dict(dataclasses.replace(plan, params=plan.params | ({"snapping": snapping} if snapping else {})))
     data.pop("routes")
     data["check"] = {"violations": [str(v) for v in violations[:100]], "ok": not violations}
@@ -281,7 +331,7 @@ def _plan(settings: Settings, sessions: sessionmaker, job_id: str) -> None:
     except _Cancelled:  # cancelled meanwhile: the transaction, plan and routes, was rolled back
         return
     if callback:
-        notify(callback, {"job_id": job_id, "status": "succeeded", "plan_id": plan_id, "error": None})
+        notify(callback, {"job_id": job_id, "status": "succeeded", "plan_id": plan_id, "error": None}, wait=True)
 
 
 class _Cancelled(Exception):

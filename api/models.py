@@ -137,11 +137,10 @@ class Job(Base):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
     error: Mapped[str | None] = mapped_column(Text)
     callback_url: Mapped[str | None] = mapped_column(String(2000))
-    pid: Mapped[int | None] = mapped_column(Integer)
-    host: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
+    lease_until: Mapped[dt.datetime | None]  # a running job's worker renews it; once it ran out, the job is failed
 
 
 class Token(Base):
