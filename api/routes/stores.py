@@ -14,7 +14,8 @@ from ..deps import PrincipalDep, SessionDep, allow
 from ..models import OwnerEdit, RepRow, StoreRow
 from ..problems import ProblemError, responses
 from ..schemas import Deleted, ImportResult, MoveIn, MoveOut, Page, StoreOut, StoreRecord
-from ._inputs import patch_body, read_object, read_upload, run_import, upload_body
+from ._inputs import ActiveFilter, patch_body, read_object, read_upload, run_import, upload_body
+from .territories import _plan, last_published, require_team_move, shown_owners
 
 router = APIRouter(prefix="/v1/stores", tags=["stores"])
 READ = ("admin", "supervisor", "integrator")
@@ -39,7 +40,7 @@ async def import_stores(request: Request, session: SessionDep, sync: bool = Fals
 @router.get("", response_model=Page[StoreOut], responses=responses(401, 403), **allow(*READ))
 def list_stores(session: SessionDep, principal: PrincipalDep,
                 rep_id: str | None = None, store_class: Annotated[str | None, Query(alias="class")] = None,
-                active: bool | None = True, offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+                active: ActiveFilter = True, offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page[StoreOut]:
     """Stores, by id, paged; filter by owner rep, class, and active (default) or not (``active=``
     empty for both). A supervisor limited to a team sees its reps' stores."""
@@ -57,10 +58,24 @@ def list_stores(session: SessionDep, principal: PrincipalDep,
     return Page[StoreOut](items=[out(r) for r in rows], count=count, offset=offset, limit=limit)
 
 
-def _patch(session, principal, row_id: str, changes: dict):
-    _get(session, principal, row_id)
-    row = records.patch_record(session, records.STORES, row_id, changes)
+def _patch(request: Request, session, principal, row_id: str, changes: dict):
+    row = _get(session, principal, row_id)
+    if "rep_id" in changes and changes["rep_id"] != row.rep_id:  # a move by hand, as POST /v1/stores/move
+        if principal.team is not None:
+            require_team_move(principal, shown_owners(request, session, last_published(session)), [row_id], changes["rep_id"])
+        row = _give(session, principal, row_id, changes)
+    else:
+        row = records.patch_record(session, records.STORES, row_id, changes)
     session.commit()
+    return row
+
+
+def _give(session, principal, store_id: str, changes: dict) -> StoreRow:
+    """Patch a store whose owner changes by hand: later territory proposals keep it with its new
+    rep (unless asked with ``keep_edits: false``)."""
+    row = records.patch_record(session, records.STORES, store_id, changes)
+    if changes["rep_id"] is not None:
+        session.add(OwnerEdit(store_id=store_id, rep_id=changes["rep_id"], by=f"{principal.role}:{principal.name}"))
     return row
 
 
@@ -79,7 +94,6 @@ def move_stores(body: MoveIn, request: Request, session: SessionDep, principal: 
     (those reps' territories routed again with the move: a few seconds). Later proposals keep
     a store moved by hand with its rep (unless asked with ``keep_edits: false``)."""
     from .. import proposals, replans
-    from .territories import _plan
 
     store_ids = list(dict.fromkeys(body.store_ids))
     rows = [session.get(StoreRow, s) for s in store_ids]
@@ -92,13 +106,11 @@ def move_stores(body: MoveIn, request: Request, session: SessionDep, principal: 
     if body.rep_id not in plan.inputs["reps"] or any(s not in plan.inputs["stores"] for s in store_ids):
         raise ProblemError(409, f"the last published plan (plan {plan.id}) does not hold rep {body.rep_id} or all the "
                                 "stores: plan the cycle again first")
+    owner = shown_owners(request, session, plan)
+    require_team_move(principal, owner, store_ids, body.rep_id)
     base = request.app.state.replan_bases.get(session, plan, request.app.state.road_network,
                                               request.app.state.settings.cache_dir)
     state = replans.plan_state(session, plan)
-    owner = proposals.owners_now(proposals.stored_owners(session, base[0]), base[0], state[0])  # as the page shows
-    team = principal.team
-    if team is not None and (body.rep_id not in team or any(owner.get(s) not in team for s in store_ids)):
-        raise ProblemError(403, "a supervisor limited to a team moves stores between its reps only")
     moves = {s: body.rep_id for s in store_ids}
     preview = proposals.preview_moves(plan, base, state, owner, moves, time_limit_s=2.0,
                                       routed=request.app.state.move_previews)
@@ -106,8 +118,7 @@ def move_stores(body: MoveIn, request: Request, session: SessionDep, principal: 
     if not dry_run:
         for row in rows:
             if row.rep_id != body.rep_id:
-                records.patch_record(session, records.STORES, row.id, {"rep_id": body.rep_id})
-                session.add(OwnerEdit(store_id=row.id, rep_id=body.rep_id, by=f"{principal.role}:{principal.name}"))
+                _give(session, principal, row.id, {"rep_id": body.rep_id})
         session.commit()
     return MoveOut(applied=not dry_run, moves=done, **preview)
 
@@ -123,7 +134,7 @@ def get_store(store_id: str, session: SessionDep, principal: PrincipalDep) -> St
 async def patch_store(store_id: str, request: Request, session: SessionDep, principal: PrincipalDep) -> StoreOut:
     """Change some of a store's fields (a new version; a deactivated store is reactivated)."""
     changes = await read_object(request, f"store {store_id}")
-    return out(await run_in_threadpool(_patch, session, principal, store_id, changes))
+    return out(await run_in_threadpool(_patch, request, session, principal, store_id, changes))
 
 
 @router.delete("/{store_id}", response_model=Deleted, responses=responses(401, 403, 404), **allow(*EDIT))

@@ -18,7 +18,7 @@ from ..deps import SESSION_COOKIE, PrincipalDep, SessionDep, SettingsDep, allow
 from ..jobs import new_job
 from ..models import Job, Plan, PolicyVersion, ProposalRow, StoreRow
 from ..problems import ProblemError, responses
-from ..schemas import ProposalOut, ProposalRequest, TerritoriesOut
+from ..schemas import LOCATION_HEADER, TERRITORIES_GEOJSON, ProposalOut, ProposalRequest, TerritoriesOut
 
 router = APIRouter(tags=["territories"])
 
@@ -29,11 +29,36 @@ def _plan(session, plan_id: int | None) -> Plan:
         if plan is None:
             raise ProblemError(404, f"no plan {plan_id}")
         return plan
-    plan = session.scalar(select(Plan).where(Plan.status == "published").order_by(Plan.published_at.desc(), Plan.id.desc())
-                          .limit(1))
+    plan = last_published(session)
     if plan is None:
         raise ProblemError(404, "no published plan yet: plan and publish a cycle first")
     return plan
+
+
+def last_published(session) -> Plan | None:
+    return session.scalar(select(Plan).where(Plan.status == "published").order_by(Plan.published_at.desc(), Plan.id.desc())
+                          .limit(1))
+
+
+def shown_owners(request: Request, session, plan: Plan | None) -> dict[str, str | None]:
+    """Each store's rep as the territory page shows it: a plan's store, its owner now, else the
+    rep the plan (``plan``: the last published) sends to it most; other stores, their owner now."""
+    owner = dict(session.execute(select(StoreRow.id, StoreRow.rep_id)).all())
+    if plan is not None:
+        stores = request.app.state.replan_bases.get(session, plan, request.app.state.road_network,
+                                                    request.app.state.settings.cache_dir)[0]
+        routes, _ = replans.plan_state(session, plan)
+        owner |= proposals.owners_now(proposals.stored_owners(session, stores), stores, routes)
+    return owner
+
+
+def require_team_move(principal, owner: dict[str, str | None], store_ids, rep_id: str | None) -> None:
+    """403 unless the caller may give ``store_ids`` to ``rep_id``: a supervisor limited to a
+    team moves stores between its reps only, judged on ``owner`` (``shown_owners``). The one
+    rule of ``POST /v1/stores/move`` and of a ``PATCH /v1/stores/{id}`` that changes ``rep_id``."""
+    team = principal.team
+    if team is not None and (rep_id not in team or any(owner.get(s) not in team for s in store_ids)):
+        raise ProblemError(403, "a supervisor limited to a team moves stores between its reps only")
 
 
 @dataclass(frozen=True)
@@ -53,7 +78,7 @@ def _view(request: Request, session, principal, plan: Plan) -> _View:
     stores, reps, policy, cycle, _ = request.app.state.replan_bases.get(
         session, plan, request.app.state.road_network, request.app.state.settings.cache_dir)
     routes, unassigned = replans.plan_state(session, plan)
-    owner = proposals.owners_now(proposals.stored_owners(session, stores), stores, routes)
+    owner = shown_owners(request, session, plan)
     then = owners(stores, routes)
     everyone = reps
     if principal.team is not None:
@@ -65,7 +90,7 @@ def _view(request: Request, session, principal, plan: Plan) -> _View:
 
 
 @router.get("/v1/territories", response_model=TerritoriesOut, responses=responses(401, 403, 404, 422) | {
-    200: {"content": {"application/geo+json": {"schema": {"type": "object"}}}}}, **allow("admin", "supervisor"))
+    200: {"content": {"application/geo+json": {"schema": TERRITORIES_GEOJSON}}}}, **allow("admin", "supervisor"))
 def get_territories(request: Request, session: SessionDep, principal: PrincipalDep,
                     plan_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                     format: Literal["json", "geojson"] = "json"):
@@ -176,7 +201,13 @@ def _for_team(result: dict | None, team: frozenset[str] | None) -> dict | None:
 
 
 @router.post("/v1/territories/proposals", status_code=202, response_model=ProposalOut,
-             responses=responses(401, 403, 404, 422), **allow("admin", "supervisor", whole_team=True))
+             responses=responses(401, 403, 404, 422) | {202: {
+                 "description": "the proposal, its job queued", "headers": LOCATION_HEADER, "links": {
+                     "the proposal": {"operationId": "get_proposal_v1_territories_proposals__proposal_id__get",
+                                      "parameters": {"proposal_id": "$response.body#/id"}},
+                     "apply it": {"operationId": "apply_proposal_v1_territories_proposals__proposal_id__apply_post",
+                                  "parameters": {"proposal_id": "$response.body#/id"}}}}},
+             **allow("admin", "supervisor", whole_team=True))
 def create_proposal(body: ProposalRequest, request: Request, response: Response, session: SessionDep,
                     settings: SettingsDep) -> ProposalOut:
     """A balanced territory proposal (a job, 202): a new rep for each store that evens out
@@ -216,13 +247,15 @@ def create_proposal(body: ProposalRequest, request: Request, response: Response,
 
 @router.get("/v1/territories/proposals/{proposal_id}", response_model=ProposalOut, responses=responses(401, 403, 404),
             **allow("admin", "supervisor"))
-def get_proposal(proposal_id: ProposalId, session: SessionDep, principal: PrincipalDep) -> ProposalOut:
+def get_proposal(proposal_id: ProposalId, request: Request, session: SessionDep, principal: PrincipalDep) -> ProposalOut:
     """A proposal: while its job runs, the job's phase and progress; then the moves (store,
     from, to), each rep's routed workload before and after, and the balance before and after.
     A supervisor limited to a team sees its reps' moves and workloads."""
     row = session.get(ProposalRow, proposal_id)
     if row is None:
         raise ProblemError(404, f"no proposal {proposal_id}")
+    if row.status == "running" and request.app.state.jobs.expire():  # its job's lease ran out: failed
+        session.expire_all()
     return proposal_out(session, row, principal.team)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
+from api.models import OwnerEdit
 from routing.territory import plan_territories
 
 from .conftest import MONDAY, POLICY, STORES, load_team, make_token, plan_and_publish
@@ -233,3 +236,27 @@ def test_the_territory_page_is_for_supervisors_and_posts_with_its_csrf_token(app
     client.post("/logout")
     assert client.post("/v1/stores/move", json=body, params={"dry_run": True},
                        headers={"X-CSRF-Token": signed_in["csrf"]}).status_code == 401  # the session is over
+
+
+def test_a_team_supervisor_gives_stores_to_its_reps_only_by_patch_as_by_move(app, client, admin):
+    """One rule for PATCH /v1/stores/{id} {"rep_id"} and POST /v1/stores/move."""
+    load_team(client, admin)
+    plan_and_publish(client, admin)
+    mine, other = STORES[0]["id"], STORES[1]["id"]
+    for store_id, rep_id in ((mine, "R1"), (other, "R3")):
+        assert client.patch(f"/v1/stores/{store_id}", json={"rep_id": rep_id}, headers=admin).status_code == 200
+    team = make_token(app, "supervisor", team=["R1", "R2"])
+    before = client.get(f"/v1/stores/{mine}", headers=admin).json()
+    out = client.patch(f"/v1/stores/{mine}", json={"rep_id": "R3"}, headers=team)
+    assert out.status_code == 403 and "between its reps only" in out.json()["detail"]
+    moved = client.post("/v1/stores/move", json={"store_ids": [mine], "rep_id": "R3"}, params={"dry_run": True}, headers=team)
+    assert moved.status_code == 403 and moved.json()["detail"] == out.json()["detail"]
+    assert client.get(f"/v1/stores/{mine}", headers=admin).json() == before  # nothing changed
+    assert client.patch(f"/v1/stores/{other}", json={"rep_id": "R1"}, headers=team).status_code == 404  # not its store
+    # within the team: a move by hand, kept by later proposals like one through /v1/stores/move
+    inside = client.patch(f"/v1/stores/{mine}", json={"rep_id": "R2"}, headers=team)
+    assert inside.status_code == 200 and inside.json()["rep_id"] == "R2" and inside.json()["version"] == before["version"] + 1
+    assert client.patch(f"/v1/stores/{mine}", json={"name": "Renamed"}, headers=team).status_code == 200
+    with app.state.sessions() as session:
+        edits = [(e.store_id, e.rep_id, e.by) for e in session.scalars(select(OwnerEdit))]
+    assert edits == [(mine, "R1", "admin:test admin"), (other, "R3", "admin:test admin"), (mine, "R2", "supervisor:test supervisor")]
