@@ -22,9 +22,11 @@ from .auth import ROLE_HELP
 from .cache import LRU, TokenCache
 from .clock import ServiceClock
 from .db import make_engine, session_factory, upgrade
+from .deps import has_valid_credentials
 from .guard import RequestGuard
 from .jobs import JobRunner
 from .routes import events, health, login, plans, policy, rep_routes, reps, stores, territories, tokens
+from .schemas import AUTHENTICATE_HEADER
 from .settings import Settings
 
 log = logging.getLogger("fieldroute")
@@ -44,7 +46,7 @@ Errors are RFC 9457 problem details (`application/problem+json`)."""
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service on ``settings`` (default: from the environment). Migrations are
-    applied and jobs left running by a stopped server are marked failed when it starts."""
+    applied and running jobs whose lease ran out are marked failed when it starts."""
     settings = settings or Settings()
     logging.getLogger("fieldroute").setLevel(settings.log_level.upper())
     engine = make_engine(settings.db_url, pool_size=DB_POOL[0], max_overflow=DB_POOL[1])
@@ -62,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.migrate_on_start:
             upgrade(engine)
         if failed := runner.start():
-            log.warning("%d plan job(s) were running when the service stopped; marked failed", failed)
+            log.warning("%d job(s) whose worker stopped renewing its lease (a server stopped or killed); marked failed", failed)
         yield
         runner.shutdown()
         engine.dispose()
@@ -83,10 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db_slots = anyio.Semaphore(DB_SESSIONS)  # requests holding a session at once: see deps.get_db
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
-    app.add_middleware(RequestGuard, max_body_bytes=int(settings.max_body_mb * 2**20))
-    if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                           allow_headers=["Authorization", "Content-Type", "If-None-Match"], expose_headers=["ETag", "Location"])
+    app.add_middleware(RequestGuard, max_body_bytes=int(settings.max_body_mb * 2**20), authenticate=has_valid_credentials)
     for module in (health, login, stores, reps, policy, plans, rep_routes, events, territories, tokens):
         app.include_router(module.router)
 
@@ -97,7 +96,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _offline_docs(app)
 
     app.openapi = lambda: _openapi(app)
+    if settings.cors_origins:  # outermost: a preflight is answered before anything else
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                           allow_headers=CORS_REQUEST_HEADERS, expose_headers=documented_headers(app.openapi()))
     return app
+
+
+#: The request headers the API reads, which a browser app on another origin may send (the
+#: session cookie and its X-CSRF-Token are the service's own pages', never another origin's).
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-None-Match", "Idempotency-Key"]
+
+
+def documented_headers(schema: dict) -> list[str]:
+    """Every response header the schema documents (a browser app's script may read them)."""
+    return sorted({name for path in schema["paths"].values() for operation in path.values()
+                   for response in operation["responses"].values() for name in response.get("headers", {})})
 
 
 def _offline_docs(app: FastAPI) -> None:
@@ -142,17 +155,22 @@ def _road_networks(settings: Settings):
 
 def _openapi(app: FastAPI) -> dict:
     """The OpenAPI schema: each operation's description ends with the roles it admits; errors
-    are documented as problem+json."""
+    are documented as problem+json, with what any operation may answer (api.guard's refusals,
+    a 500, a 401's WWW-Authenticate)."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     problem = {problems.MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path in schema["paths"].values():
-        for operation in path.values():
+        for method, operation in path.items():
             responses = operation.setdefault("responses", {})  # what api.guard refuses before any handler
-            responses.setdefault("400", {"description": "a NUL character in the path or query"})
-            if "requestBody" in operation:
+            responses.setdefault("400", {"description": "a NUL character in the path or query, or a bad Content-Length"})
+            if "requestBody" in operation or method in ("post", "put", "patch"):
                 responses.setdefault("413", {"description": "the body is larger than FIELDROUTE_MAX_BODY_MB"})
+                responses.setdefault("422", {"description": "a text of the JSON body holds a NUL character"})
+            responses.setdefault("500", {"description": "an internal error (logged); the request may be sent again"})
+            if "security" in operation and "401" in responses:  # api.deps.current_principal, api.guard
+                responses["401"]["headers"] = AUTHENTICATE_HEADER
             for code, response in responses.items():
                 if code[0] in "45":  # every error is problem+json, FastAPI's own 422 included
                     response["content"] = problem

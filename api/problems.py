@@ -80,8 +80,42 @@ def input_items(problems: list[InputProblem]) -> list[ProblemItem]:
     return items
 
 
+class CrashGuard:
+    """Answers an exception no handler took with a 500 problem, and ends the request there.
+    Starlette's ``ServerErrorMiddleware`` answers too but then raises the exception again, and
+    uvicorn closes the connection of an application that raised: a keep-alive client's next
+    request on it was reset. Pure ASGI; the innermost of the app's middleware (``install``)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def sending(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started:  # part of an answer is out: only closing the connection can tell the client
+                raise
+            request = Request(scope)
+            log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+            await problem_response(request, 500, _CRASHED)(scope, receive, send)
+
+
+_CRASHED = "internal error; it has been logged"
+
+
 def install(app: FastAPI) -> None:
-    """Answer every error of ``app`` as problem+json."""
+    """Answer every error of ``app`` as problem+json (an unexpected one as a 500 that keeps the
+    connection: ``CrashGuard``)."""
+    app.add_middleware(CrashGuard)
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError):
@@ -108,9 +142,9 @@ def install(app: FastAPI) -> None:
                                 headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception):
+    async def _crash(request: Request, exc: Exception):  # one raised outside CrashGuard (in a middleware)
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return problem_response(request, 500, "internal error; it has been logged")
+        return problem_response(request, 500, _CRASHED)
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:

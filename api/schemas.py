@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, field_validator
 
 from routing.events import EventKind
 
@@ -93,17 +93,22 @@ class PolicyOut(BaseModel):
 
 
 class PlanRequest(BaseModel):
-    """A cycle plan to compute (a job)."""
+    """A cycle plan to compute (a job). Numbers and booleans in a request body are JSON's own
+    (``strict``): ``true`` or ``"5"`` is refused, not read as 1 or 5; an integer is a number."""
 
     model_config = ConfigDict(extra="forbid")
     start: dt.date
-    weeks: int = Field(4, ge=1, le=13)
-    time_limit_s: float = Field(30.0, gt=0, le=3600)
-    solution_limit: int | None = Field(None, ge=1, description="stop after this many improving solutions (repeatable runs)")
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    balance: int = Field(0, ge=0, le=100)
+    weeks: int = Field(4, ge=1, le=13, strict=True)
+    time_limit_s: float = Field(30.0, gt=0, le=3600, strict=True)
+    solution_limit: int | None = Field(None, ge=1, strict=True, description="stop after this many improving solutions "
+                                       "(repeatable runs)")
+    seed: int = Field(0, ge=0, le=2**31 - 1, strict=True)
+    balance: int = Field(0, ge=0, le=100, strict=True)
     holidays: list[dt.date] = Field(default_factory=list, max_length=400)
-    callback_url: HttpUrl | None = Field(None, description="called with POST {job_id, status, plan_id, error} when the job ends")
+    callback_url: Annotated[HttpUrl, UrlConstraints(max_length=2000)] | None = Field(
+        None, description="called once with POST {job_id, status, plan_id, error} when the job ends (status succeeded, "
+        "failed or cancelled): http or https to a global address, or to a host or network the service allows "
+        "(FIELDROUTE_CALLBACK_ALLOW); a redirect is not followed; user:password@ in it is sent as Basic auth")
 
     @field_validator("start")
     @classmethod
@@ -186,8 +191,7 @@ class ResumeOut(BaseModel):
     lon: float | None = None
 
 
-_POSITION = {"type": "array", "prefixItems": [{"type": "number"}, {"type": "number"}], "minItems": 2, "maxItems": 2,
-             "description": "[lon, lat]"}
+_POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2, "description": "[lon, lat]"}
 #: ``GET .../routes/{date}?format=geojson`` (``application/geo+json``): a Point feature per
 #: stop (its properties: the stop's fields but lat and lon, and ``sequence``) and the
 #: road-following LineString; the route's other fields in the collection's properties.
@@ -206,6 +210,10 @@ ROUTE_GEOJSON: dict[str, Any] = {
         "properties": {"type": "object", "description": "plan_id, rep_id, date, time_zone, version, summary (, resume)"},
     },
 }
+
+
+_RING = {"type": "array", "items": _POSITION, "minItems": 4, "description": "a closed ring: its last position is its first"}
+_WORKLOAD_FIELDS = ("stores", "visits", "service_h", "travel_h", "wait_h", "work_h", "days_used", "available_h", "beyond_h")
 
 
 class RouteOut(BaseModel):
@@ -380,6 +388,33 @@ class TerritoriesOut(BaseModel):
     balance: BalanceOut
 
 
+#: ``GET /v1/territories?format=geojson`` (``application/geo+json``): a Polygon (or
+#: MultiPolygon) feature per rep, its territory, with the rep's routed workload as properties
+#: (``WorkloadOut``'s fields; null for a rep the plan gives no work); the plan and the balance
+#: in the collection's properties.
+TERRITORIES_GEOJSON: dict[str, Any] = {
+    "type": "object", "required": ["type", "features", "properties"], "properties": {
+        "type": {"const": "FeatureCollection"},
+        "features": {"type": "array", "items": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+            "type": {"const": "Feature"},
+            "id": {"type": "string"},
+            "geometry": {"oneOf": [
+                {"type": "object", "required": ["type", "coordinates"],
+                 "properties": {"type": {"const": "Polygon"}, "coordinates": {"type": "array", "items": _RING, "minItems": 1}}},
+                {"type": "object", "required": ["type", "coordinates"],
+                 "properties": {"type": {"const": "MultiPolygon"}, "coordinates": {
+                     "type": "array", "items": {"type": "array", "items": _RING, "minItems": 1}}}},
+            ]},
+            "properties": {"type": "object", "required": ["rep_id"], "properties": {
+                "rep_id": {"type": "string"}, **{k: {"type": ["number", "null"]} for k in _WORKLOAD_FIELDS}}},
+            "bbox": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}}}},
+        "properties": {"type": "object", "required": ["plan_id", "balance"], "properties": {
+            "plan_id": {"type": "integer"}, "balance": BalanceOut.model_json_schema()}},
+        "bbox": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+    },
+}
+
+
 #: An id in a request body: what the files accept (no NUL, which PostgreSQL refuses; no '/').
 _Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00/]+$")]
 
@@ -394,7 +429,7 @@ class WhatIfIn(BaseModel):
     remove_reps: list[_Id] = Field(default_factory=list, max_length=1000)
     classes: dict[Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\x00]+$")], dict[str, Any]] = Field(
         default_factory=dict, max_length=100)
-    headcount_time_s: float | None = Field(None, ge=1, le=3600, description=(
+    headcount_time_s: float | None = Field(None, ge=1, le=3600, strict=True, description=(
         "also search the fewest reps that fit every required visit, each team size balanced and routed, for at most "
         "this long (the answer's headcount_routed; headcount is the estimate the search starts from)"))
 
@@ -403,15 +438,15 @@ class ProposalRequest(BaseModel):
     """A balanced territory proposal to compute from a plan's routed days (a job)."""
 
     model_config = ConfigDict(extra="forbid")
-    plan_id: int | None = Field(None, ge=1, le=2**31 - 1, description="default: the last published plan")
-    max_moves: int | None = Field(None, ge=0, le=1_000_000, description="at most this many stores change rep")
-    max_moves_pct: float | None = Field(15.0, ge=0, le=100, description="or at most this share of the stores (%)")
+    plan_id: int | None = Field(None, ge=1, le=2**31 - 1, strict=True, description="default: the last published plan")
+    max_moves: int | None = Field(None, ge=0, le=1_000_000, strict=True, description="at most this many stores change rep")
+    max_moves_pct: float | None = Field(15.0, ge=0, le=100, strict=True, description="or at most this share of the stores (%)")
     locked_stores: list[_Id] = Field(default_factory=list, max_length=100_000)
     locked_pairs: list[tuple[_Id, _Id]] = Field(default_factory=list, max_length=100_000,
                                                 description="[store id, rep id] pairs that stay together")
-    keep_edits: bool = Field(True, description="keep the stores a supervisor moved by hand with their reps")
-    time_limit_s: float = Field(30.0, gt=0, le=3600)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    keep_edits: bool = Field(True, strict=True, description="keep the stores a supervisor moved by hand with their reps")
+    time_limit_s: float = Field(30.0, gt=0, le=3600, strict=True)
+    seed: int = Field(0, ge=0, le=2**31 - 1, strict=True)
     what_if: WhatIfIn | None = Field(None, description="try a change instead: the answer is the routed workload per rep "
                                      "and the headcount; it cannot be applied")
 
@@ -444,3 +479,36 @@ class MoveOut(BaseModel):
     moves: list[dict[str, Any]]
     before: list[WorkloadOut]
     after: list[WorkloadOut]
+
+
+class HealthOut(BaseModel):
+    """The service is up and its database answers."""
+
+    status: Literal["ok"]
+    database: Literal["ok"]
+    time: dt.datetime = Field(description="the service's clock (``fieldroute serve --clock``)")
+    clock: Literal["set", "system"] = Field(description="whether the clock was set, or reads the system's")
+
+
+# --- response headers, as OpenAPI documents them (a route's ``responses=``) -----------------
+
+#: A route, map or calendar feed: its version, for ``If-None-Match`` (a 304 when current).
+CACHED_HEADERS: dict[str, Any] = {
+    "ETag": {"description": "the answer's version: send it back in `If-None-Match` to get a 304 while it is current",
+             "required": True, "schema": {"type": "string", "pattern": '^"[^"]*"$'}},
+    "Cache-Control": {"description": "`private, no-cache`: a phone may keep the answer and ask again with its ETag",
+                      "required": True, "schema": {"type": "string"}},
+}
+#: A job started (202): where to follow it.
+LOCATION_HEADER: dict[str, Any] = {
+    "Location": {"description": "the new resource, to follow with GET", "required": True,
+                 "schema": {"type": "string", "format": "uri-reference"}}}
+#: An event post answered again for a retry with the same ``Idempotency-Key``.
+REPLAYED_HEADER: dict[str, Any] = {
+    "Idempotent-Replayed": {"description": "`true`: the stored answer of an earlier post with this Idempotency-Key and "
+                                           "body (nothing was applied again); absent on a first answer",
+                            "required": False, "schema": {"type": "string", "enum": ["true"]}}}
+#: A 401 of an endpoint that takes a bearer token.
+AUTHENTICATE_HEADER: dict[str, Any] = {
+    "WWW-Authenticate": {"description": "`Bearer`: send `Authorization: Bearer <token>`", "required": True,
+                         "schema": {"type": "string"}}}

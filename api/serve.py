@@ -143,7 +143,7 @@ def seed_demo(settings: Settings, *, time_limit_s: float, today: dt.date | None 
             job = jobs.new_job(session, {"start": monday.isoformat(), "weeks": DEMO_WEEKS, "time_limit_s": time_limit_s,
                                          "solution_limit": None, "seed": 0, "balance": 0, "holidays": [],
                                          "network": settings.network, "inputs": records.snapshot(session)}, None)
-            job.status, job.started_at = "running", utcnow()
+            job.status, job.started_at, job.lease_until = "running", utcnow(), jobs.lease_end(settings.job_lease_s)
             job_id = job.id
     if empty:
         print(f"Planning the demo cycle ({DEMO_WEEKS} weeks from {monday}, {time_limit_s:g} s) ...", file=sys.stderr, flush=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .callbacks import Allow
+
 
 def _default_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "fieldroute"
@@ -27,8 +29,15 @@ class Settings(BaseSettings):
     network: str = Field("straight", description="travel model of plans: 'straight', 'demo' (bundled Monaco roads) or an .osm.pbf path")
     cache_dir: Path | None = Field(None, description="road graph and matrix cache; default: $FIELDROUTE_CACHE or ~/.cache/fieldroute")
     cors_origins: list[str] = Field(default_factory=list, description="browser origins allowed to call the API")
+    callback_allow: list[str] = Field(default_factory=list, description="hosts and networks (CIDR) a plan job's "
+                                      "callback_url may reach besides global addresses, e.g. [\"hooks.internal\", "
+                                      "\"10.20.0.0/16\"] (JSON list); loopback, private and link-local addresses are "
+                                      "refused otherwise")
     log_level: str = Field("info", description="debug, info, warning or error")
-    max_jobs: int = Field(1, ge=1, description="plan jobs run at once per server process; the rest wait in the queue")
+    max_jobs: int = Field(1, ge=1, description="plan and proposal jobs run at once on the database (by all the server "
+                          "processes that share it); the rest wait in the queue")
+    job_lease_s: float = Field(15.0, ge=2, le=600, description="a running job's worker renews the job's lease every half "
+                               "second; a job whose lease ran out (its worker or its server was killed) is marked failed")
     territory_jobs: int = Field(2, ge=1, le=64, description="territories a proposal job routes at once (processes at the "
                                 "job's priority), and CP-SAT workers of its search")
     job_nice: int = Field(10, ge=0, le=19, description="how much lower the OS priority of plan jobs is than the web server's")
@@ -59,6 +68,12 @@ class Settings(BaseSettings):
         if value.lower() not in ("debug", "info", "warning", "error"):
             raise ValueError(f"expected debug, info, warning or error, got {value!r}")
         return value.lower()
+
+    @field_validator("callback_allow")
+    @classmethod
+    def _callback_allow(cls, value: list[str]) -> list[str]:
+        Allow.parse(value)  # a ValueError names an entry that is neither a host name nor a CIDR
+        return value
 
     @field_validator("network")
     @classmethod

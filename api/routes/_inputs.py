@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
+from pydantic import BeforeValidator, WithJsonSchema
 
 from routing.errors import InputError, InputProblem
 
@@ -25,6 +26,16 @@ def loads(text: str | bytes):
     except RecursionError:
         raise ValueError("nested too deeply") from None
 
+
+def _empty_is_none(value):
+    return None if value == "" else value
+
+
+#: A list's ``active`` filter: ``true`` (the default) the active rows, ``false`` the
+#: deactivated ones, empty (``active=``) both.
+ActiveFilter = Annotated[bool | None, BeforeValidator(_empty_is_none),
+                         WithJsonSchema({"anyOf": [{"type": "boolean"}, {"type": "string", "enum": [""]}]}),
+                         Query(description="true (default): active ones; false: deactivated ones; empty (`active=`): both")]
 
 UPLOAD_TYPES = ("application/json", "text/csv", "application/geo+json", "multipart/form-data")
 

@@ -26,7 +26,7 @@ from ..deps import PrincipalDep, SessionDep, allow, require_rep_access
 from ..models import Event as EventRow
 from ..models import IdempotencyKey, Plan, utcnow
 from ..problems import ProblemError, responses
-from ..schemas import EventOut, EventsAnswer, Page
+from ..schemas import REPLAYED_HEADER, EventOut, EventsAnswer, Page
 from ._inputs import loads
 from .plans import PlanId
 from .rep_routes import route_body
@@ -199,7 +199,8 @@ def _replan(request: Request, session, plan: Plan, date: dt.date, now: dt.dateti
     return body
 
 
-_RESPONSES = responses(401, 403, 404, 409, 422) | {200: {"model": EventsAnswer, "description": "the events applied"}}
+_RESPONSES = responses(401, 403, 404, 409, 422) | {
+    200: {"model": EventsAnswer, "description": "the events applied", "headers": REPLAYED_HEADER}}
 
 
 @router.post("/v1/reps/{rep_id}/routes/{date}/events", responses=_RESPONSES, **allow("admin", "supervisor", "rep", openapi=_BODY))

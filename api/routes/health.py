@@ -8,12 +8,14 @@ from sqlalchemy import text
 
 from ..deps import SessionDep
 from ..problems import MEDIA_TYPE
+from ..schemas import HealthOut
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", responses={503: {"description": "the database does not answer", "content": {MEDIA_TYPE: {}}}})
-def healthz(session: SessionDep, request: Request) -> dict:
+@router.get("/healthz", response_model=HealthOut,
+            responses={503: {"description": "the database does not answer", "content": {MEDIA_TYPE: {}}}})
+def healthz(session: SessionDep, request: Request) -> HealthOut | JSONResponse:
     """``{"status": "ok"}`` when the database answers (no token needed); ``time`` is the
     service's clock (``fieldroute serve --clock``), ``clock`` says whether it is set."""
     try:
@@ -22,4 +24,4 @@ def healthz(session: SessionDep, request: Request) -> dict:
         return JSONResponse({"type": "about:blank", "title": "Service Unavailable", "status": 503,
                              "detail": f"database: {type(exc).__name__}"}, status_code=503, media_type=MEDIA_TYPE)
     clock = request.app.state.clock
-    return {"status": "ok", "database": "ok", "time": clock().isoformat(), "clock": "set" if clock.is_set else "system"}
+    return HealthOut(status="ok", database="ok", time=clock(), clock="set" if clock.is_set else "system")

@@ -11,12 +11,12 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
-from .. import plans, records, replans
+from .. import callbacks, plans, records, replans
 from ..deps import PrincipalDep, SessionDep, SettingsDep, allow
 from ..jobs import new_job
 from ..models import Job, Plan, utcnow
-from ..problems import ProblemError, responses
-from ..schemas import JobOut, MissingOut, Page, PlanOut, PlanRequest
+from ..problems import ProblemError, ProblemItem, responses
+from ..schemas import LOCATION_HEADER, JobOut, MissingOut, Page, PlanOut, PlanRequest
 
 router = APIRouter(tags=["plans"])
 PLANNERS = ("admin", "supervisor")
@@ -47,20 +47,27 @@ def _plan(session, plan_id: int) -> Plan:
     return plan
 
 
-@router.post("/v1/plans", status_code=202, response_model=JobOut, responses=responses(401, 403, 409, 422),
+@router.post("/v1/plans", status_code=202, response_model=JobOut, responses=responses(401, 403, 409, 422) | {
+    202: {"description": "the job, queued", "headers": LOCATION_HEADER,
+          "links": {"the job": {"operationId": "get_job_v1_jobs__job_id__get", "parameters": {"job_id": "$response.body#/id"}},
+                    "cancel the job": {"operationId": "cancel_job_v1_jobs__job_id__delete",
+                                       "parameters": {"job_id": "$response.body#/id"}}}}},
              **allow(*PLANNERS, whole_team=True))
 def create_plan(body: PlanRequest, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> JobOut:
     """Plan a visit cycle from the current stores, reps and policy: answers 202 with a job;
     follow it at ``GET /v1/jobs/{id}`` (status, phase, progress, and the plan when done)."""
     if body.time_limit_s > settings.max_plan_time_s:
         raise ProblemError(422, f"time_limit_s: at most {settings.max_plan_time_s:g} s on this service, got {body.time_limit_s:g}")
+    callback_url = str(body.callback_url) if body.callback_url else None
+    if callback_url and (refusal := callbacks.submit_refusal(callback_url, callbacks.Allow.parse(settings.callback_allow))):
+        raise ProblemError(422, "the request is not valid", errors=[ProblemItem(detail=f"callback_url: {refusal}", pointer="/callback_url")])
     inputs = records.snapshot(session)
     if inputs["policy"] is None:
         raise ProblemError(409, "no policy yet: PUT /v1/policy first")
     if not inputs["reps"]:
         raise ProblemError(409, "no active reps: import reps first")
     params = body.model_dump(mode="json", exclude={"callback_url"}) | {"network": settings.network, "inputs": inputs}
-    job = new_job(session, params, str(body.callback_url) if body.callback_url else None)
+    job = new_job(session, params, callback_url)
     session.commit()
     request.app.state.jobs.kick()
     session.refresh(job)
@@ -68,13 +75,16 @@ def create_plan(body: PlanRequest, request: Request, response: Response, session
     return job_out(session, job)
 
 
-@router.get("/v1/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404), **allow(*PLANNERS))
+@router.get("/v1/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404) | {200: {
+    "description": "the job", "links": {"its plan": {"operationId": "get_plan_v1_plans__plan_id__get",
+                                                     "parameters": {"plan_id": "$response.body#/plan_id"}}}}},
+            **allow(*PLANNERS))
 def get_job(job_id: str, request: Request, session: SessionDep, principal: PrincipalDep) -> JobOut:
     """A job's status (queued, running, succeeded, failed, cancelled), phase, progress (0-1), and its plan when done."""
     job = session.get(Job, job_id)
     if job is None:
         raise ProblemError(404, f"no job {job_id!r}")
-    if job.status == "running" and request.app.state.jobs.reap(job):
+    if job.status == "running" and request.app.state.jobs.expire():
         session.expire_all()
         job = session.get(Job, job_id)
     return job_out(session, job, principal.team)
@@ -159,7 +169,10 @@ def _cell(text: str) -> str:
 
 
 @router.get("/v1/plans/{plan_id}/export.csv", response_class=Response, responses=responses(401, 403, 404),
-            **allow("admin", "supervisor", "integrator", openapi={"responses": {"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}}}))
+            **allow("admin", "supervisor", "integrator", openapi={"responses": {"200": {
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+                "headers": {"Content-Disposition": {"description": 'attachment; filename="plan-{id}.csv"', "required": True,
+                                                    "schema": {"type": "string"}}}}}}))
 def export_plan(plan_id: PlanId, session: SessionDep, principal: PrincipalDep) -> Response:
     """One row per visit: date, rep, order, store, times (ISO 8601 with offset), travel, wait
     (a supervisor limited to a team: its reps' visits)."""

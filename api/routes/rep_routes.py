@@ -17,7 +17,7 @@ from .. import auth, plans
 from ..deps import PrincipalDep, SessionDep, allow, read_db, require_rep_access
 from ..models import Plan, RepRow, RouteRow
 from ..problems import ProblemError, responses
-from ..schemas import ROUTE_GEOJSON, CalendarKeyOut, RouteOut
+from ..schemas import CACHED_HEADERS, ROUTE_GEOJSON, CalendarKeyOut, RouteOut
 from .plans import render_map
 
 router = APIRouter(prefix="/v1/reps/{rep_id}", tags=["routes"])
@@ -145,10 +145,16 @@ def _geojson(request: Request, session, body: dict) -> dict:
     return {"type": "FeatureCollection", "features": features, "properties": meta}
 
 
-_ROUTE_RESPONSES = responses(401, 403, 404, 422) | {
-    200: {"model": RouteOut, "content": {"application/geo+json": {"schema": ROUTE_GEOJSON}}},
-    304: {"description": "Not Modified: the ETag in If-None-Match is current"},
-}
+def _cached_responses(ok: dict, *codes: int) -> dict:
+    """OpenAPI responses of an answer with an ETag: ``ok`` (the 200's), the 304, the problems."""
+    return responses(*codes) | {
+        200: ok | {"description": ok.get("description", "OK"), "headers": CACHED_HEADERS},
+        304: {"description": "Not Modified: the ETag in If-None-Match is current", "headers": CACHED_HEADERS},
+    }
+
+
+_ROUTE_RESPONSES = _cached_responses({"model": RouteOut, "content": {"application/geo+json": {"schema": ROUTE_GEOJSON}}},
+                                     401, 403, 404, 422)
 
 
 @router.get("/routes/{date}", response_model=RouteOut, responses=_ROUTE_RESPONSES, **allow(*READERS))
@@ -178,7 +184,8 @@ def _get_route(session, request: Request, principal, rep_id: str, date: str, for
     return _answer(request, rendered.content, rendered.etag, "application/json")
 
 
-@router.get("/routes/{date}/map", response_class=HTMLResponse, responses=responses(401, 403, 404, 422), **allow(*READERS))
+@router.get("/routes/{date}/map", response_class=HTMLResponse, responses=_cached_responses({}, 401, 403, 404, 422),
+            **allow(*READERS))
 def get_route_map(rep_id: str, date: str, request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     """The rep's route on ``date`` as an HTML map (opens in a browser after /login)."""
     day = _date(request, session, date)
@@ -187,7 +194,7 @@ def get_route_map(rep_id: str, date: str, request: Request, session: SessionDep,
     return _cached(request, render_map(request, session, plan, day.isoformat(), frozenset({rep_id})), "text/html")
 
 
-@router.get("/routes", response_model=list[RouteOut], responses=responses(401, 403, 422), **allow(*READERS))
+@router.get("/routes", response_model=list[RouteOut], responses=_cached_responses({}, 401, 403, 422), **allow(*READERS))
 def get_routes(rep_id: str, request: Request, session: SessionDep, principal: PrincipalDep,
                from_: Annotated[str, Query(alias="from")] = "today", to: str = "tomorrow") -> Response:
     """The rep's routes from ``from`` to ``to`` (inclusive, at most 62 days), so a phone can go
@@ -233,8 +240,8 @@ def revoke_calendar_key(rep_id: str, session: SessionDep, principal: PrincipalDe
 CALENDAR_PAST_DAYS = 14
 
 
-@router.get("/calendar.ics", name="calendar_feed", response_class=Response, responses=responses(401, 404) | {
-    200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}}, openapi_extra={"x-roles": ["calendar key"]})
+@router.get("/calendar.ics", name="calendar_feed", response_class=Response, responses=_cached_responses(
+    {"content": {"text/calendar": {"schema": {"type": "string"}}}}, 401, 404), openapi_extra={"x-roles": ["calendar key"]})
 def calendar_feed(rep_id: str, request: Request, session: SessionDep, key: str = "") -> Response:
     """The rep's published visits (from two weeks ago on) as an iCalendar feed a phone's
     calendar can subscribe to; ``key`` comes from ``POST .../calendar-key``."""

@@ -13,7 +13,7 @@ from ..deps import PrincipalDep, SessionDep, allow
 from ..models import RepRow
 from ..problems import ProblemError, responses
 from ..schemas import Deleted, ImportResult, Page, RepOut, RepRecord
-from ._inputs import patch_body, read_object, read_upload, run_import, upload_body
+from ._inputs import ActiveFilter, patch_body, read_object, read_upload, run_import, upload_body
 from .stores import EDIT, READ, WRITE
 
 router = APIRouter(prefix="/v1/reps", tags=["reps"])
@@ -34,9 +34,10 @@ async def import_reps(request: Request, session: SessionDep, sync: bool = False,
 
 
 @router.get("", response_model=Page[RepOut], responses=responses(401, 403), **allow(*READ))
-def list_reps(session: SessionDep, principal: PrincipalDep, active: bool | None = True,
+def list_reps(session: SessionDep, principal: PrincipalDep, active: ActiveFilter = True,
               offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page[RepOut]:
-    """Reps, by id, paged; active ones by default. A supervisor limited to a team sees its reps."""
+    """Reps, by id, paged; active ones by default (``active=false``: deactivated ones, ``active=``
+    empty: both). A supervisor limited to a team sees its reps."""
     query = select(RepRow)
     if active is not None:
         query = query.where(RepRow.active == active)

@@ -26,7 +26,10 @@ def list_tokens(session: SessionDep) -> list[TokenOut]:
     return [out(t) for t in session.scalars(select(Token).order_by(Token.id))]
 
 
-@router.post("", status_code=201, response_model=TokenCreated, responses=responses(401, 403, 422), **allow("admin"))
+@router.post("", status_code=201, response_model=TokenCreated, responses=responses(401, 403, 422) | {201: {
+    "description": "the token, its secret shown once", "links": {"revoke it": {
+        "operationId": "revoke_token_v1_tokens__token_id__delete", "parameters": {"token_id": "$response.body#/id"}}}}},
+             **allow("admin"))
 def create_token(body: TokenIn, session: SessionDep) -> TokenCreated:
     """A new token; the answer holds its secret, shown this once."""
     try:

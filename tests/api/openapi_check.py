@@ -2,7 +2,9 @@
 would decode it: the status is one the operation lists (or its ``default``), the content type
 one that status lists, and a JSON body valid for that content's schema (JSON Schema 2020-12,
 as OpenAPI 3.1 says; ``$ref``s resolve into the document's ``components``; formats such as
-``date-time`` are checked).
+``date-time`` are checked); the headers that status documents as required are there and
+match their schemas, and a header a client acts on (``SIGNIFICANT_HEADERS``: ``ETag``,
+``Location``, ...) is sent only where it is documented.
 
     schema = client.get("/openapi.json").json()
     response = client.get("/v1/reps/R1/routes/today", headers=...)
@@ -10,7 +12,10 @@ as OpenAPI 3.1 says; ``$ref``s resolve into the document's ``components``; forma
     check_response(schema, "GET", "/v1/reps/{rep_id}/routes/{date}", response)
 
 Works with any response that has ``status_code``, ``headers`` and ``content`` (httpx, which
-FastAPI's TestClient returns, or requests)."""
+FastAPI's TestClient returns, or requests); ``answer`` makes one of what urllib or http.client
+read. ``conforms`` is ``check`` for any answer a test receives (tests/api/conftest.py applies
+it to every one): requests no operation of the schema is for (a page outside the schema, a
+CORS preflight) are let through."""
 
 from __future__ import annotations
 
@@ -20,10 +25,14 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import jsonschema_rs
 
 #: Media types whose bodies are JSON.
 _JSON = re.compile(r"^application/(?:json|[\w.+-]+\+json)$")
+#: Response headers a client acts on: an answer that sends one must document it for its
+#: operation and status (lower case).
+SIGNIFICANT_HEADERS = ("etag", "location", "idempotent-replayed", "retry-after", "www-authenticate", "content-disposition")
 
 
 class SchemaViolation(AssertionError):
@@ -85,6 +94,68 @@ def check_response(schema: dict, method: str, path_template: str, response) -> N
         if errors:
             shown = "; ".join(f"{'/' + '/'.join(map(str, e.instance_path))}: {e.message}" for e in errors[:5])
             raise SchemaViolation(f"{where} ({media_type}): the body violates the schema ({len(errors)} errors): {shown}")
+    _check_headers(schema, where, spec.get("headers") or {}, response.headers)
+
+
+def _check_headers(schema: dict, where: str, documented: dict, headers) -> None:
+    """The documented headers marked required are sent, those sent match their schemas, and
+    every significant header sent is documented."""
+    documented = {name.lower(): _resolved(schema, spec) for name, spec in documented.items()}
+    for name, spec in documented.items():
+        value = headers.get(name)
+        if value is None:
+            if spec.get("required"):
+                raise SchemaViolation(f"{where}: the required header {name!r} is missing")
+            continue
+        if "schema" in spec:
+            typed = int(value) if spec["schema"].get("type") == "integer" and value.isdigit() else value
+            errors = list(_validator(json.dumps(schema.get("components", {}), sort_keys=True),
+                                     json.dumps(spec["schema"], sort_keys=True)).iter_errors(typed))
+            if errors:
+                raise SchemaViolation(f"{where}: header {name}: {value!r}: {errors[0].message}")
+    sent = [name for name in SIGNIFICANT_HEADERS if name in headers and name not in documented]
+    if sent:
+        raise SchemaViolation(f"{where}: header(s) {', '.join(sent)} sent but not documented for this status")
+
+
+def _resolved(schema: dict, item: dict) -> dict:
+    """``item``, or what its ``$ref`` (``#/components/...``) names."""
+    while "$ref" in item:
+        target = schema
+        for part in item["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        item = target
+    return item
+
+
+def conforms(schema: dict, response) -> None:
+    """``check`` for any answer a test receives; let through: a request whose path no
+    operation of the schema has (``/docs``, ``/login``, a 404 for an unknown path) and a CORS
+    preflight (``OPTIONS`` with ``Access-Control-Request-Method``). A path of the schema asked
+    with a method it does not offer must answer 405."""
+    request = response.request
+    path = urlsplit(str(request.url)).path
+    if not any(_template_regex(t).fullmatch(path) for t in schema["paths"]):
+        return
+    template = path_template(schema, path)
+    method = request.method.lower()
+    if method == "options" and "access-control-request-method" in request.headers:
+        return
+    if method not in schema["paths"][template]:
+        if response.status_code != 405:
+            raise SchemaViolation(f"{request.method} {template}: no such operation, and the answer is "
+                                  f"{response.status_code}, not 405")
+        return
+    check_response(schema, method, template, response)
+
+
+def answer(method: str, url: str, status: int, headers, body: bytes, request_headers=None) -> httpx.Response:
+    """An answer read with urllib, http.client or a browser (``headers``: its header pairs or
+    message; ``body``: as read, decoded) as an httpx response that the functions above check."""
+    pairs = [(k, v) for k, v in (headers.items() if hasattr(headers, "items") else headers)
+             if k.lower() not in ("content-encoding", "content-length")]
+    request = httpx.Request(method, url, headers=dict(request_headers or {}))
+    return httpx.Response(status, headers=list(pairs), content=body, request=request)
 
 
 def _response_spec(responses: dict, status: int) -> dict | None:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import serve_demo
+from .conftest import CONFORMANCE, serve_demo
+from .openapi_check import SchemaViolation
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("FIELDROUTE_ARTIFACTS", "out/test-artifacts"))
@@ -49,7 +50,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture
 def page(server):
-    """A signed-in supervisor's browser tab; what it logs and fetches from elsewhere is kept."""
+    """A signed-in supervisor's browser tab; what it logs and fetches from elsewhere is kept,
+    and every answer of an API operation it gets is checked against the schema (conftest)."""
     base, tokens, _ = server
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
@@ -60,7 +62,16 @@ def page(server):
 
         def route(r):
             if r.request.url.startswith(base + "/"):
-                return r.continue_()
+                if not CONFORMANCE.covers(r.request.url):  # the login page, Swagger UI
+                    return r.continue_()
+                answer = r.fetch(max_redirects=0)
+                try:
+                    CONFORMANCE.received(r.request.method, r.request.url, answer.status,
+                                         [(h["name"], h["value"]) for h in answer.headers_array], answer.body(),
+                                         r.request.headers)
+                except SchemaViolation:
+                    pass  # kept: the test fails at teardown; the page gets its answer meanwhile
+                return r.fulfill(response=answer)
             outside.append(r.request.url)  # no CDN: only map tiles may be asked for, answered blank here
             return r.fulfill(status=200, content_type="image/png", body=BLANK_PNG)
 

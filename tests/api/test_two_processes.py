@@ -36,6 +36,7 @@ from api.serve import seed_demo
 from routing.hours import open_windows
 
 from .conftest import fresh_database, serve_demo, settings_for
+from .openapi_check import SchemaViolation, check
 
 ZONE = ZoneInfo("Europe/Monaco")
 #: A Tuesday of the demo's cycle (the cycle starts that week's Monday): every rep works.
@@ -127,7 +128,7 @@ class Turn:
 def _take_turn(turn: Turn, db_url: str, folder: str, plan_id: int, now: str, ready, results) -> None:
     """A server process of its own (the service's app on the database, its clock at ``now``)
     taking ``turn`` once both processes are ``ready``; puts (name, status, answer, whether
-    ``proceed`` was set when its wait ended) on ``results``."""
+    ``proceed`` was set when its wait ended, how the answer breaks the schema or None) on ``results``."""
     from pathlib import Path
 
     app = create_app(settings_for(db_url, Path(folder)))
@@ -151,7 +152,12 @@ def _take_turn(turn: Turn, db_url: str, folder: str, plan_id: int, now: str, rea
         r = client.post(turn.path, json=turn.body, headers={"Authorization": f"Bearer {turn.token}"})
         if turn.answered is not None:
             turn.answered.set()
-    results.put((turn.name, r.status_code, r.json(), waited))
+    try:  # this process's answer against the schema (the conftest's check sees the test's own process only)
+        check(app.openapi(), r)
+        violation = None
+    except SchemaViolation as exc:
+        violation = str(exc)
+    results.put((turn.name, r.status_code, r.json(), waited, violation))
 
 
 @pytest.fixture(scope="module")
@@ -202,11 +208,13 @@ def test_two_processes_reading_the_day_at_once_lose_no_acknowledged_event(forced
                                                       ready, results)) for turn in turns]
     for process in processes:
         process.start()
-    answers = {name: (status, body, waited) for name, status, body, waited in (results.get(timeout=240) for _ in turns)}
+    answers = {name: (status, body, waited, violation)
+               for name, status, body, waited, violation in (results.get(timeout=240) for _ in turns)}
     for process in processes:
         process.join(60)
         assert process.exitcode == 0
     assert answers["A"][0] == 200 and answers["B"][0] == 200, answers
+    assert answers["A"][3] is None and answers["B"][3] is None, answers
 
     client = d["client"]
     routes = {r: client.get(f"/v1/reps/{r}/routes/{DAY}", headers=d["supervisor"]).json() for r in d["routes"]}
