@@ -138,13 +138,31 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette's Allow names one route's methods; a path has one route a method
+            if allowed := _allowed_methods(request):
+                headers = (headers or {}) | {"Allow": ", ".join(allowed)}
         return problem_response(request, exc.status_code, exc.detail if isinstance(exc.detail, str) else None,
-                                headers=getattr(exc, "headers", None))
+                                headers=headers)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):  # one raised outside CrashGuard (in a middleware)
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem_response(request, 500, _CRASHED)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI schema documents at the request's path, a concrete path
+    before a templated one (a 405 lists them: RFC 9110; Starlette's lists only those of the
+    first route there, and a path has a route a method)."""
+    asked = request.url.path.rstrip("/").split("/")
+    matches: dict[int, set[str]] = {}  # by the number of templated parts: the fewest match first (OpenAPI)
+    for template, operations in request.app.openapi()["paths"].items():
+        parts = template.rstrip("/").split("/")
+        held = [p[:1] == "{" and p[-1:] == "}" for p in parts]
+        if len(parts) == len(asked) and all(p == a or (h and a) for p, h, a in zip(parts, held, asked)):
+            matches.setdefault(sum(held), set()).update(m.upper() for m in operations)
+    return sorted(matches[min(matches)]) if matches else []
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -92,6 +92,11 @@ class PolicyOut(BaseModel):
     policy: dict[str, Any] = Field(description="the policy file as JSON: time_zone, classes, ...")
 
 
+#: A job's time limit, and the service's maximum.
+TIME_LIMIT = ("seconds the search may take (default 30, or FIELDROUTE_MAX_PLAN_TIME_S when that is lower; at most "
+              "FIELDROUTE_MAX_PLAN_TIME_S)")
+
+
 class PlanRequest(BaseModel):
     """A cycle plan to compute (a job). Numbers and booleans in a request body are JSON's own
     (``strict``): ``true`` or ``"5"`` is refused, not read as 1 or 5; an integer is a number."""
@@ -99,7 +104,7 @@ class PlanRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     start: dt.date
     weeks: int = Field(4, ge=1, le=13, strict=True)
-    time_limit_s: float = Field(30.0, gt=0, le=3600, strict=True)
+    time_limit_s: float = Field(30.0, gt=0, le=3600, strict=True, description=TIME_LIMIT)
     solution_limit: int | None = Field(None, ge=1, strict=True, description="stop after this many improving solutions "
                                        "(repeatable runs)")
     seed: int = Field(0, ge=0, le=2**31 - 1, strict=True)
@@ -445,7 +450,7 @@ class ProposalRequest(BaseModel):
     locked_pairs: list[tuple[_Id, _Id]] = Field(default_factory=list, max_length=100_000,
                                                 description="[store id, rep id] pairs that stay together")
     keep_edits: bool = Field(True, strict=True, description="keep the stores a supervisor moved by hand with their reps")
-    time_limit_s: float = Field(30.0, gt=0, le=3600, strict=True)
+    time_limit_s: float = Field(30.0, gt=0, le=3600, strict=True, description=TIME_LIMIT)
     seed: int = Field(0, ge=0, le=2**31 - 1, strict=True)
     what_if: WhatIfIn | None = Field(None, description="try a change instead: the answer is the routed workload per rep "
                                      "and the headcount; it cannot be applied")

@@ -43,8 +43,9 @@ class _Row:
 
     def text(self, field: str) -> str:
         value = self.values.get(field)
-        if isinstance(value, (dict, list)):
-            self.fail(field, f"expected a text or a number, got {type(value).__name__ if isinstance(value, list) else 'an object'}")
+        if isinstance(value, (dict, list, bool)):
+            got = "a list" if isinstance(value, list) else "an object" if isinstance(value, dict) else str(value).lower()
+            self.fail(field, f"expected a text or a number, got {got}")
             return ""
         text = "" if value is None else str(value).strip()
         if "\x00" in text:

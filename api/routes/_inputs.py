@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Request
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, WithJsonSchema
 
 from routing.errors import InputError, InputProblem
 
 from .. import records
 from ..problems import ProblemError
+
+T = TypeVar("T", bound=BaseModel)
 
 
 def _no_constants(name: str):
@@ -36,6 +40,25 @@ def _empty_is_none(value):
 ActiveFilter = Annotated[bool | None, BeforeValidator(_empty_is_none),
                          WithJsonSchema({"anyOf": [{"type": "boolean"}, {"type": "string", "enum": [""]}]}),
                          Query(description="true (default): active ones; false: deactivated ones; empty (`active=`): both")]
+
+def _iso_date(value):
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected a date YYYY-MM-DD")
+    return value
+
+
+#: A date in a query: ``2026-12-03`` only (pydantic alone would take ``0`` as 1970-01-01).
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+def with_time_limit(body: T, max_plan_time_s: float) -> T:
+    """A job's request with its time limit: the one asked (422 past the service's
+    ``FIELDROUTE_MAX_PLAN_TIME_S``), else the default, lowered to that maximum if above it."""
+    if "time_limit_s" not in body.model_fields_set:
+        return body.model_copy(update={"time_limit_s": min(body.time_limit_s, max_plan_time_s)})
+    if body.time_limit_s > max_plan_time_s:
+        raise ProblemError(422, f"time_limit_s: at most {max_plan_time_s:g} s on this service, got {body.time_limit_s:g}")
+    return body
+
 
 UPLOAD_TYPES = ("application/json", "text/csv", "application/geo+json", "multipart/form-data")
 

@@ -27,7 +27,7 @@ from ..models import Event as EventRow
 from ..models import IdempotencyKey, Plan, utcnow
 from ..problems import ProblemError, responses
 from ..schemas import REPLAYED_HEADER, EventOut, EventsAnswer, Page
-from ._inputs import loads
+from ._inputs import IsoDate, loads
 from .plans import PlanId
 from .rep_routes import route_body
 
@@ -237,7 +237,7 @@ async def post_rep_events(rep_id: str, date: str, request: Request, principal: P
 
 @router.post("/v1/plans/{plan_id}/events", responses=_RESPONSES, **allow("admin", "supervisor", openapi=_BODY))
 async def post_plan_events(plan_id: PlanId, request: Request, principal: PrincipalDep, idempotency_key: _IDEMPOTENCY = None,
-                           date: dt.date | None = None, max_moves: _MAX_MOVES = None) -> JSONResponse:
+                           date: IsoDate | None = None, max_moves: _MAX_MOVES = None) -> JSONResponse:
     """Report events of the team's day under way in a published plan: a rep unavailable (off
     sick) or available again, an urgent visit (to the owner, else the rep it fits best), a
     store closed, or any rep's event. The affected reps' days are re-planned at once; they see
@@ -265,7 +265,7 @@ async def post_plan_events(plan_id: PlanId, request: Request, principal: Princip
 
 @router.get("/v1/plans/{plan_id}/events", response_model=Page[EventOut], responses=responses(401, 403, 404, 422),
             **allow("admin", "supervisor"))
-def list_plan_events(plan_id: PlanId, session: SessionDep, principal: PrincipalDep, date: dt.date | None = None,
+def list_plan_events(plan_id: PlanId, session: SessionDep, principal: PrincipalDep, date: IsoDate | None = None,
                      rep_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
                      offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page[EventOut]:

@@ -16,6 +16,7 @@ from ..deps import PrincipalDep, SessionDep, SettingsDep, allow
 from ..jobs import new_job
 from ..models import Job, Plan, utcnow
 from ..problems import ProblemError, ProblemItem, responses
+from ._inputs import IsoDate, with_time_limit
 from ..schemas import LOCATION_HEADER, JobOut, MissingOut, Page, PlanOut, PlanRequest
 
 router = APIRouter(tags=["plans"])
@@ -56,8 +57,7 @@ def _plan(session, plan_id: int) -> Plan:
 def create_plan(body: PlanRequest, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> JobOut:
     """Plan a visit cycle from the current stores, reps and policy: answers 202 with a job;
     follow it at ``GET /v1/jobs/{id}`` (status, phase, progress, and the plan when done)."""
-    if body.time_limit_s > settings.max_plan_time_s:
-        raise ProblemError(422, f"time_limit_s: at most {settings.max_plan_time_s:g} s on this service, got {body.time_limit_s:g}")
+    body = with_time_limit(body, settings.max_plan_time_s)
     callback_url = str(body.callback_url) if body.callback_url else None
     if callback_url and (refusal := callbacks.submit_refusal(callback_url, callbacks.Allow.parse(settings.callback_allow))):
         raise ProblemError(422, "the request is not valid", errors=[ProblemItem(detail=f"callback_url: {refusal}", pointer="/callback_url")])
@@ -121,7 +121,7 @@ def get_plan(plan_id: PlanId, session: SessionDep, principal: PrincipalDep) -> P
 
 @router.get("/v1/plans/{plan_id}/missing", response_model=list[MissingOut], responses=responses(401, 403, 404, 422),
             **allow(*PLANNERS))
-def plan_missing(plan_id: PlanId, session: SessionDep, date: dt.date | None = None) -> list[MissingOut]:
+def plan_missing(plan_id: PlanId, session: SessionDep, date: IsoDate | None = None) -> list[MissingOut]:
     """The plan's missing visits as it stands now: after the day's events (a visit carried to a
     later day is no longer missing; an urgent visit that fits nowhere is), each with its
     reason and the date it should have had; ``date`` keeps that date's."""
@@ -143,7 +143,7 @@ def publish_plan(plan_id: PlanId, session: SessionDep) -> PlanOut:
 
 
 @router.get("/v1/plans/{plan_id}/map", response_class=HTMLResponse, responses=responses(401, 403, 404, 422), **allow(*PLANNERS))
-def plan_map(plan_id: PlanId, date: dt.date, request: Request, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
+def plan_map(plan_id: PlanId, date: IsoDate, request: Request, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
     """All reps' routes of one date on a map (HTML; opens in a browser after /login); a
     supervisor limited to a team sees its reps' routes."""
     plan = _plan(session, plan_id)

@@ -19,6 +19,7 @@ from ..jobs import new_job
 from ..models import Job, Plan, PolicyVersion, ProposalRow, StoreRow
 from ..problems import ProblemError, responses
 from ..schemas import LOCATION_HEADER, TERRITORIES_GEOJSON, ProposalOut, ProposalRequest, TerritoriesOut
+from ._inputs import with_time_limit
 
 router = APIRouter(tags=["territories"])
 
@@ -215,8 +216,7 @@ def create_proposal(body: ProposalRequest, request: Request, response: Response,
     ``max_moves`` (or ``max_moves_pct`` % of the) stores; ``locked_stores`` and
     ``locked_pairs`` stay. The proposal's workloads are routed: its territories' cycles are
     planned. Follow it at ``GET /v1/territories/proposals/{id}``; apply it with ``.../apply``."""
-    if body.time_limit_s > settings.max_plan_time_s:
-        raise ProblemError(422, f"time_limit_s: at most {settings.max_plan_time_s:g} s on this service, got {body.time_limit_s:g}")
+    body = with_time_limit(body, settings.max_plan_time_s)
     search_s = (body.what_if.headcount_time_s or 0) if body.what_if else 0
     if body.time_limit_s + search_s > settings.max_plan_time_s:
         raise ProblemError(422, f"what_if.headcount_time_s: time_limit_s + headcount_time_s at most {settings.max_plan_time_s:g} s "

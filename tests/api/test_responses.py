@@ -13,10 +13,11 @@ import time
 import httpx
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 
 from api.main import create_app
 
-from .conftest import CONFORMANCE, MONDAY, STORES, _free_port, load_team, settings_for
+from .conftest import CONFORMANCE, MONDAY, STORES, _free_port, load_team, make_token, plan_and_publish, settings_for
 from .openapi_check import SchemaViolation, check, check_response
 
 ORIGIN = "https://phone-app.example"
@@ -159,6 +160,35 @@ def test_request_bodies_take_json_numbers_and_booleans_only(client, admin):
         assert r.status_code == 422 and [e["pointer"] for e in r.json()["errors"]] == [f"/{field}"], r.text
     r = client.post("/v1/plans", json=plan | {"time_limit_s": 1, "holidays": ["2026-12-01"]}, headers=admin)
     assert r.status_code == 202, r.text
+
+
+def test_texts_dates_and_defaults_as_the_schema_says(db_url, tmp_path):
+    """Found by schemathesis against the served demo: a text field given ``true`` is refused
+    (was stored as "True"), a date query of ``0`` is refused (pydantic took it for 1970-01-01),
+    and a job sent without ``time_limit_s`` runs at the service's maximum when the default is
+    above it (was a 422 about a limit the caller never sent)."""
+    app = create_app(settings_for(db_url, tmp_path, max_plan_time_s=1.0))
+    with TestClient(app) as client:
+        admin = make_token(app, "admin")
+        load_team(client, admin)
+        r = client.patch("/v1/reps/R1", json={"name": False}, headers=admin)
+        assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/name" and "got false" in r.text, r.text
+        plan = plan_and_publish(client, admin, time_limit_s=1)
+        for path in (f"/v1/plans/{plan['id']}/missing", f"/v1/plans/{plan['id']}/map", f"/v1/plans/{plan['id']}/events"):
+            r = client.get(path, params={"date": "0"}, headers=admin)
+            assert r.status_code == 422 and "YYYY-MM-DD" in r.text, (path, r.text)
+        r = client.post("/v1/plans", json={"start": MONDAY, "weeks": 1, "solution_limit": 1}, headers=admin)
+        assert r.status_code == 202, r.text
+        r = client.post("/v1/plans", json={"start": MONDAY, "time_limit_s": 2}, headers=admin)
+        assert r.status_code == 422 and "at most 1 s" in r.text
+
+
+def test_a_405_lists_every_method_of_the_path(client):
+    """RFC 9110: a 405 says in ``Allow`` what the path takes (Starlette named one route's)."""
+    for method, path, allowed in (("PUT", "/v1/reps/R1", "DELETE, GET, PATCH"), ("DELETE", "/v1/plans", "GET, POST"),
+                                  ("PUT", "/v1/stores/move", "POST"), ("PUT", "/v1/stores/S1", "DELETE, GET, PATCH")):
+        r = client.request(method, path)
+        assert r.status_code == 405 and r.headers["allow"] == allowed, (method, path, r.headers)
 
 
 def test_an_empty_active_lists_both(client, admin):
