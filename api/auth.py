@@ -7,10 +7,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from .models import CalendarKey, Token, utcnow
+from .models import CalendarKey, SignInLink, Token, utcnow
 from .models import Session as BrowserSession
 
 ROLES = ("admin", "supervisor", "integrator", "rep")
@@ -91,6 +91,54 @@ def open_session(session: Session, token_secret: str, hours: float) -> tuple[str
     session.execute(delete(BrowserSession).where(BrowserSession.expires_at <= utcnow()))  # forget the expired
     session.add(BrowserSession(id_hash=digest(secret), token_id=token.id, expires_at=expires))
     return secret, expires
+
+
+def create_sign_in_link(session: Session, rep_id: str, hours: float, created_by: int | None = None) -> tuple[SignInLink, str]:
+    """A one-time sign-in link for ``rep_id``'s phone, valid ``hours``: the row and its code
+    (shown once, only its hash is kept)."""
+    code = secrets.token_urlsafe(24)
+    link = SignInLink(code_hash=digest(code), rep_id=rep_id, created_by=created_by,
+                      expires_at=utcnow() + dt.timedelta(hours=hours))
+    session.add(link)
+    session.flush()
+    return link, code
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A used sign-in link's browser session: the cookie's secret, when it ends, whose it is."""
+
+    cookie: str
+    expires_at: dt.datetime
+    rep_id: str
+
+
+def sign_in_with_link(session: Session, code: str, days: float) -> SignedIn | str:
+    """Use a sign-in link: a rep token of its own and a browser session of ``days`` on it;
+    or, if the link cannot be used, why (its status: unknown, used, expired or revoked)."""
+    link = session.scalar(select(SignInLink).where(SignInLink.code_hash == digest(code)))
+    if link is None:
+        return "unknown"
+    if link.status != "unused":
+        return link.status
+    taken = session.execute(update(SignInLink).where(SignInLink.id == link.id, SignInLink.used_at.is_(None),
+                                                     SignInLink.revoked_at.is_(None)).values(used_at=utcnow()))
+    if taken.rowcount != 1:  # another request used it first
+        return "used"
+    token, secret = create_token(session, name=f"phone of {link.rep_id} (sign-in link {link.id})", role="rep",
+                                 rep_id=link.rep_id)
+    link.token_id = token.id
+    opened = open_session(session, secret, days * 24)
+    assert opened is not None  # the token was just made
+    return SignedIn(opened[0], opened[1], link.rep_id)
+
+
+def revoke_sign_in_link(session: Session, link: SignInLink) -> None:
+    """Revoke a link: unused, it can no longer be used; used, the phone it signed in is signed out."""
+    if link.revoked_at is None:
+        link.revoked_at = utcnow()
+    if link.token_id is not None:
+        revoke_token(session, link.token_id)
 
 
 def principal_for_session(session: Session, cookie: str) -> Principal | None:

@@ -167,6 +167,32 @@ class Session(Base):
     expires_at: Mapped[dt.datetime]
 
 
+class SignInLink(Base):
+    """A one-time sign-in link for a rep's phone (its code's hash). Used once, it makes a rep
+    token (``token_id``) and a browser session on that token: revoking the token signs the
+    phone out."""
+
+    __tablename__ = "sign_in_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    rep_id: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("tokens.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id", ondelete="SET NULL"))
+
+    @property
+    def status(self) -> str:
+        """unused, used, expired or revoked."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.used_at is not None:
+            return "used"
+        return "expired" if self.expires_at <= utcnow() else "unused"
+
+
 class CalendarKey(Base):
     """A rep's secret calendar-feed key (hash); a new key replaces (revokes) the old."""
 

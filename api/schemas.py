@@ -361,6 +361,31 @@ class CalendarKeyOut(BaseModel):
     url: str = Field(description="the feed's address, with the secret key; a new key revokes the old")
 
 
+class SignInLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hours: float | None = Field(None, gt=0, le=24 * 30, strict=True,
+                                description="how long the link stays valid unused (default FIELDROUTE_SIGN_IN_LINK_HOURS, 72)")
+
+
+class SignInLinkOut(BaseModel):
+    """A one-time sign-in link for a rep's phone (its code is shown once, when it is made)."""
+
+    id: int
+    rep_id: str
+    status: str = Field(description="unused, used, expired or revoked")
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    token_id: int | None = Field(description="the rep token the link made when used (revoking it signs the phone out)")
+
+
+class SignInLinkCreated(SignInLinkOut):
+    url: str = Field(description="the link to open on the rep's phone: single use; the code is after '#', so it "
+                                 "reaches no server log")
+    qr_svg: str = Field(description="the link as a QR code (SVG) to scan with the phone")
+
+
 class WorkloadOut(BaseModel):
     """A rep's routed workload over a plan's cycle (hours)."""
 

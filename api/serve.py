@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from . import auth, records
 from .clock import ServiceClock
 from .db import current_revision, make_engine, session_factory, transaction, upgrade
-from .models import Job, Plan, RouteRow, StoreRow, Token, utcnow
+from .models import Job, Plan, RepRow, RouteRow, StoreRow, Token, utcnow
 from .network import DEMO_DIR
 from .settings import Settings
 
@@ -44,13 +44,17 @@ def add_commands(sub) -> None:
     p.add_argument("action", choices=["upgrade", "current"], help="upgrade: apply migrations; current: show the revision")
     _db_option(p)
 
-    p = sub.add_parser("token", help="create, list or revoke API tokens")
-    p.add_argument("action", choices=["create", "list", "revoke"])
+    p = sub.add_parser("token", help="create, list or revoke API tokens; make a rep's one-time sign-in link")
+    p.add_argument("action", choices=["create", "list", "revoke", "link"],
+                   help="link: a one-time sign-in link (and its QR code) for --rep's phone")
     p.add_argument("id", nargs="?", type=int, help="the token to revoke")
     p.add_argument("--name", help="who or what the token is for")
     p.add_argument("--role", choices=auth.ROLES, help="admin, supervisor, integrator or rep")
     p.add_argument("--rep", help="the rep a rep token belongs to")
     p.add_argument("--team", help="comma-separated rep ids a supervisor is limited to (default: every rep)")
+    p.add_argument("--base", default="http://127.0.0.1:8000",
+                   help="link: the service's address as phones reach it (default http://127.0.0.1:8000)")
+    p.add_argument("--hours", type=float, help="link: how long it stays valid unused (default $FIELDROUTE_SIGN_IN_LINK_HOURS, 72)")
     _db_option(p)
 
 
@@ -93,6 +97,8 @@ def _token(args) -> int:
     upgrade(engine)
     sessions = session_factory(engine)
     with transaction(sessions) as session:
+        if args.action == "link":
+            return _link(session, args)
         if args.action == "list":
             print(f"{'id':>4}  {'role':<11} {'rep/team':<16} {'prefix':<11} {'status':<8} name")
             for t in session.scalars(select(Token).order_by(Token.id)):
@@ -117,6 +123,29 @@ def _token(args) -> int:
             return 2
         print(f"token {token.id} ({token.role}{' ' + token.rep_id if token.rep_id else ''}): {secret}")
         print("Keep it: only its hash is stored.", file=sys.stderr)
+    return 0
+
+
+def _link(session, args) -> int:
+    """``fieldroute token link --rep R1``: a one-time sign-in link, printed with its QR code."""
+    import segno
+
+    from .routes.sign_in import sign_in_url
+
+    settings = settings_from(args)
+    rep = session.get(RepRow, args.rep) if args.rep else None
+    if rep is None or not rep.active:
+        print(f"token link needs --rep with an active rep, got {args.rep!r}", file=sys.stderr)
+        return 2
+    hours = args.hours if args.hours is not None else settings.sign_in_link_hours
+    if not 0 < hours <= 24 * 30:
+        print(f"--hours: expected more than 0 and at most 720, got {hours:g}", file=sys.stderr)
+        return 2
+    link, code = auth.create_sign_in_link(session, rep.id, hours)
+    url = sign_in_url(args.base, code)
+    segno.make(url, error="m").terminal(compact=True)
+    print(f"sign-in link {link.id} for {rep.id}, single use, valid until {link.expires_at:%Y-%m-%d %H:%M} UTC:\n{url}")
+    print(f"Revoke it (or sign the phone out) with DELETE /v1/sign-in-links/{link.id}.", file=sys.stderr)
     return 0
 
 

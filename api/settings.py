@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     max_body_mb: float = Field(50.0, gt=0, description="the largest request body (an import) in MiB")
     max_plan_time_s: float = Field(3600.0, gt=0, description="the longest time limit a plan request may ask for")
     session_hours: float = Field(12.0, gt=0, description="how long a browser session cookie from /login lasts")
+    rep_session_days: float = Field(30.0, gt=0, le=400, description="how long a rep's phone stays signed in after a "
+                                    "sign-in link (unless its token is revoked)")
+    sign_in_link_hours: float = Field(72.0, gt=0, le=24 * 30, description="how long an unused sign-in link stays valid")
     token_cache_s: float = Field(5.0, ge=0, description="how long a server process remembers a valid bearer token (0: not at all): "
                                  "a token revoked elsewhere than through this process's API works for at most this long")
     route_cache_size: int = Field(2048, ge=0, description="rendered routes each server process keeps (0: none); "

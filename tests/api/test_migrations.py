@@ -19,5 +19,5 @@ def test_migrations_match_the_models_and_downgrade(db_url):
     downgrade(engine, "base")
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == head == "0006"
+    assert current_revision(engine) == head == "0007"
     engine.dispose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.request
 from pathlib import Path
 
@@ -230,3 +231,37 @@ def test_names_on_the_page_stay_text_in_the_browser():
         assert quoted == 1  # a quoted id is an attribute value
         browser.close()
     assert dialogs == [] and errors == []
+
+
+def test_a_rep_signs_in_on_a_phone_with_a_one_time_link(server):
+    """Issue 20, item 2: a supervisor makes a link; on a phone (390x844, touch) the rep opens it,
+    taps "Sign in" and lands on the day's map, signed in; the link's code left the address bar;
+    the same link again says it was used."""
+    base, tokens, _ = server
+    link = _api(base, tokens["supervisor"], "/v1/reps/R1/sign-in-links", "POST", {"hours": 1})
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu",
+                                                                         "--disable-background-networking"])
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        phone.route(TILES + "**", lambda r: r.fulfill(status=200, content_type="image/png", body=BLANK_PNG))
+        tab = phone.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.goto(link["url"])
+        assert "#code=" not in tab.url  # the page took the code out of the address bar
+        button = tab.get_by_role("button", name="Sign in")
+        assert button.bounding_box()["height"] >= 44
+        button.tap()
+        tab.wait_for_url(f"{base}/v1/reps/R1/routes/today/map")
+        assert tab.locator(".folium-map").count() == 1
+        cookie = next(c for c in phone.cookies() if c["name"] == "fieldroute_session")
+        assert cookie["httpOnly"] and cookie["expires"] > time.time() + 29 * 86400
+        other = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        again = other.new_page()
+        again.goto(link["url"])
+        again.get_by_role("button", name="Sign in").tap()
+        again.wait_for_selector(".error")
+        assert "used already" in again.inner_text(".error")
+        browser.close()
+    assert errors == []
+    assert _api(base, tokens["supervisor"], "/v1/reps/R1/sign-in-links")[0]["status"] == "used"
