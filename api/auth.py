@@ -19,7 +19,7 @@ ROLE_HELP = {
     "admin": "everything, and managing tokens",
     "supervisor": "read its team's stores, reps, routes and plans (every rep without a team), import, plan, publish",
     "integrator": "import stores, reps and the policy, read them, export plans",
-    "rep": "read its own routes, maps and calendar",
+    "rep": "read its own routes, maps, calendar and rep record, the stores of its territory and routes; report its day's events",
 }
 
 

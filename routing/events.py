@@ -34,6 +34,9 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 #: Kinds a rep may report about its own day (the others come from a supervisor).
 REP_KINDS = frozenset({"visit_started", "visit_done", "position", "overrun", "store_closed", "urgent_visit"})
+#: What a rep may post itself: its reports, and that it cannot go on today ("I can't go on"),
+#: which re-plans as when a supervisor says so (its rest of the day goes to the others).
+REP_MAY_POST = REP_KINDS | {"rep_unavailable"}
 
 
 @dataclass(frozen=True)

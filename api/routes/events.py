@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from routing.errors import InputError, InputProblem
-from routing.events import KINDS, REP_KINDS, EventRejected
+from routing.events import KINDS, REP_MAY_POST, EventRejected
 from routing.io import parse_events
 from routing.replan import ReplanParams
 
@@ -141,8 +141,8 @@ def _events(data: Any, plan: Plan, date: dt.date, policy, *, rep_id: str | None,
         if rep_id is not None:
             if item.get("rep_id") not in (None, rep_id):
                 problems.append(InputProblem("events", f"[{n}]", "rep_id", f"expected {rep_id!r} (the route's rep) or nothing"))
-            if rep_role and isinstance(item.get("kind"), str) and item["kind"] in KINDS and item["kind"] not in REP_KINDS:
-                problems.append(InputProblem("events", f"[{n}]", "kind", f"a rep may report {', '.join(sorted(REP_KINDS))}"))
+            if rep_role and isinstance(item.get("kind"), str) and item["kind"] in KINDS and item["kind"] not in REP_MAY_POST:
+                problems.append(InputProblem("events", f"[{n}]", "kind", f"a rep may report {', '.join(sorted(REP_MAY_POST))}"))
     if problems:
         raise InputError(problems)
     if rep_id is not None:
@@ -208,7 +208,8 @@ async def post_rep_events(rep_id: str, date: str, request: Request, principal: P
                           idempotency_key: _IDEMPOTENCY = None, max_moves: _MAX_MOVES = None) -> JSONResponse:
     """Report events of the rep's day (``date`` must be today): check-in, check-out, position,
     overrun, store closed, urgent visit; one event or a list of up to 50 (a phone syncing an
-    offline morning), re-planned once. A rep's reports are applied in the order of their own
+    offline morning), re-planned once; a rep may also say it cannot go on today
+    (``rep_unavailable``: its rest of the day goes to the other reps, or to later days). A rep's reports are applied in the order of their own
     times whenever they arrive: its day is rebuilt from all of them, so a late report that
     contradicts none is accepted, and a stop the plan's clock assumed done that nobody
     reported goes back to the rest of the day. A time up to ``FIELDROUTE_CLOCK_SKEW_S``

@@ -14,7 +14,7 @@ from ..models import RepRow
 from ..problems import ProblemError, responses
 from ..schemas import Deleted, ImportResult, Page, RepOut, RepRecord
 from ._inputs import ActiveFilter, patch_body, read_object, read_upload, run_import, upload_body
-from .stores import EDIT, READ, WRITE
+from .stores import EDIT, READ_OWN, WRITE
 
 router = APIRouter(prefix="/v1/reps", tags=["reps"])
 _SCHEMA = RepRecord.model_json_schema()
@@ -33,16 +33,18 @@ async def import_reps(request: Request, session: SessionDep, sync: bool = False,
     return ImportResult(**vars(await run_in_threadpool(run_import, session, records.REPS, data, fmt, sync, dry_run)))
 
 
-@router.get("", response_model=Page[RepOut], responses=responses(401, 403), **allow(*READ))
+@router.get("", response_model=Page[RepOut], responses=responses(401, 403), **allow(*READ_OWN))
 def list_reps(session: SessionDep, principal: PrincipalDep, active: ActiveFilter = True,
               offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page[RepOut]:
     """Reps, by id, paged; active ones by default (``active=false``: deactivated ones, ``active=``
-    empty: both). A supervisor limited to a team sees its reps."""
+    empty: both). A supervisor limited to a team sees its reps; a rep, itself."""
     query = select(RepRow)
     if active is not None:
         query = query.where(RepRow.active == active)
     if principal.team is not None:
         query = query.where(RepRow.id.in_(principal.team))
+    if principal.role == "rep":
+        query = query.where(RepRow.id == principal.rep_id)
     count = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.scalars(query.order_by(RepRow.id).offset(offset).limit(limit))
     return Page[RepOut](items=[out(r) for r in rows], count=count, offset=offset, limit=limit)
@@ -57,12 +59,13 @@ def _patch(session, principal, row_id: str, changes: dict):
 
 def _get(session, principal, rep_id: str) -> RepRow:
     row = session.get(RepRow, rep_id)
-    if row is None or (principal.team is not None and rep_id not in principal.team):
+    if (row is None or (principal.team is not None and rep_id not in principal.team)
+            or (principal.role == "rep" and rep_id != principal.rep_id)):
         raise ProblemError(404, f"no rep {rep_id!r}")
     return row
 
 
-@router.get("/{rep_id}", response_model=RepOut, responses=responses(401, 403, 404), **allow(*READ))
+@router.get("/{rep_id}", response_model=RepOut, responses=responses(401, 403, 404), **allow(*READ_OWN))
 def get_rep(rep_id: str, session: SessionDep, principal: PrincipalDep) -> RepOut:
     """One rep, its current version."""
     return out(_get(session, principal, rep_id))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from .. import records
 from ..deps import PrincipalDep, SessionDep, allow
-from ..models import OwnerEdit, RepRow, StoreRow
+from ..models import OwnerEdit, RepRow, RouteRow, StoreRow
 from ..problems import ProblemError, responses
 from ..schemas import Deleted, ImportResult, MoveIn, MoveOut, Page, StoreOut, StoreRecord
 from ._inputs import ActiveFilter, patch_body, read_object, read_upload, run_import, upload_body
@@ -19,6 +19,8 @@ from .territories import _plan, last_published, require_team_move, shown_owners
 
 router = APIRouter(prefix="/v1/stores", tags=["stores"])
 READ = ("admin", "supervisor", "integrator")
+#: Readers of stores and reps: a rep reads its own record and the stores it may visit (``rep_store_ids``).
+READ_OWN = (*READ, "rep")
 WRITE = ("admin", "supervisor", "integrator")
 EDIT = ("admin", "supervisor")
 _SCHEMA = StoreRecord.model_json_schema(by_alias=True)
@@ -37,13 +39,25 @@ async def import_stores(request: Request, session: SessionDep, sync: bool = Fals
     return ImportResult(**vars(await run_in_threadpool(run_import, session, records.STORES, data, fmt, sync, dry_run)))
 
 
-@router.get("", response_model=Page[StoreOut], responses=responses(401, 403), **allow(*READ))
+def rep_store_ids(session, rep_id: str) -> set[str]:
+    """The stores a rep may read: its territory (the stores it owns) and the stores on its
+    routes of the last published plan."""
+    ids = set(session.scalars(select(StoreRow.id).where(StoreRow.rep_id == rep_id)))
+    plan = last_published(session)
+    if plan is not None:
+        for data in session.scalars(select(RouteRow.data).where(RouteRow.plan_id == plan.id, RouteRow.rep_id == rep_id)):
+            ids |= {stop["store_id"] for stop in data["stops"] if stop.get("store_id")}
+    return ids
+
+
+@router.get("", response_model=Page[StoreOut], responses=responses(401, 403), **allow(*READ_OWN))
 def list_stores(session: SessionDep, principal: PrincipalDep,
                 rep_id: str | None = None, store_class: Annotated[str | None, Query(alias="class")] = None,
                 active: ActiveFilter = True, offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page[StoreOut]:
     """Stores, by id, paged; filter by owner rep, class, and active (default) or not (``active=``
-    empty for both). A supervisor limited to a team sees its reps' stores."""
+    empty for both). A supervisor limited to a team sees its reps' stores; a rep, its territory
+    and the stores on its routes."""
     query = select(StoreRow)
     if rep_id is not None:
         query = query.where(StoreRow.rep_id == rep_id)
@@ -53,6 +67,8 @@ def list_stores(session: SessionDep, principal: PrincipalDep,
         query = query.where(StoreRow.active == active)
     if principal.team is not None:
         query = query.where(StoreRow.rep_id.in_(principal.team))
+    if principal.role == "rep":
+        query = query.where(StoreRow.id.in_(rep_store_ids(session, principal.rep_id)))
     count = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.scalars(query.order_by(StoreRow.id).offset(offset).limit(limit))
     return Page[StoreOut](items=[out(r) for r in rows], count=count, offset=offset, limit=limit)
@@ -81,7 +97,8 @@ def _give(session, principal, store_id: str, changes: dict) -> StoreRow:
 
 def _get(session, principal, store_id: str) -> StoreRow:
     row = session.get(StoreRow, store_id)
-    if row is None or (principal.team is not None and row.rep_id not in principal.team):
+    if (row is None or (principal.team is not None and row.rep_id not in principal.team)
+            or (principal.role == "rep" and store_id not in rep_store_ids(session, principal.rep_id))):
         raise ProblemError(404, f"no store {store_id!r}")
     return row
 
@@ -123,7 +140,7 @@ def move_stores(body: MoveIn, request: Request, session: SessionDep, principal: 
     return MoveOut(applied=not dry_run, moves=done, **preview)
 
 
-@router.get("/{store_id}", response_model=StoreOut, responses=responses(401, 403, 404), **allow(*READ))
+@router.get("/{store_id}", response_model=StoreOut, responses=responses(401, 403, 404), **allow(*READ_OWN))
 def get_store(store_id: str, session: SessionDep, principal: PrincipalDep) -> StoreOut:
     """One store, its current version."""
     return out(_get(session, principal, store_id))

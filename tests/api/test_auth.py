@@ -18,14 +18,14 @@ A, S, I, R = "admin", "supervisor", "integrator", "rep"
 def _endpoints(plan_id: int, job_id: str, day: str, token_id: int):
     """(method, path, json body, roles allowed). The rep token is R1's."""
     return [
-        ("GET", "/v1/stores", None, {A, S, I}),
+        ("GET", "/v1/stores", None, {A, S, I, R}),
         ("POST", "/v1/stores/import?dry_run=true", [], {A, S, I}),
-        ("GET", "/v1/stores/nope", None, {A, S, I}),
+        ("GET", "/v1/stores/nope", None, {A, S, I, R}),
         ("PATCH", "/v1/stores/nope", {}, {A, S}),
         ("DELETE", "/v1/stores/nope", None, {A, S}),
-        ("GET", "/v1/reps", None, {A, S, I}),
+        ("GET", "/v1/reps", None, {A, S, I, R}),
         ("POST", "/v1/reps/import?dry_run=true", [], {A, S, I}),
-        ("GET", "/v1/reps/R1", None, {A, S, I}),
+        ("GET", "/v1/reps/R1", None, {A, S, I, R}),
         ("PATCH", "/v1/reps/nope", {}, {A, S}),
         ("DELETE", "/v1/reps/nope", None, {A, S}),
         ("GET", "/v1/policy", None, {A, S, I}),
@@ -45,6 +45,9 @@ def _endpoints(plan_id: int, job_id: str, day: str, token_id: int):
         ("GET", "/v1/tokens", None, {A}),
         ("POST", "/v1/tokens", {"name": "x", "role": "nope"}, {A}),
         ("DELETE", f"/v1/tokens/{token_id + 999}", None, {A}),
+        ("POST", "/v1/reps/R1/sign-in-links", {"hours": 0}, {A, S}),
+        ("GET", "/v1/reps/R1/sign-in-links", None, {A, S}),
+        ("DELETE", "/v1/sign-in-links/999", None, {A, S}),
     ]
 
 

@@ -112,7 +112,7 @@ def test_refused_events_change_nothing(app, client, admin, day):
     cases = [
         (_post(client, rep, day, {"kind": "visit_done", "time": day.at(-1), "store_id": "NOPE"}), 422),
         (_post(client, rep, day, {"kind": "visit_done", "time": day.at(30), "store_id": nxt}), 422),  # in the future
-        (_post(client, rep, day, {"kind": "rep_unavailable", "time": day.at(-1)}), 422),  # not a rep's to say
+        (_post(client, rep, day, {"kind": "rep_available", "time": day.at(-1)}), 422),  # not a rep's to say
         (_post(client, rep, day, {"kind": "visit_done", "time": f"{tomorrow}T10:00", "store_id": nxt}), 422),
         (_post(client, rep, day, {"kind": "position", "time": day.at(-1)}, rep_id=stranger), 403),
         (client.post(f"/v1/reps/{day.rep_id}/routes/{tomorrow}/events", json={"kind": "position", "time": f"{tomorrow}T10:00"},
@@ -158,6 +158,22 @@ def test_a_supervisor_reports_a_rep_off_sick_and_the_others_cover(app, client, a
     rep = make_token(app, "rep", day.rep_id)
     assert client.post(f"/v1/plans/{day.plan['id']}/events", json={"kind": "rep_available", "time": day.at(0),
                                                                    "rep_id": day.rep_id}, headers=rep).status_code == 403
+
+
+def test_a_rep_says_it_cannot_go_on_and_the_others_cover(app, client, admin, day):
+    """Issue 20, item 4 ("I can't go on today"): the rep's own ``rep_unavailable`` hands the
+    rest of its day over as a supervisor's would; the answer's route keeps only the visit under way."""
+    rep = make_token(app, "rep", day.rep_id)
+    r = _post(client, rep, day, {"kind": "rep_unavailable", "time": day.at(0)})
+    assert r.status_code == 200, r.text
+    diff = r.json()["diff"]
+    handed = {m["store_id"] for m in diff["moved"] if m["from"] == day.rep_id} | {c["store_id"] for c in diff["carried"]} \
+        | {d["store_id"] for d in diff["dropped"]}
+    assert {s["store_id"] for s in day.later} <= handed
+    assert len([s for s in r.json()["route"]["stops"] if s["type"] == "visit"]) == 1
+    assert not _check(app, day)
+    other = next(s for s in ("R1", "R2", "R3", "R4") if s != day.rep_id)
+    assert _post(client, rep, day, {"kind": "rep_unavailable", "time": day.at(0), "rep_id": other}).status_code == 422
 
 
 def test_concurrent_posts_on_one_day_build_on_each_other(app, client, admin, day):

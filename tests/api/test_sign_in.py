@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .conftest import load_team, make_token
+from .conftest import MONDAY, load_team, make_token, plan_and_publish
 
 MONTH_S = 30 * 86400
 
@@ -95,3 +96,27 @@ def test_the_command_prints_a_link_that_works(client, admin, db_url):
     wrong = subprocess.run(command[:6] + ["R9"] + command[7:], capture_output=True, text=True, timeout=60,
                            cwd=Path(__file__).parents[2])
     assert wrong.returncode == 2 and "active rep" in wrong.stderr
+
+
+def test_a_rep_reads_its_own_record_and_the_stores_it_may_visit(app, client, admin):
+    """Issue 20, item 5: a rep's token (or its phone's session) reads its own rep record, and
+    the stores of its territory and of its routes, for the urgent-visit search; nothing of
+    other reps."""
+    load_team(client, admin)
+    plan_and_publish(client, admin)
+    rep = make_token(app, "rep", rep_id="R1")
+    end = (dt.date.fromisoformat(MONDAY) + dt.timedelta(days=6)).isoformat()
+    routes = client.get("/v1/reps/R1/routes", params={"from": MONDAY, "to": end}, headers=admin).json()
+    on_routes = {s["store_id"] for r in routes for s in r["stops"] if s.get("store_id")}
+    everyone = [s["id"] for s in client.get("/v1/stores", params={"limit": 1000}, headers=admin).json()["items"]]
+    owned, elsewhere = [s for s in everyone if s not in on_routes][:2]
+    assert on_routes and client.patch(f"/v1/stores/{owned}", json={"rep_id": "R1"}, headers=admin).status_code == 200
+    listed = client.get("/v1/stores", params={"limit": 1000}, headers=rep).json()
+    assert {s["id"] for s in listed["items"]} == on_routes | {owned} and listed["count"] == len(on_routes) + 1
+    assert client.get(f"/v1/stores/{owned}", headers=rep).status_code == 200
+    assert client.get(f"/v1/stores/{elsewhere}", headers=rep).status_code == 404
+    assert [r["id"] for r in client.get("/v1/reps", headers=rep).json()["items"]] == ["R1"]
+    assert client.get("/v1/reps/R1", headers=rep).json()["shift_start"]
+    assert client.get("/v1/reps/R2", headers=rep).status_code == 404
+    assert client.patch("/v1/reps/R1", json={"name": "Me"}, headers=rep).status_code == 403
+    assert client.get("/v1/stores", headers=make_token(app, "integrator")).json()["count"] == len(everyone)
