@@ -216,6 +216,25 @@ class Event(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class VisitReport(Base):
+    """A visit as its check-out reported it (``routing.events.VisitReport``): kept for the
+    stop's pre-visit review and the follow-up reports, whatever later plans do."""
+
+    __tablename__ = "visit_reports"
+    __table_args__ = (Index("ix_visit_reports_store_date", "store_id", "date"),
+                      Index("ix_visit_reports_rep_date", "rep_id", "date"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    store_id: Mapped[str] = mapped_column(String(200))
+    rep_id: Mapped[str] = mapped_column(String(200))
+    date: Mapped[str] = mapped_column(String(10))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
+    checked_out_at: Mapped[dt.datetime]
+    outcome: Mapped[str] = mapped_column(String(20))
+    order_value: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text)
+    steps: Mapped[list[Any]]
+
+
 class IdempotencyKey(Base):
     """An answer kept for a retried write (``Idempotency-Key`` header): the same caller, key
     and body get the same answer, and change nothing more; another body is refused."""

@@ -34,6 +34,7 @@ from .cache import LRU
 from .db import begin_write
 from .models import Event as EventRow
 from .models import Plan, RouteRow, utcnow
+from .models import VisitReport as VisitReportRow
 from .network import travel_for
 from .plans import latest_routes
 from .records import load_inputs
@@ -174,6 +175,12 @@ def apply(session: Session, plan: Plan, sit: Situation, events: list[Event], now
         session.add(EventRow(plan_id=plan.id, rep_id=event.rep_id or "", date=date, kind=event.kind,
                              data={"event": event_to_dict(event, sit.date, plan.time_zone), "by": by, "versions": versions,
                                    "received_at": now.isoformat()}))
+        if event.report is not None:
+            report = event.report
+            session.add(VisitReportRow(store_id=event.store_id, rep_id=event.rep_id, date=date, plan_id=plan.id,
+                                       checked_out_at=day_clock(sit.date, plan.time_zone).instant(event.time_s),
+                                       outcome=report.outcome, order_value=report.order_value, note=report.note,
+                                       steps=list(report.steps)))
     own = {e.rep_id for e in result.applied}
     for rep_id in sorted(set(versions) - own):
         session.add(EventRow(plan_id=plan.id, rep_id=rep_id, date=date, kind=AFFECTED, data={"by": by}))

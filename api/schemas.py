@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, field_validator
 
-from routing.events import EventKind
+from routing.events import EventKind, Outcome
 
 T = TypeVar("T")
 
@@ -254,6 +254,10 @@ class EventApplied(BaseModel):
     latest: dt.datetime | None = None
     priority: int | None = None
     store: StoreRecord | None = Field(None, description="the new store of an urgent visit")
+    outcome: Outcome | None = Field(None, description="a check-out's outcome: order, no_order or refused")
+    order_value: float | None = Field(None, description="an order's value")
+    note: str | None = None
+    steps: list[str] | None = Field(None, description="the checklist's steps done")
 
 
 class EventOut(EventApplied):
@@ -359,6 +363,19 @@ class TokenCreated(TokenOut):
 class CalendarKeyOut(BaseModel):
     rep_id: str
     url: str = Field(description="the feed's address, with the secret key; a new key revokes the old")
+
+
+class LastVisitOut(BaseModel):
+    """A store's last reported visit before a date: the pre-visit review (拜访前回顾)."""
+
+    store_id: str
+    date: dt.date
+    rep_id: str
+    checked_out_at: dt.datetime
+    outcome: Outcome
+    order_value: float | None
+    note: str
+    steps: list[str]
 
 
 class SignInLinkIn(BaseModel):

@@ -39,6 +39,22 @@ REP_KINDS = frozenset({"visit_started", "visit_done", "position", "overrun", "st
 REP_MAY_POST = REP_KINDS | {"rep_unavailable"}
 
 
+Outcome = Literal["order", "no_order", "refused"]
+OUTCOMES: tuple[str, ...] = ("order", "no_order", "refused")
+
+
+@dataclass(frozen=True)
+class VisitReport:
+    """What a check-out says of the visit (the follow-up reports read it): the outcome, the
+    order's value (an order only), a short note, and the steps of the store class's
+    checklist the rep ticked."""
+
+    outcome: Outcome
+    order_value: float | None = None
+    note: str = ""
+    steps: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Event:
     """One thing that happened on a date. ``time_s`` is real seconds since local midnight
@@ -55,6 +71,8 @@ class Event:
     priority: int | None = None
     store: Store | None = None
     """The new store of an urgent visit to a store that is not in the stores."""
+    report: VisitReport | None = None
+    """A check-out's (``visit_done``) outcome, order, note and checklist."""
 
     @property
     def position(self) -> tuple[float, float] | None:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .clock import DayClock, hhmm
 from .errors import InputError, InputProblem
 from .hours import HoursError, validate
-from .model import WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Resume, Route, Stop, Store, Unassigned
+from .model import DEFAULT_CHECKLIST, WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Resume, Route, Stop, Store, Unassigned
 
 STORE_REQUIRED = ("id", "name", "lat", "lon", "class", "opening_hours")
 #: Longest id (store, rep) and class name; ids also may not hold '/' (they are parts of URLs).
@@ -360,11 +360,31 @@ def _policy_data(data: Any, source: str, problems: list[InputProblem]) -> Policy
         same_weekday = spec.get("same_weekday", "prefer")
         if same_weekday not in ("prefer", "require"):
             row.fail("same_weekday", f"expected \"prefer\" or \"require\", got {same_weekday!r}")
+        checklist, focus = _checklist(row)
         if (per_week is not None or per_cycle is not None) and None not in (service, priority):
-            parsed[str(name)] = ClassPolicy(str(name), per_week, service, priority, gap, patterns, same_weekday, per_cycle)
+            parsed[str(name)] = ClassPolicy(str(name), per_week, service, priority, gap, patterns, same_weekday, per_cycle,
+                                            checklist, focus)
     if len(problems) > before:
         return None
     return Policy(time_zone, parsed, speed, circuity)
+
+
+def _checklist(row: _Row) -> tuple[tuple[str, ...], str | None]:
+    """A class's ``checklist`` (the steps of a visit, default ``DEFAULT_CHECKLIST``) and its
+    ``focus_step``, one of them."""
+    raw = row.values.get("checklist", list(DEFAULT_CHECKLIST))
+    steps: tuple[str, ...] = DEFAULT_CHECKLIST
+    if (not isinstance(raw, list) or not 1 <= len(raw) <= 30
+            or not all(isinstance(x, str) and re.fullmatch(r"[a-z][a-z0-9_]{0,39}", x) for x in raw) or len(set(raw)) < len(raw)):
+        row.fail("checklist", "expected 1 to 30 different step names such as \"check_shelf\" (lower case letters, "
+                 f"digits and _, at most 40 characters), got {str(raw)[:80]!r}")
+    else:
+        steps = tuple(raw)
+    focus = row.values.get("focus_step")
+    if focus is not None and focus not in steps:
+        row.fail("focus_step", f"expected one of the checklist's steps ({', '.join(steps)}), got {str(focus)[:40]!r}")
+        focus = None
+    return steps, focus
 
 
 def _day_patterns(row: _Row, per_week: float | None, gap: int | None) -> tuple[frozenset[int], ...] | None:
@@ -643,7 +663,11 @@ def read_plan(path: Path) -> tuple[DayPlan, dict]:
 
 # --- same-day events ---------------------------------------------------------------------
 
-EVENT_FIELDS = ("kind", "time", "rep_id", "store_id", "lat", "lon", "minutes", "latest", "priority", "store")
+EVENT_FIELDS = ("kind", "time", "rep_id", "store_id", "lat", "lon", "minutes", "latest", "priority", "store",
+                "outcome", "order_value", "note", "steps")
+#: A check-out's report of the visit (``routing.events.VisitReport``).
+REPORT_FIELDS = ("outcome", "order_value", "note", "steps")
+MAX_NOTE = 500
 
 
 def parse_events(data: Any, *, date: dt.date, time_zone: str, source: str = "events",
@@ -689,12 +713,46 @@ def parse_events(data: Any, *, date: dt.date, time_zone: str, source: str = "eve
         for name in KINDS[kind][1]:
             if values.get(name) is None and len(problems) == before:
                 row.fail(name, f"required for a {kind} event")
+        report = _visit_report(row, kind, policy)
         if len(problems) == before:
             events.append(Event(kind, time_s, values["rep_id"], values["store_id"], lat, lon, values["minutes"],
-                                latest, values["priority"], store))
+                                latest, values["priority"], store, report))
     if problems:
         raise InputError(problems)
     return events
+
+
+def _visit_report(row: _Row, kind: str, policy: Policy | None):
+    """A check-out's ``VisitReport`` (outcome, order_value, note, steps), or None without one."""
+    from .events import OUTCOMES, VisitReport
+
+    given = [f for f in REPORT_FIELDS if row.values.get(f) is not None]
+    if not given:
+        return None
+    if kind != "visit_done":
+        row.fail(given[0], "only a visit_done event (the check-out) reports the visit")
+        return None
+    outcome = row.text("outcome")
+    if outcome not in OUTCOMES:
+        row.fail("outcome", f"expected one of {', '.join(OUTCOMES)}, got {outcome!r}" if outcome
+                 else "required with order_value, note or steps")
+        return None
+    value = row.number("order_value", lo=0, hi=1e12)
+    if value is not None and outcome != "order":
+        row.fail("order_value", f"only an order has a value (the outcome is {outcome})")
+    note = row.text("note")
+    if len(note) > MAX_NOTE:
+        row.fail("note", f"at most {MAX_NOTE} characters, got {len(note)}")
+    raw = row.values.get("steps") or []
+    known = set(DEFAULT_CHECKLIST) if policy is None else {s for c in policy.classes.values() for s in c.checklist}
+    steps: tuple[str, ...] = ()
+    if not isinstance(raw, list) or len(raw) > 30 or not all(isinstance(x, str) for x in raw):
+        row.fail("steps", 'expected a list of at most 30 checklist steps such as ["check_shelf", "take_order"]')
+    elif unknown := [x for x in raw if x not in known]:
+        row.fail("steps", f"{unknown[0][:40]!r} is not a step of the policy's checklists ({', '.join(sorted(known))})")
+    else:
+        steps = tuple(dict.fromkeys(raw))
+    return VisitReport(outcome, value, note, steps)
 
 
 def _event_time(row: _Row, field: str, date: dt.date, clock: DayClock, *, required: bool = False) -> int | None:
@@ -732,6 +790,10 @@ def event_to_dict(event, date: dt.date, time_zone: str) -> dict:
         out["latest"] = _iso(date, event.latest_s, zone)
     if event.store is not None:
         out["store"] = {k: v for k, v in store_record(event.store).items() if v is not None}
+    if event.report is not None:
+        report = event.report
+        out |= {"outcome": report.outcome} | ({"order_value": report.order_value} if report.order_value is not None else {}) \
+            | ({"note": report.note} if report.note else {}) | ({"steps": list(report.steps)} if report.steps else {})
     return out
 
 

@@ -21,6 +21,10 @@ SUMMARY_KEYS = ("visits", "travel_s", "service_s", "wait_s", "distance_m", "span
 WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 
 SameWeekday = Literal["prefer", "require"]
+#: The method's steps in a store (进店 enter, 查 check the shelf, 做 fix the display, 说 tell
+#: about promotions, 销 take the order, 训 train the staff, 出 leave): every class's checklist
+#: unless the policy gives it another.
+DEFAULT_CHECKLIST = ("enter", "check_shelf", "fix_display", "tell_promotions", "take_order", "train_staff", "leave")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,10 @@ class ClassPolicy:
     same_weekday: SameWeekday = "prefer"
     visits_per_cycle: int | None = None
     """Visits in a whole cycle, whatever its length (instead of ``visits_per_week``)."""
+    checklist: tuple[str, ...] = DEFAULT_CHECKLIST
+    """The steps of a visit a rep may tick at check-out."""
+    focus_step: str | None = None
+    """The checklist's step for the focus product (主推), which the follow-up reports count."""
 
 
 @dataclass(frozen=True)

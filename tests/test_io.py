@@ -259,3 +259,22 @@ def test_visits_per_cycle_instead_of_per_week(tmp_path):
     fields = sorted((p.row, p.field) for p in problems)
     assert fields == [("classes.A", "visits_per_week"), ("classes.B", "visits_per_week"), ("classes.C", "visits_per_cycle")]
     assert "exactly one of visits_per_week" in next(p.message for p in problems if p.row == "classes.B")
+
+
+def test_a_class_checklist_and_its_focus_step():
+    """Issue 20, item 4: the in-store steps default to the method's (进店 查 做 说 销 训 出); a
+    class may have its own, with one step for the focus product; bad ones are named."""
+    from routing.io import parse_policy
+    from routing.model import DEFAULT_CHECKLIST
+
+    base = {"time_zone": "Europe/Monaco", "classes": {"A": {"visits_per_week": 1, "service_min": 20, "priority": 2}}}
+    assert parse_policy(base).classes["A"].checklist == DEFAULT_CHECKLIST == (
+        "enter", "check_shelf", "fix_display", "tell_promotions", "take_order", "train_staff", "leave")
+    custom = parse_policy(base | {"classes": {"A": base["classes"]["A"] | {"checklist": ["enter", "push_yoghurt", "leave"],
+                                                                           "focus_step": "push_yoghurt"}}}).classes["A"]
+    assert custom.checklist == ("enter", "push_yoghurt", "leave") and custom.focus_step == "push_yoghurt"
+    for bad, field in (({"checklist": ["Enter"]}, "checklist"), ({"checklist": ["a", "a"]}, "checklist"),
+                       ({"checklist": []}, "checklist"), ({"focus_step": "dance"}, "focus_step")):
+        with pytest.raises(InputError) as err:
+            parse_policy(base | {"classes": {"A": base["classes"]["A"] | bad}})
+        assert [(p.row, p.field) for p in err.value.problems] == [("classes.A", field)], bad

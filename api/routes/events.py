@@ -17,8 +17,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from routing.errors import InputError, InputProblem
-from routing.events import KINDS, REP_MAY_POST, EventRejected
-from routing.io import parse_events
+from routing.events import KINDS, OUTCOMES, REP_MAY_POST, EventRejected
+from routing.io import MAX_NOTE, parse_events
 from routing.replan import ReplanParams
 
 from .. import plans, replans
@@ -44,6 +44,11 @@ _EVENT_SCHEMA: dict[str, Any] = {
         "latest": {"type": "string", "description": "ISO 8601 or HH:MM: the visit ends by then"},
         "priority": {"type": "integer"},
         "store": {"type": "object", "description": "a new store (the stores file's columns)"},
+        "outcome": {"type": "string", "enum": list(OUTCOMES), "description": "visit_done (check-out): how the visit went"},
+        "order_value": {"type": "number", "minimum": 0, "description": "visit_done with outcome order: the order's value"},
+        "note": {"type": "string", "maxLength": MAX_NOTE, "description": "visit_done: a short note for the next visit"},
+        "steps": {"type": "array", "items": {"type": "string"}, "maxItems": 30,
+                  "description": "visit_done: the steps of the store class's checklist done (the policy's `checklist`)"},
     },
     "additionalProperties": False,
 }

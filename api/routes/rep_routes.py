@@ -16,8 +16,9 @@ from sqlalchemy import select
 from .. import auth, plans
 from ..deps import PrincipalDep, SessionDep, allow, read_db, require_rep_access
 from ..models import Plan, RepRow, RouteRow
+from ..models import VisitReport as VisitReportRow
 from ..problems import ProblemError, responses
-from ..schemas import CACHED_HEADERS, ROUTE_GEOJSON, CalendarKeyOut, RouteOut
+from ..schemas import CACHED_HEADERS, ROUTE_GEOJSON, CalendarKeyOut, LastVisitOut, RouteOut
 from .plans import render_map
 
 router = APIRouter(prefix="/v1/reps/{rep_id}", tags=["routes"])
@@ -182,6 +183,25 @@ def _get_route(session, request: Request, principal, rep_id: str, date: str, for
     if format == "geojson":
         return _cached(request, _geojson(request, session, rendered.body()), "application/geo+json")
     return _answer(request, rendered.content, rendered.etag, "application/json")
+
+
+@router.get("/routes/{date}/last-visits", response_model=list[LastVisitOut], responses=responses(401, 403, 404, 422),
+            **allow(*READERS))
+def get_last_visits(rep_id: str, date: str, request: Request, session: SessionDep, principal: PrincipalDep) -> list[LastVisitOut]:
+    """For each store on the rep's route on ``date``, its last visit reported before that
+    date (by any rep): outcome, order value, note and checklist, for the review before the
+    visit. Stores never reported on are left out."""
+    day = _date(request, session, date)
+    _, rendered = _route(request, session, principal, rep_id, day)
+    store_ids = {s["store_id"] for s in rendered.body()["stops"] if s.get("store_id")}
+    rows = session.scalars(select(VisitReportRow).where(VisitReportRow.store_id.in_(store_ids),
+                                                        VisitReportRow.date < day.isoformat())
+                           .order_by(VisitReportRow.date.desc(), VisitReportRow.checked_out_at.desc()))
+    last: dict[str, VisitReportRow] = {}
+    for row in rows:
+        last.setdefault(row.store_id, row)
+    return [LastVisitOut(store_id=r.store_id, date=r.date, rep_id=r.rep_id, checked_out_at=r.checked_out_at, outcome=r.outcome,
+                         order_value=r.order_value, note=r.note, steps=r.steps) for r in sorted(last.values(), key=lambda r: r.store_id)]
 
 
 @router.get("/routes/{date}/map", response_class=HTMLResponse, responses=_cached_responses({}, 401, 403, 404, 422),
