@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from html import escape
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -24,8 +23,8 @@ from ..schemas import SignInLinkCreated, SignInLinkIn, SignInLinkOut
 
 router = APIRouter(tags=["sign-in links"])
 MAKERS = ("admin", "supervisor")
-#: Where a rep lands once signed in.
-LANDING = "/v1/reps/{rep_id}/routes/today/map"
+#: Where a rep lands once signed in: its app.
+LANDING = "/app"
 
 
 def link_out(link: SignInLink) -> SignInLinkOut:
@@ -110,7 +109,7 @@ def sign_in(request: Request, session: SessionDep, settings: SettingsDep, code: 
         text = f'<p class="error">{escape(_WHY[signed])} Ask your supervisor for a new one.</p>'
         return HTMLResponse(_PAGE.format(body=text), status_code=410 if signed != "unknown" else 404)
     session.commit()
-    response = RedirectResponse(LANDING.format(rep_id=quote(signed.rep_id, safe="")), status_code=303)
+    response = RedirectResponse(LANDING, status_code=303)
     response.set_cookie(SESSION_COOKIE, signed.cookie, max_age=int(settings.rep_session_days * 86400),
                         expires=signed.expires_at, httponly=True, samesite="lax", secure=request.url.scheme == "https",
                         path="/")

@@ -235,7 +235,7 @@ def test_names_on_the_page_stay_text_in_the_browser():
 
 def test_a_rep_signs_in_on_a_phone_with_a_one_time_link(server):
     """Issue 20, item 2: a supervisor makes a link; on a phone (390x844, touch) the rep opens it,
-    taps "Sign in" and lands on the day's map, signed in; the link's code left the address bar;
+    taps "Sign in" and lands in the rep's app, signed in; the link's code left the address bar;
     the same link again says it was used."""
     base, tokens, _ = server
     link = _api(base, tokens["supervisor"], "/v1/reps/R1/sign-in-links", "POST", {"hours": 1})
@@ -252,8 +252,8 @@ def test_a_rep_signs_in_on_a_phone_with_a_one_time_link(server):
         button = tab.get_by_role("button", name="Sign in")
         assert button.bounding_box()["height"] >= 44
         button.tap()
-        tab.wait_for_url(f"{base}/v1/reps/R1/routes/today/map")
-        assert tab.locator(".folium-map").count() == 1
+        tab.wait_for_url(f"{base}/app")
+        assert tab.locator("#fr-config").count() == 1
         cookie = next(c for c in phone.cookies() if c["name"] == "fieldroute_session")
         assert cookie["httpOnly"] and cookie["expires"] > time.time() + 29 * 86400
         other = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)

@@ -35,7 +35,7 @@ def test_a_link_signs_a_phone_in_once(client, admin):
     assert page.status_code == 200 and "Sign in" in page.text and "set-cookie" not in page.headers
 
     r = _sign_in(client, _code(link["url"]))
-    assert r.status_code == 303 and r.headers["location"] == "/v1/reps/R1/routes/today/map"
+    assert r.status_code == 303 and r.headers["location"] == "/app"
     cookie = r.cookies.get("fieldroute_session")
     assert cookie and f"Max-Age={MONTH_S}" in r.headers["set-cookie"] and "HttpOnly" in r.headers["set-cookie"]
     phone = {"Cookie": f"fieldroute_session={cookie}"}
@@ -120,3 +120,20 @@ def test_a_rep_reads_its_own_record_and_the_stores_it_may_visit(app, client, adm
     assert client.get("/v1/reps/R2", headers=rep).status_code == 404
     assert client.patch("/v1/reps/R1", json={"name": "Me"}, headers=rep).status_code == 403
     assert client.get("/v1/stores", headers=make_token(app, "integrator")).json()["count"] == len(everyone)
+
+
+def test_the_app_page_needs_a_reps_session(app, client, admin):
+    """/app shows a signed-out page (how to sign in) without a rep's session, and the shell
+    with the rep and its CSRF token with one; its files are served from the package."""
+    load_team(client, admin)
+    page = client.get("/app")
+    assert page.status_code == 200 and "sign-in link" in page.text and "fr-config" not in page.text
+    link = client.post("/v1/reps/R2/sign-in-links", headers=admin).json()
+    assert _sign_in(client, _code(link["url"])).status_code == 303
+    shell = client.get("/app")
+    assert 'id="fr-config"' in shell.text and '"rep_id": "R2"' in shell.text and shell.headers["cache-control"] == "no-store"
+    for name, media in (("app.js", "text/javascript"), ("words.js", "text/javascript"), ("app.css", "text/css"),
+                        ("manifest.webmanifest", "application/manifest+json"), ("icon.svg", "image/svg+xml")):
+        r = client.get(f"/app/{name}")
+        assert r.status_code == 200 and r.headers["content-type"].startswith(media), name
+    assert client.get("/app/..%2Fsign_in.py").status_code == 404

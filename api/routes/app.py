@@ -1,0 +1,55 @@
+"""/app: the rep's phone app, a web app the service serves itself (``maps/static/app``: plain
+JavaScript, no build step, nothing from a CDN). A phone signs in with a one-time link
+(``sign_in``); the app then reads the rep's routes and posts its events with the session
+cookie and the page's ``X-CSRF-Token`` (``deps.PAGE_WRITES``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from .. import auth
+from ..deps import SESSION_COOKIE, read_db
+
+router = APIRouter(tags=["app"])
+STATIC = Path(__file__).parents[2] / "maps" / "static" / "app"
+FILES = {"app.js": "text/javascript", "words.js": "text/javascript", "app.css": "text/css", "icon.svg": "image/svg+xml",
+         "manifest.webmanifest": "application/manifest+json"}
+
+_SHELL = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fieldroute</title>
+<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
+<meta name="theme-color" content="#0b57d0"><link rel="manifest" href="/app/manifest.webmanifest">
+<link rel="icon" href="/app/icon.svg"><link rel="stylesheet" href="/app/app.css"></head>
+<body><script type="application/json" id="fr-config">{config}</script>
+<header><h1 id="fr-title">Fieldroute</h1><form method="post" action="/logout"><button id="fr-signout" type="submit">Sign out</button></form></header>
+<main id="fr-main"><p id="fr-status" role="status" aria-live="polite"></p><nav id="fr-days"></nav>
+<section id="fr-totals"></section><ol id="fr-stops"></ol><section id="fr-left"></section><section id="fr-actions"></section></main>
+<script src="/app/words.js"></script><script src="/app/app.js"></script></body></html>"""
+
+_SIGNED_OUT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fieldroute</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/app/app.css"></head>
+<body><main><h1>Fieldroute</h1><p>To see your route on this phone, open the sign-in link your supervisor sent you
+(or scan its QR code).</p></main></body></html>"""
+
+
+@router.get("/app", response_class=HTMLResponse, include_in_schema=False)
+async def app_page(request: Request) -> HTMLResponse:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    principal = await read_db(request, auth.principal_for_session, cookie) if cookie else None
+    if principal is None or principal.role != "rep":
+        return HTMLResponse(_SIGNED_OUT, headers={"Cache-Control": "no-store"})
+    config = {"rep_id": principal.rep_id, "csrf": auth.csrf_token(cookie)}
+    text = json.dumps(config).replace("<", "\\u003c")
+    return HTMLResponse(_SHELL.format(config=text), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/app/{name}", include_in_schema=False)
+def app_file(name: str) -> FileResponse:
+    from ..problems import ProblemError
+
+    if name not in FILES:
+        raise ProblemError(404, f"no file {name!r}")
+    return FileResponse(STATIC / name, media_type=FILES[name], headers={"Cache-Control": "no-cache"})
