@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from routing.io import parse_reps, parse_stores, route_from_dict
-from routing.model import DayPlan, Rep, Route, Store, Unassigned
+from routing.io import parse_policy, parse_reps, parse_stores, route_from_dict
+from routing.model import DayPlan, Policy, Rep, Route, Store, Unassigned
 
 from .models import Event, Plan, PolicyVersion, RouteRow
 from .records import REPS, STORES, versions
@@ -165,6 +165,11 @@ def plan_reps(session: Session, plan: Plan, rep_ids: set[str] | None = None) -> 
     stored without an end ends its day where it starts."""
     wanted = {k: v for k, v in plan.inputs["reps"].items() if rep_ids is None or k in rep_ids}
     return parse_reps(sorted(versions(session, REPS, wanted), key=lambda r: r["id"]), fmt="json")
+
+
+def plan_policy(session: Session, plan: Plan) -> Policy:
+    """The policy a plan was made from."""
+    return parse_policy(session.get(PolicyVersion, plan.inputs["policy"]).data)
 
 
 def day_plan(session: Session, plan: Plan, date: str, rep_ids: frozenset[str] | None = None):

@@ -36,7 +36,7 @@ from .models import Event as EventRow
 from .models import Plan, RouteRow, utcnow
 from .models import VisitReport as VisitReportRow
 from .network import travel_for
-from .plans import latest_routes
+from .plans import latest_routes, route_row
 from .records import load_inputs
 
 #: Event rows that are not events.
@@ -164,13 +164,16 @@ def apply(session: Session, plan: Plan, sit: Situation, events: list[Event], now
     zone = ZoneInfo(plan.time_zone)
     date = sit.date.isoformat()
     versions: dict[str, int] = {}
+    had = {v.store_id: r.rep_id for r in sit.routes if r.date == date for v in r.visits}
     for route in result.changed:
-        latest = session.scalar(select(func.max(RouteRow.version)).where(
-            RouteRow.plan_id == plan.id, RouteRow.rep_id == route.rep_id, RouteRow.date == route.date)) or 0
-        session.add(RouteRow(plan_id=plan.id, rep_id=route.rep_id, date=route.date, version=latest + 1,
-                             data=route_to_dict(route, zone)))
+        previous = route_row(session, plan.id, route.rep_id, route.date)
+        latest = previous.version if previous is not None else 0
+        data = route_to_dict(route, zone)
         if route.date == date:
             versions[route.rep_id] = latest + 1
+            data["left"] = _left(previous.data.get("left", []) if previous is not None else [], result.diff, had,
+                                 route.rep_id, data["stops"])
+        session.add(RouteRow(plan_id=plan.id, rep_id=route.rep_id, date=route.date, version=latest + 1, data=data))
     for event in result.applied:  # as applied, with the route versions its post wrote (the events log shows them)
         session.add(EventRow(plan_id=plan.id, rep_id=event.rep_id or "", date=date, kind=event.kind,
                              data={"event": event_to_dict(event, sit.date, plan.time_zone), "by": by, "versions": versions,
@@ -194,6 +197,24 @@ def apply(session: Session, plan: Plan, sit: Situation, events: list[Event], now
     session.add(EventRow(plan_id=plan.id, rep_id="", date=date, kind=STATE, data=missing | {"now_s": after.now_s}))
     session.flush()
     return result, versions
+
+
+def _left(before: list[dict], diff, had: dict[str, str], rep_id: str, stops: list[dict]) -> list[dict]:
+    """The day's visits that left ``rep_id``'s route since it was published (the route's
+    ``left``): those gone before (``before``) and those this re-plan took off it (``diff``;
+    ``had``: each store's rep before it), where each went; a visit back on the route is not."""
+    gone = {item["store_id"]: item for item in before}
+    for m in diff.moved:
+        if m["from"] == rep_id:
+            gone[m["store_id"]] = {"store_id": m["store_id"], "how": "moved", "rep_id": m["to"]}
+    for c in diff.carried:
+        if had.get(c["store_id"]) == rep_id:
+            gone[c["store_id"]] = {"store_id": c["store_id"], "how": "carried", "rep_id": c["rep_id"], "to_date": c["to_date"]}
+    for d in diff.dropped:
+        if d["rep_id"] == rep_id:
+            gone[d["store_id"]] = {"store_id": d["store_id"], "how": "missing", "reason": d["reason"], "detail": d["detail"]}
+    on_route = {s.get("store_id") for s in stops}
+    return [item for store_id, item in sorted(gone.items()) if store_id not in on_route]
 
 
 def answer(plan: Plan, date: dt.date, result: Replan, versions: dict[str, int]) -> dict:

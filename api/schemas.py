@@ -221,6 +221,26 @@ _RING = {"type": "array", "items": _POSITION, "minItems": 4, "description": "a c
 _WORKLOAD_FIELDS = ("stores", "visits", "service_h", "travel_h", "wait_h", "work_h", "days_used", "available_h", "beyond_h")
 
 
+class LeftOut(BaseModel):
+    """A visit of the published route that a re-plan took off it, and where it went."""
+
+    store_id: str
+    name: str | None = Field(None, description="the store's name (absent for a store the service does not know)")
+    how: Literal["moved", "carried", "missing"] = Field(
+        description="moved: another rep makes it today; carried: put on a later date; missing: on no route")
+    rep_id: str | None = Field(None, description="moved or carried: the rep who makes it")
+    to_date: dt.date | None = Field(None, description="carried: the date it was put on")
+    reason: str | None = Field(None, description="missing: the reason code (e.g. store_closed, rep_not_working)")
+    detail: str | None = None
+
+
+class ChecklistOut(BaseModel):
+    """A store class's in-store steps a rep may tick at check-out."""
+
+    steps: list[str]
+    focus_step: str | None = Field(None, description="the focus product's step (主推), if the policy names one")
+
+
 class RouteOut(BaseModel):
     """A rep's route on a date, from the published plan."""
 
@@ -230,9 +250,15 @@ class RouteOut(BaseModel):
     date: dt.date
     time_zone: str
     version: int
+    day_off: bool = Field(description="the rep does not work on this date (its working days or a day off); "
+                          "false with no visits: a working day with nothing to visit")
     stops: list[StopOut]
     summary: dict[str, int]
     resume: ResumeOut | None = None
+    left: list[LeftOut] = Field(description="the day's visits that re-plans took off this route since it was published")
+    checklists: dict[str, ChecklistOut] = Field(description="each store class's checklist (the policy the plan was made from)")
+    new_store_class: str = Field(description="the class for an urgent visit's new place (the app's "
+                                 "default: the policy's lowest priority)")
 
 
 class RouteVersionOut(BaseModel):

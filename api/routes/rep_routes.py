@@ -37,8 +37,10 @@ def route_body(session, plan: Plan, rep_id: str, date: str, row: RouteRow | None
     """A route as the API shows it: stops with the stores' names, classes, hours and places
     (the plan's stores and those its urgent visits brought, ``plans.store_data``)."""
     stops = row.data["stops"] if row else []
-    stores = plans.store_data(session, plan, {s["store_id"] for s in stops if s.get("store_id")})
+    left = row.data.get("left", []) if row else []
+    stores = plans.store_data(session, plan, {s["store_id"] for s in stops + left if s.get("store_id")})
     rep = plans.plan_reps(session, plan, {rep_id})[0]
+    policy = plans.plan_policy(session, plan)
     out = []
     for stop in stops:
         item = dict(stop)
@@ -51,7 +53,11 @@ def route_body(session, plan: Plan, rep_id: str, date: str, row: RouteRow | None
         out.append(item)
     summary = row.data["summary"] if row else {"visits": 0, "travel_s": 0, "service_s": 0, "wait_s": 0, "distance_m": 0, "span_s": 0}
     body = {"plan_id": plan.id, "rep_id": rep_id, "date": date, "time_zone": plan.time_zone,
-            "version": row.version if row else 0, "stops": out, "summary": summary}
+            "version": row.version if row else 0, "day_off": not rep.works_on(dt.date.fromisoformat(date)),
+            "stops": out, "summary": summary,
+            "left": [item | {"name": stores[item["store_id"]]["name"]} if item["store_id"] in stores else item for item in left],
+            "checklists": {c.name: {"steps": list(c.checklist), "focus_step": c.focus_step} for c in policy.classes.values()},
+            "new_store_class": min(policy.classes.values(), key=lambda c: c.priority).name}
     if row is not None and row.data.get("resume"):
         body["resume"] = row.data["resume"]
     return body

@@ -158,3 +158,57 @@ def test_an_event_sent_twice_in_one_post_is_applied_once(app, client, admin, day
     check(schema, log)
     assert [(e["kind"], e["store_id"]) for e in log.json()["items"]] == [("store_closed", first)]
     assert dt.datetime.fromisoformat(log.json()["items"][0]["received_at"]) == day.now
+
+
+def test_the_route_says_which_visits_left_it_and_where_they_went(app, client, admin, day):
+    """The rep's route lists the day's visits that re-plans took off it (issue 20): a closed
+    store (carried to a later date or missing, with the reason), then the rest of the day
+    when the rep cannot go on (each on another rep's route today, a later date, or missing),
+    and a visit that comes back is no longer listed. Before any event, nothing left."""
+    schema = client.get("/openapi.json").json()
+    rep = make_token(app, "rep", day.rep_id)
+    r = _route(client, rep, day)
+    check(schema, r)
+    assert r.json()["left"] == [] and r.json()["day_off"] is False
+    published = [s["store_id"] for s in r.json()["stops"] if s["type"] == "visit"]
+    closed = day.later[0]["store_id"]
+    r = _post(client, rep, day, {"kind": "store_closed", "time": day.at(0), "store_id": closed})
+    check(schema, r)
+    assert r.status_code == 200, r.text
+    left = r.json()["route"]["left"]
+    assert [x["store_id"] for x in left] == [closed], left
+    assert left[0]["how"] in ("carried", "missing") and left[0]["name"]
+    if left[0]["how"] == "missing":
+        assert left[0]["reason"] == "store_closed"
+    day.now += dt.timedelta(minutes=20)
+    r = _post(client, rep, day, {"kind": "rep_unavailable", "time": day.at(0)})
+    check(schema, r)
+    assert r.status_code == 200, r.text
+    r = _route(client, rep, day)
+    check(schema, r)
+    on_route = {s.get("store_id") for s in r.json()["stops"]}
+    left = {x["store_id"]: x for x in r.json()["left"]}
+    assert set(published) == on_route - {None} | set(left), (published, on_route, left)
+    for store_id, item in left.items():
+        if item["how"] == "moved":
+            other = _route(client, admin, day, item["rep_id"]).json()["stops"]
+            assert store_id in {s.get("store_id") for s in other}
+        elif item["how"] == "carried":
+            later = client.get(f"/v1/reps/{item['rep_id']}/routes/{item['to_date']}", headers=admin).json()["stops"]
+            assert store_id in {s.get("store_id") for s in later}
+        else:
+            assert item["reason"]
+    assert not _check(app, day)
+
+
+def test_a_day_off_says_so(app, client, admin, day):
+    """A date the rep does not work answers day_off (the demo's reps work Mo-Fr); a working
+    date does not, even with no visits."""
+    schema = client.get("/openapi.json").json()
+    monday = day.date - dt.timedelta(days=day.date.weekday())
+    for offset, off in ((5, True), (6, True), (0, False)):
+        r = client.get(f"/v1/reps/{day.rep_id}/routes/{monday + dt.timedelta(days=offset)}", headers=admin)
+        check(schema, r)
+        assert r.status_code == 200 and r.json()["day_off"] is off, (offset, r.text[:200])
+        if off:
+            assert not [s for s in r.json()["stops"] if s["type"] == "visit"]
