@@ -13,10 +13,11 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from .. import auth
 from ..deps import SESSION_COOKIE, read_db
+from ..problems import ProblemError
 
 router = APIRouter(tags=["app"])
 STATIC = Path(__file__).parents[2] / "maps" / "static" / "app"
-FILES = {"app.js": "text/javascript", "words.js": "text/javascript", "app.css": "text/css", "icon.svg": "image/svg+xml",
+FILES = {"app.js": "text/javascript", "sw.js": "text/javascript", "words.js": "text/javascript", "app.css": "text/css", "icon.svg": "image/svg+xml",
          "manifest.webmanifest": "application/manifest+json"}
 
 _SHELL = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fieldroute</title>
@@ -25,8 +26,9 @@ _SHELL = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fi
 <link rel="icon" href="/app/icon.svg"><link rel="stylesheet" href="/app/app.css"></head>
 <body><script type="application/json" id="fr-config">{config}</script>
 <header><h1 id="fr-title">Fieldroute</h1><form method="post" action="/logout"><button id="fr-signout" type="submit">Sign out</button></form></header>
-<main id="fr-main"><p id="fr-status" role="status" aria-live="polite"></p><nav id="fr-days"></nav>
-<section id="fr-totals"></section><ol id="fr-stops"></ol><section id="fr-left"></section><section id="fr-actions"></section></main>
+<main id="fr-main"><div id="fr-banner" role="alert" hidden></div><p id="fr-status" role="status" aria-live="polite"></p>
+<nav id="fr-days"></nav><section id="fr-totals"></section><div id="fr-queue"></div><div id="fr-map"></div><ol id="fr-stops"></ol>
+<section id="fr-left"></section><section id="fr-actions"></section></main>
 <script src="/app/words.js"></script><script src="/app/app.js"></script></body></html>"""
 
 _SIGNED_OUT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fieldroute</title>
@@ -48,8 +50,7 @@ async def app_page(request: Request) -> HTMLResponse:
 
 @router.get("/app/{name}", include_in_schema=False)
 def app_file(name: str) -> FileResponse:
-    from ..problems import ProblemError
-
     if name not in FILES:
         raise ProblemError(404, f"no file {name!r}")
-    return FileResponse(STATIC / name, media_type=FILES[name], headers={"Cache-Control": "no-cache"})
+    headers = {"Cache-Control": "no-cache"} | ({"Service-Worker-Allowed": "/app"} if name == "sw.js" else {})
+    return FileResponse(STATIC / name, media_type=FILES[name], headers=headers)

@@ -53,9 +53,12 @@ def login(request: Request, session: SessionDep, settings: SettingsDep,
 
 @router.post("/logout", include_in_schema=False)
 def logout(request: Request, session: SessionDep):
+    landing = "/login"
     if cookie := request.cookies.get(SESSION_COOKIE):
+        principal = auth.principal_for_session(session, cookie)
+        landing = "/app" if principal is not None and principal.role == "rep" else landing  # a rep's phone: its app
         auth.close_session(session, cookie)
         session.commit()
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse(landing, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
