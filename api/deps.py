@@ -68,11 +68,14 @@ async def current_principal(request: Request,
 
 PrincipalDep = Annotated[auth.Principal, Depends(current_principal)]
 
-#: The writes a signed-in page makes with the session cookie (the territory page's, the rep
-#: app's events: what a signed-in phone posts is what its rep may post anyway); every
-#: other write takes a bearer token, so a script that got hold of a page cannot do more.
+#: The writes a signed-in page makes with the session cookie (the territory page's, its
+#: sign-in links included, the rep app's events: what a signed-in phone posts is what its rep
+#: may post anyway); the route's roles still apply (a rep's phone makes no link, a team's
+#: supervisor only its reps'). Every other write takes a bearer token, so a script that got
+#: hold of a page cannot do more.
 PAGE_WRITES = frozenset({("POST", "/v1/stores/move"), ("POST", "/v1/territories/proposals"),
                          ("POST", "/v1/territories/proposals/{proposal_id}/apply"),
+                         ("POST", "/v1/reps/{rep_id}/sign-in-links"),
                          ("POST", "/v1/reps/{rep_id}/routes/{date}/events")})  # the rep's app (api.routes.app)
 
 

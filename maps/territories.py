@@ -2,7 +2,8 @@
 territory's outline, the reps' homes, and a panel with a workload bar per rep. A small local
 script (``static/territory.js``, inlined like Leaflet: the page works offline) lets a
 supervisor select stores, pick a rep, preview the routed workloads and apply the move; a
-proposal is drawn with its moved stores ringed in their new rep's colour."""
+proposal is drawn with its moved stores ringed in their new rep's colour. Signed in, each rep's
+row makes a one-time sign-in link for the rep's phone and shows it with its QR code."""
 
 from __future__ import annotations
 
@@ -124,7 +125,7 @@ _PANEL = """<aside id="fr-panel" aria-label="Territories">
 <p id="fr-subtitle"></p>
 <p id="fr-banner" hidden></p>
 <table id="fr-workload"><caption>Routed work per rep over the cycle, hours</caption><thead><tr><th>Rep</th><th>Stores</th><th>Work h <small>(service + travel)</small></th>
-<th class="fr-after" hidden>After</th></tr></thead><tbody></tbody></table>
+<th class="fr-after" hidden>After</th><th class="fr-phone" hidden>Phone</th></tr></thead><tbody></tbody></table>
 <p id="fr-key"><small>Bars: visits, driving (light), visits beyond the shifts (hatched).</small></p>
 <p id="fr-balance"></p>
 <p id="fr-other-plan" hidden>Moves and proposals act on the last published plan: <a href="/v1/territories/map">open it</a>.</p>
@@ -144,4 +145,12 @@ _PANEL = """<aside id="fr-panel" aria-label="Territories">
 </section>
 <p id="fr-status" role="status" aria-live="polite"></p>
 <p id="fr-readonly" hidden>Read only: sign in at <a href="/login">/login</a> in this browser to move stores.</p>
-</aside>"""
+</aside>
+<dialog id="fr-link" aria-labelledby="fr-link-title"><h2 id="fr-link-title">Sign-in link</h2>
+<p id="fr-link-error" hidden></p>
+<div id="fr-link-made" hidden><p>The rep scans the code with the phone, or opens the link on it, and taps <b>Sign in</b>.</p>
+<img id="fr-link-qr" alt="">
+<p><code id="fr-link-url"></code> <button type="button" id="fr-link-copy">Copy</button></p>
+<p id="fr-link-expires"></p></div>
+<form method="dialog"><button>Close</button></form>
+</dialog>"""

@@ -1,5 +1,6 @@
 /* Fieldroute's territory page: select stores, preview and apply a move, show and apply a
- * proposal. Plain Leaflet and fetch; text from data goes in with textContent, never as HTML.
+ * proposal, make a rep's sign-in link. Plain Leaflet and fetch; text from data goes in with
+ * textContent, never as HTML.
  * The page's config (cfg) comes from the server: reps and colours, workloads, the API's paths,
  * the page's CSRF token (null: read only), a proposal's figures. */
 "use strict";
@@ -17,6 +18,7 @@ function fieldrouteTerritories(map, storesLayer, outlinesLayer, cfg) {
   let now = new Map((proposal ? proposal.before : cfg.loads).map((w) => [w.rep_id, w]));
   let after = proposal && proposal.after ? new Map(proposal.after.map((w) => [w.rep_id, w])) : null;
   let busy = false;
+  const links = Boolean(cfg.csrf);  // signed in: each rep's row makes a sign-in link for its phone
 
   function el(tag, text, cls) {
     const e = document.createElement(tag);
@@ -127,6 +129,18 @@ function fieldrouteTerritories(map, storesLayer, outlinesLayer, cfg) {
           el("small", Math.abs(delta) < 0.05 ? "" : ` ${delta > 0 ? "+" : ""}${hours(delta)}`, delta > 0 ? "fr-up" : "fr-down"));
         tr.append(cell);
       }
+      if (links) {
+        const cell = el("td", undefined, "fr-phone");
+        if (now.has(id)) {  // not a what-if's new rep
+          const b = el("button", "Link");
+          b.type = "button";
+          b.title = "A one-time sign-in link for the rep's phone, with its QR code";
+          b.setAttribute("aria-label", `Sign-in link for ${id}`);
+          b.addEventListener("click", () => signInLink(id, b));
+          cell.append(b);
+        }
+        tr.append(cell);
+      }
       rows.append(tr);
     }
     const b = balance([...now.values()]);
@@ -232,6 +246,39 @@ function fieldrouteTerritories(map, storesLayer, outlinesLayer, cfg) {
     setBusy(false);
   }
 
+  // --- a rep's sign-in link ---------------------------------------------------------------
+  async function signInLink(rep, button) {
+    button.disabled = true;
+    const r = await call("POST", `/v1/reps/${encodeURIComponent(rep)}/sign-in-links`);
+    button.disabled = busy;
+    $("fr-link-title").textContent = `Sign-in link for ${label(rep)}`;
+    $("fr-link-error").hidden = r.ok;
+    $("fr-link-made").hidden = !r.ok;
+    if (!r.ok) {
+      $("fr-link-error").textContent = `No link made: ${r.message}`;
+    } else {
+      // the server's SVG (made for inline HTML: no xmlns) read in an inert document, shown as an
+      // image: nothing of it becomes part of the page, nothing in it runs
+      const svg = new DOMParser().parseFromString(r.body.qr_svg, "text/html").querySelector("svg");
+      const xml = svg ? new XMLSerializer().serializeToString(svg) : "";
+      $("fr-link-qr").src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(xml)}`;
+      $("fr-link-qr").alt = `QR code of the sign-in link for ${label(rep)}`;
+      $("fr-link-url").textContent = r.body.url;
+      $("fr-link-copy").textContent = "Copy";
+      const until = new Date(r.body.expires_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+      $("fr-link-expires").textContent = `It works once, until ${until}.`;
+    }
+    if (!$("fr-link").open) $("fr-link").showModal();
+  }
+  $("fr-link-copy").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText($("fr-link-url").textContent);
+      $("fr-link-copy").textContent = "Copied";
+    } catch (e) {  // no clipboard (a page on plain http): the link is selected, to copy by hand
+      getSelection().selectAllChildren($("fr-link-url"));
+    }
+  });
+
   // --- box selection ----------------------------------------------------------------------
   let boxStart = null, box = null, boxing = false;
   function boxMode(on) {
@@ -264,6 +311,7 @@ function fieldrouteTerritories(map, storesLayer, outlinesLayer, cfg) {
   $("fr-subtitle").textContent = cfg.subtitle || "";
   if (cfg.banner) { $("fr-banner").textContent = cfg.banner; $("fr-banner").hidden = false; }
   $("fr-readonly").hidden = Boolean(cfg.csrf);
+  document.querySelectorAll("th.fr-phone").forEach((e) => { e.hidden = !links; });
   const select = $("fr-rep");
   select.append(el("option", "choose a rep"));
   select.options[0].value = "";
