@@ -17,10 +17,12 @@ from ..problems import ProblemError
 
 router = APIRouter(tags=["app"])
 STATIC = Path(__file__).parents[2] / "maps" / "static" / "app"
+#: The translations of ``words.js`` (``words.zh.js``: Chinese).
+LANGUAGES = frozenset(p.name.split(".")[1] for p in STATIC.glob("words.*.js"))
 FILES = {"app.js": "text/javascript", "sw.js": "text/javascript", "words.js": "text/javascript", "app.css": "text/css", "icon.svg": "image/svg+xml",
          "manifest.webmanifest": "application/manifest+json"}
 
-_SHELL = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fieldroute</title>
+_SHELL = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>Fieldroute</title>
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
 <meta name="theme-color" content="#0b57d0"><link rel="manifest" href="/app/manifest.webmanifest">
 <link rel="icon" href="/app/icon.svg"><link rel="stylesheet" href="/app/app.css"></head>
@@ -45,12 +47,28 @@ async def app_page(request: Request) -> HTMLResponse:
         return HTMLResponse(_SIGNED_OUT, headers={"Cache-Control": "no-store"})
     config = {"rep_id": principal.rep_id, "csrf": auth.csrf_token(cookie)}
     text = json.dumps(config).replace("<", "\\u003c")
-    return HTMLResponse(_SHELL.format(config=text), headers={"Cache-Control": "no-store"})
+    return HTMLResponse(_SHELL.format(config=text, lang=language(request)),
+                        headers={"Cache-Control": "no-store", "Vary": "Accept-Language, Cookie"})
+
+
+def language(request: Request) -> str:
+    """The first of the phone's languages (Accept-Language, in its order) the app has words
+    for (a ``words.LANG.js`` beside ``words.js``); English otherwise."""
+    for part in request.headers.get("accept-language", "").split(","):
+        lang = part.split(";")[0].strip().lower()[:2]
+        if lang == "en" or (lang in LANGUAGES):
+            return lang
+    return "en"
 
 
 @router.get("/app/{name}", include_in_schema=False)
-def app_file(name: str) -> FileResponse:
+def app_file(name: str, request: Request) -> FileResponse:
     if name not in FILES:
         raise ProblemError(404, f"no file {name!r}")
-    headers = {"Cache-Control": "no-cache"} | ({"Service-Worker-Allowed": "/app"} if name == "sw.js" else {})
-    return FileResponse(STATIC / name, media_type=FILES[name], headers=headers)
+    headers = {"Cache-Control": "no-cache"}
+    if name == "sw.js":
+        headers["Service-Worker-Allowed"] = "/app"
+    if name == "words.js":  # one address, the words of the phone's language (the service worker keeps it)
+        headers["Vary"] = "Accept-Language"
+        name = "words.js" if (lang := language(request)) == "en" else f"words.{lang}.js"
+    return FileResponse(STATIC / name, media_type=FILES["words.js" if name.startswith("words.") else name], headers=headers)

@@ -189,9 +189,23 @@ def test_a_reps_morning_on_the_phone(tmp_path):
                 box = button.bounding_box()
                 if box:
                     assert box["height"] >= 44, button.inner_text()
+            for width, height in ((360, 740), (430, 932), (820, 1180)):  # small and large phones, a tablet
+                tab.set_viewport_size({"width": width, "height": height})
+                assert tab.evaluate("document.documentElement.scrollWidth") <= width
+            tab.screenshot(path=str(ARTIFACTS / "app-tablet.png"))
             tab.get_by_role("button", name="Sign out").tap()
             tab.wait_for_url(f"{base}/app")
             tab.get_by_text("open the sign-in link").wait_for()
+
+            link = _api(base, sup, "/v1/reps/R1/sign-in-links", "POST", {"hours": 1})
+            chinese = browser.new_context(**PHONE, locale="zh-CN")  # the words of the phone's language
+            chinese.route("**/*", network)
+            zh = chinese.new_page()
+            zh.goto(link["url"])
+            zh.get_by_role("button", name="Sign in").tap()
+            zh.get_by_role("button", name="退出登录").wait_for()
+            assert zh.locator("html").get_attribute("lang") == "zh"
+            assert zh.get_by_role("button", name="紧急拜访").is_visible()
             browser.close()
         done = _api(base, sup, f"/v1/plans/{plan_id}/events?date={DAY}&rep_id=R1")["items"][1]
         assert (done["outcome"], done["order_value"], done["steps"]) == ("order", 120.5, ["take_order"])
