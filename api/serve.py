@@ -232,6 +232,8 @@ def _as_tcp(sock: socket.socket) -> socket.socket:
 
 
 def _print_demo(settings: Settings, tokens: dict[str, str], host: str, port: int) -> None:
+    from .routes.sign_in import sign_in_url
+
     sessions = session_factory(make_engine(settings.db_url))
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     with sessions() as session:
@@ -241,6 +243,9 @@ def _print_demo(settings: Settings, tokens: dict[str, str], host: str, port: int
         rep = next((r for r in sorted(tokens) if r != "supervisor"), None)
         day = session.scalar(select(func.min(RouteRow.date)).where(  # the rep's next working day
             RouteRow.plan_id == plan.id, RouteRow.rep_id == rep, RouteRow.date > today.isoformat())) or plan.start
+        if rep:
+            _, code = auth.create_sign_in_link(session, rep, settings.sign_in_link_hours)
+            session.commit()
     print(f"\nDemo plan {plan.id}: {plan.start} to {plan.end}, published.")
     print("Tokens (shown once; new ones at every --demo start):")
     for who, secret in tokens.items():
@@ -251,6 +256,7 @@ def _print_demo(settings: Settings, tokens: dict[str, str], host: str, port: int
     print(f"  supervisor's map of {day}  {base}/v1/plans/{plan.id}/map?date={day}")
     print(f"  territories: workloads, move stores, balance  {base}/v1/territories/map")
     if rep:
+        print(f"  {rep}'s phone app (a one-time sign-in link; open it in a phone-sized window)  {sign_in_url(base, code)}")
         print(f"  {rep}'s route on {day}:  curl -H 'Authorization: Bearer {tokens[rep]}' {base}/v1/reps/{rep}/routes/{day}")
     print(flush=True)
 

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from .. import auth
 from ..deps import SESSION_COOKIE, read_db
@@ -62,13 +62,18 @@ def language(request: Request) -> str:
 
 
 @router.get("/app/{name}", include_in_schema=False)
-def app_file(name: str, request: Request) -> FileResponse:
+def app_file(name: str, request: Request) -> Response:
     if name not in FILES:
         raise ProblemError(404, f"no file {name!r}")
     headers = {"Cache-Control": "no-cache"}
     if name == "sw.js":
         headers["Service-Worker-Allowed"] = "/app"
+    media_type = FILES[name]
     if name == "words.js":  # one address, the words of the phone's language (the service worker keeps it)
         headers["Vary"] = "Accept-Language"
         name = "words.js" if (lang := language(request)) == "en" else f"words.{lang}.js"
-    return FileResponse(STATIC / name, media_type=FILES["words.js" if name.startswith("words.") else name], headers=headers)
+    stat = (STATIC / name).stat()
+    headers["ETag"] = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+    if headers["ETag"] in {t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)  # the phone has it: a few bytes, not the file
+    return FileResponse(STATIC / name, media_type=media_type, headers=headers)

@@ -82,7 +82,7 @@ def revoke_link(link_id: int, session: SessionDep, principal: PrincipalDep) -> S
     return link_out(link)
 
 
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fieldroute: sign in</title>
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fieldroute: sign in</title><link rel="icon" href="/app/icon.svg">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font:18px system-ui,sans-serif;max-width:26em;margin:3em auto;padding:0 1em;color:#111}}
 button{{font:inherit;min-height:48px;width:100%;margin-top:1em;border:0;border-radius:8px;background:#0b57d0;color:#fff}}

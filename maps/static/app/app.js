@@ -320,11 +320,11 @@
     return form;
   }
 
-  function stopItem(stop, state, isToday, busy) {
+  function stopItem(stop, number, state, isToday, busy) {
     const minutes = Math.round((Date.parse(stop.end) - Date.parse(stop.start)) / 60000);
     const waiting = readQueue().some((q) => q.state === "waiting" && q.event.store_id === stop.store_id);
     const item = el("li", {class: `fr-stop fr-stop-${state}`, "data-store": stop.store_id},
-      el("div", {}, el("span", {class: "fr-time"}, hm(stop.start)), el("span", {class: "fr-name"}, stop.name || stop.store_id), " ",
+      el("div", {}, el("span", {class: "fr-n", "aria-hidden": "true"}, String(number)), el("span", {class: "fr-time"}, hm(stop.start)), el("span", {class: "fr-name"}, stop.name || stop.store_id), " ",
         el("span", {class: `fr-state fr-state-${state}`}, W.status[state]), waiting ? el("span", {class: "fr-wait"}, W.waiting) : null),
       el("div", {class: "fr-meta"}, [stop.class ? W.classLabel(stop.class) : null, W.hours(stop.opening_hours), W.serviceMin(minutes)]
         .filter(Boolean).join(" · ")),
@@ -421,7 +421,7 @@
       !waiting.some((q) => q.event.store_id === s.store_id));
     const states = visits.map((s) => stateOf(s, waiting, upcoming));
     const busy = states.includes("under_way");
-    visits.forEach((stop, n) => list.append(stopItem(stop, states[n], isToday, busy)));
+    visits.forEach((stop, n) => list.append(stopItem(stop, n + 1, states[n], isToday, busy)));
     if (route.left.length) {
       $("fr-left").append(el("h2", {}, W.leftRoute),
         el("ul", {}, ...route.left.map((x) => el("li", {class: "fr-gone", "data-store": x.store_id}, W.left(x)))));
@@ -459,17 +459,27 @@
   window.addEventListener("focus", poll);
   document.addEventListener("visibilitychange", poll);
   setInterval(poll, POLL_MS);
-  if ("serviceWorker" in navigator) {
+  /** The service worker, once the route is shown (it fetches the app's files again to keep
+   * them). The first time it takes the page over it has seen none of the day: read it again
+   * through it. */
+  function keepOffline() {
+    if (!("serviceWorker" in navigator)) return;
     navigator.serviceWorker.register("/app/sw.js", {scope: "/app"}).catch(() => {});
-    // the first time it takes the page over, the worker has seen none of the day: read it again through it
-    navigator.serviceWorker.addEventListener("controllerchange", () => {
+    navigator.serviceWorker.addEventListener("controllerchange", async () => {
       week = {};
-      if (day) refresh().then(() => loadExtras(day));
+      if (!day) return;
+      const answer = await get(routePath(day)).catch(() => null);
+      if (answer && answer.body) [route, etag] = [answer.body, answer.etag];
+      loadExtras(day);
     });
   }
+
   if (navigator.permissions) {
     navigator.permissions.query({name: "geolocation"}).then((p) => p.state === "granted" && position().then(() => day && drawMap(day)))
       .catch(() => {});
   }
-  load().then(send);
+  load().then(() => {
+    send();
+    keepOffline();
+  });
 })();
