@@ -122,6 +122,8 @@ def test_a_reps_morning_on_the_phone(tmp_path):
             # another rep's route is not the phone's to read
             assert phone.request.get(f"{base}/v1/reps/R2/routes/today").status == 403
             tab.wait_for_function("navigator.serviceWorker.controller !== null")
+            installable = phone.new_cdp_session(tab).send("Page.getInstallabilityErrors")["installabilityErrors"]
+            assert {e["errorId"] for e in installable} <= {"in-incognito"}, installable  # the context is incognito
 
             stop = tab.locator(f'.fr-stop[data-store="{v[0]}"]')
             stop.get_by_role("button", name="Check in").tap()
