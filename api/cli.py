@@ -481,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("fieldroute").propagate = False
     from routing.roads import RoadNetworkError
 
-    if args.command in ("serve", "db", "token"):
+    if args.command in ("serve", "db", "token", "visits"):
         from .serve import run
 
         return run(args)

@@ -216,23 +216,31 @@ class Event(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class VisitReport(Base):
-    """A visit as its check-out reported it (``routing.events.VisitReport``): kept for the
-    stop's pre-visit review and the follow-up reports, whatever later plans do."""
+class Visit(Base):
+    """A visit a rep made: a check-in and check-out pair (``routing.followup.MadeVisit``), from
+    the rep's app (written at the check-out) or imported from another system by its id. The
+    follow-up reports' actual visits and the stops' last visits, whatever later plans do."""
 
-    __tablename__ = "visit_reports"
-    __table_args__ = (Index("ix_visit_reports_store_date", "store_id", "date"),
-                      Index("ix_visit_reports_rep_date", "rep_id", "date"))
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    store_id: Mapped[str] = mapped_column(String(200))
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_store_date", "store_id", "date"), Index("ix_visits_rep_date", "rep_id", "date"),
+                      Index("ix_visits_date", "date"))
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
     rep_id: Mapped[str] = mapped_column(String(200))
+    store_id: Mapped[str] = mapped_column(String(200))
     date: Mapped[str] = mapped_column(String(10))
+    """The check-in's date in the plans' time zone."""
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
+    checked_in_at: Mapped[dt.datetime]
     checked_out_at: Mapped[dt.datetime]
-    outcome: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str | None] = mapped_column(String(20))
     order_value: Mapped[float | None] = mapped_column(Float)
-    note: Mapped[str] = mapped_column(Text)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    note: Mapped[str] = mapped_column(Text, default="")
     steps: Mapped[list[Any]]
+    far: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(10))
+    """``app`` or ``import``."""
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class IdempotencyKey(Base):

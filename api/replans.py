@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from routing.calendar import Cycle
 from routing.clock import day_clock
 from routing.events import KINDS, Event
+from routing.followup import MadeVisit, made_visits
 from routing.io import diff_to_dict, event_to_dict, parse_events, route_from_dict, route_to_dict
 from routing.model import Unassigned
 from routing.replan import ReplanParams, Replan, Situation, apply_events
@@ -34,7 +35,7 @@ from .cache import LRU
 from .db import begin_write
 from .models import Event as EventRow
 from .models import Plan, RouteRow, utcnow
-from .models import VisitReport as VisitReportRow
+from .models import Visit as VisitRow
 from .network import travel_for
 from .plans import latest_routes, route_row
 from .records import load_inputs
@@ -178,16 +179,14 @@ def apply(session: Session, plan: Plan, sit: Situation, events: list[Event], now
         session.add(EventRow(plan_id=plan.id, rep_id=event.rep_id or "", date=date, kind=event.kind,
                              data={"event": event_to_dict(event, sit.date, plan.time_zone), "by": by, "versions": versions,
                                    "received_at": now.isoformat()}))
-        if event.report is not None:
-            report = event.report
-            session.add(VisitReportRow(store_id=event.store_id, rep_id=event.rep_id, date=date, plan_id=plan.id,
-                                       checked_out_at=day_clock(sit.date, plan.time_zone).instant(event.time_s),
-                                       outcome=report.outcome, order_value=report.order_value, note=report.note,
-                                       steps=list(report.steps)))
+    after = result.situation
+    stores = {s.id: s for s in after.stores} | {e.store.id: e.store for e in after.events if e.store is not None}
+    for visit in made_visits(sit.date, plan.time_zone, after.events, stores, after.policy, params.check_in_radius_m,
+                             only=[e for e in result.applied if e.kind == "visit_done"]):
+        session.merge(visit_row(visit, plan.id, "app"))
     own = {e.rep_id for e in result.applied}
     for rep_id in sorted(set(versions) - own):
         session.add(EventRow(plan_id=plan.id, rep_id=rep_id, date=date, kind=AFFECTED, data={"by": by}))
-    after = result.situation
     last = _last_state(session, plan)
     if last is not None and after.unassigned == sit.unassigned:  # the cycle's missing visits are as they were
         missing = {"unassigned_in": last.data.get("unassigned_in", last.id)}
@@ -215,6 +214,14 @@ def _left(before: list[dict], diff, had: dict[str, str], rep_id: str, stops: lis
             gone[d["store_id"]] = {"store_id": d["store_id"], "how": "missing", "reason": d["reason"], "detail": d["detail"]}
     on_route = {s.get("store_id") for s in stops}
     return [item for store_id, item in sorted(gone.items()) if store_id not in on_route]
+
+
+def visit_row(visit: MadeVisit, plan_id: int | None, source: str) -> VisitRow:
+    """A made visit as stored."""
+    return VisitRow(id=visit.id, rep_id=visit.rep_id, store_id=visit.store_id, date=visit.date.isoformat(), plan_id=plan_id,
+                    checked_in_at=visit.checked_in, checked_out_at=visit.checked_out, outcome=visit.outcome,
+                    order_value=visit.order_value, currency=visit.currency, note=visit.note, steps=list(visit.steps),
+                    far=visit.far, source=source)
 
 
 def answer(plan: Plan, date: dt.date, result: Replan, versions: dict[str, int]) -> dict:

@@ -81,6 +81,33 @@ class ImportResult(BaseModel):
     dry_run: bool
 
 
+class VisitIn(BaseModel):
+    """A visit a rep made, as another system sends it (times ISO 8601; without an offset, the
+    plans' time zone)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(max_length=200, description="the visit's id in the other system: importing it again replaces it")
+    rep_id: str = Field(max_length=200)
+    store_id: str = Field(max_length=200)
+    checked_in: dt.datetime
+    checked_out: dt.datetime
+    outcome: Outcome | None = None
+    order_value: float | None = Field(None, ge=0, description="an order's value")
+    currency: str | None = Field(None, pattern="^[A-Za-z]{3}$")
+    note: str | None = Field(None, max_length=500)
+    steps: list[str] | None = Field(None, max_length=30, description="the checklist's steps done")
+
+
+class VisitImportOut(BaseModel):
+    """What a visits import did, or with dry_run would do."""
+
+    received: int
+    added: int
+    changed: int
+    unchanged: int
+    dry_run: bool
+
+
 class Deleted(BaseModel):
     id: str
     result: str = Field(description="'deleted', or 'deactivated' when a plan was made from it")

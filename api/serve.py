@@ -58,6 +58,14 @@ def add_commands(sub) -> None:
     _db_option(p)
 
 
+    p = sub.add_parser("visits", help="import the visits reps made elsewhere (a CSV or JSON file)")
+    p.add_argument("action", choices=["import"])
+    p.add_argument("file", type=Path, help="a .csv, or a .json list of objects: id, rep_id, store_id, checked_in, "
+                   "checked_out and optionally outcome, order_value, currency, note, steps")
+    p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    _db_option(p)
+
+
 def _db_option(p) -> None:
     p.add_argument("--db", help="database URL or SQLite file path (default $FIELDROUTE_DATABASE_URL or a file in the data directory)")
 
@@ -81,7 +89,36 @@ def run(args) -> int:
         return _db(args)
     if args.command == "token":
         return _token(args)
+    if args.command == "visits":
+        return _visits(args)
     return _serve(args)
+
+
+def _visits(args) -> int:
+    """``fieldroute visits import FILE``: as ``POST /v1/visits/import``."""
+    import json
+
+    from routing.errors import InputError
+
+    from .visits import import_visits
+
+    engine = make_engine(settings_from(args).db_url)
+    upgrade(engine)
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+        data, fmt = (text, "csv") if args.file.suffix.lower() == ".csv" else (json.loads(text), "json")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with transaction(session_factory(engine)) as session:
+            done = import_visits(session, data, fmt, dry_run=args.dry_run, source=args.file.name)
+    except InputError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{done.received} visits: {done.added} added, {done.changed} changed, {done.unchanged} unchanged"
+          + (" (dry run: nothing written)" if done.dry_run else ""))
+    return 0
 
 
 def _db(args) -> int:

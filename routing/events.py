@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .model import Store
+from .travel import Point, haversine_m
 
 EventKind = Literal["visit_started", "visit_done", "position", "overrun", "store_closed", "urgent_visit",
                     "rep_unavailable", "rep_available"]
@@ -93,3 +94,13 @@ class EventRejected(ValueError):
     def __init__(self, code: str, message: str, *, index: int | None = None, conflict: bool = True):
         self.code, self.message, self.index, self.conflict = code, message, index, conflict
         super().__init__(f"{'' if index is None else f'event {index}: '}{message}")
+
+
+def far_check_in_m(event: Event, store: Store, radius_m: float) -> float | None:
+    """How far from ``store`` a check-in (``visit_started`` with the phone's position) was,
+    when farther than ``radius_m``; None when near or without a position. Such a check-in is
+    kept, and flagged."""
+    if event.kind != "visit_started" or event.position is None:
+        return None
+    far = haversine_m(Point(*event.position), Point(store.lat, store.lon))
+    return far if far > radius_m else None

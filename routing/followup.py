@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from .clock import day_clock
+from .daily import service_seconds
+from .events import Event, far_check_in_m
 from .model import ClassPolicy, Policy, Rep, Store
 
 Status = Literal["made", "made_other_day", "extra", "missed", "due"]
@@ -59,6 +62,8 @@ class MadeVisit:
     steps: tuple[str, ...] = ()
     far: bool = False
     """The check-in was flagged far from the store."""
+    note: str = ""
+    currency: str | None = None
 
     @property
     def service_s(self) -> int:
@@ -138,6 +143,35 @@ def spacing_days(policy: ClassPolicy, cycle_weeks: int) -> float:
     """Days between two visits of a store of this class (a weekly store: 7)."""
     rate = visits_per_day(policy, cycle_weeks)
     return 1 / rate if rate > 0 else float("inf")
+
+
+def made_visits(date: dt.date, time_zone: str, events: Sequence[Event], stores: Mapping[str, Store], policy: Policy,
+                radius_m: float, only: Collection[Event] | None = None) -> list[MadeVisit]:
+    """The visits a date's events made: each check-out (``visit_done``, with its report) and
+    the rep's last check-in at that store before it (without one, the visit began its service
+    time before the check-out); ``far`` if that check-in was farther than ``radius_m`` from the
+    store. Only the check-outs among ``only``, if given. The id says the date, rep, store and
+    check-out time, so the same check-out always makes the same visit."""
+    clock = day_clock(date, time_zone)
+    checked_in: dict[tuple[str | None, str | None], Event] = {}
+    out = []
+    for e in sorted(events, key=lambda e: e.time_s):
+        if e.kind == "visit_started":
+            checked_in[e.rep_id, e.store_id] = e
+        elif e.kind == "visit_done":
+            began = checked_in.pop((e.rep_id, e.store_id), None)
+            if only is not None and e not in only:
+                continue
+            store = stores.get(e.store_id)
+            start_s = began.time_s if began is not None else e.time_s - (service_seconds(store, policy) if store else 0)
+            report = e.report
+            out.append(MadeVisit(
+                f"app:{date}:{e.rep_id}:{e.store_id}:{e.time_s}", e.rep_id, e.store_id, date, clock.instant(start_s),
+                clock.instant(e.time_s), report.outcome if report else None, report.order_value if report else None,
+                report.steps if report else (),
+                far=began is not None and store is not None and far_check_in_m(began, store, radius_m) is not None,
+                note=report.note if report else ""))
+    return out
 
 
 # --- matching ----------------------------------------------------------------------------

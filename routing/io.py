@@ -13,7 +13,7 @@ import math
 import re
 import tomllib
 from io import StringIO
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -726,7 +726,7 @@ def _visit_report(row: _Row, kind: str, policy: Policy | None):
     """A check-out's ``VisitReport`` (outcome, order_value, note, steps), or None without one."""
     from .events import OUTCOMES, VisitReport
 
-    given = [f for f in REPORT_FIELDS if row.values.get(f) is not None]
+    given = [f for f in REPORT_FIELDS if row.values.get(f) not in (None, "", [])]
     if not given:
         return None
     if kind != "visit_done":
@@ -744,6 +744,8 @@ def _visit_report(row: _Row, kind: str, policy: Policy | None):
     if len(note) > MAX_NOTE:
         row.fail("note", f"at most {MAX_NOTE} characters, got {len(note)}")
     raw = row.values.get("steps") or []
+    if isinstance(raw, str):  # a CSV cell: "check_shelf;take_order"
+        raw = [x for x in re.split(r"[;\s]+", raw) if x]
     known = set(DEFAULT_CHECKLIST) if policy is None else {s for c in policy.classes.values() for s in c.checklist}
     steps: tuple[str, ...] = ()
     if not isinstance(raw, list) or len(raw) > 30 or not all(isinstance(x, str) for x in raw):
@@ -777,6 +779,68 @@ def _event_time(row: _Row, field: str, date: dt.date, clock: DayClock, *, requir
         row.fail(field, f"expected a time on {date} (the day under way), got {raw!r}")
         return None
     return clock.from_instant(moment)
+
+
+#: Columns of actual visits imported from another system (``parse_visits``).
+VISIT_REQUIRED = ("id", "rep_id", "store_id", "checked_in", "checked_out")
+VISIT_FIELDS = (*VISIT_REQUIRED, "outcome", "order_value", "currency", "note", "steps")
+MAX_VISIT_H = 24
+
+
+def parse_visits(data: Any, *, fmt: str, time_zone: str, policy: Policy | None = None, rep_ids: Collection[str] | None = None,
+                 store_ids: Collection[str] | None = None, source: str = "visits") -> list:
+    """Visits reps made, from another system (CSV text or a JSON list of objects), as
+    ``routing.followup.MadeVisit``s: the visit's ``id``, ``rep_id``, ``store_id``,
+    ``checked_in`` and ``checked_out`` (ISO 8601; without an offset, in ``time_zone``), and
+    optionally ``outcome`` (order, no_order, refused), ``order_value`` (an order's) and its
+    ``currency``, ``note`` and the checklist's ``steps`` (a list, or ';'-separated in CSV), checked
+    as a check-out's. Reps and stores must be among ``rep_ids`` and ``store_ids`` if given; an
+    id twice is refused. Raises one ``InputError`` naming each bad row and field."""
+    from .followup import MadeVisit
+
+    problems: list[InputProblem] = []
+    zone = ZoneInfo(time_zone)
+    visits = []
+    seen: set[str] = set()
+    for row in _ROW_READERS[fmt](data, source, VISIT_REQUIRED, problems):
+        before = len(problems)
+        if unknown := sorted(set(row.values) - set(VISIT_FIELDS)):
+            row.fail(unknown[0], f"unknown column; expected some of {', '.join(VISIT_FIELDS)}")
+        vid, rep_id, store_id = row.identifier("id"), row.identifier("rep_id"), row.identifier("store_id")
+        if vid is not None and vid in seen:
+            row.fail("id", f"visit {vid!r} is given twice")
+        seen.add(vid)
+        if rep_id is not None and rep_ids is not None and rep_id not in rep_ids:
+            row.fail("rep_id", f"no rep {rep_id!r} here")
+        if store_id is not None and store_ids is not None and store_id not in store_ids:
+            row.fail("store_id", f"no store {store_id!r}")
+        start, end = _instant(row, "checked_in", zone), _instant(row, "checked_out", zone)
+        if start is not None and end is not None and not dt.timedelta(0) <= end - start <= dt.timedelta(hours=MAX_VISIT_H):
+            row.fail("checked_out", f"expected a time from the check-in to {MAX_VISIT_H} h after it, got {row.text('checked_out')!r}")
+        currency = row.text("currency").upper() or None
+        if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
+            row.fail("currency", f"expected a three-letter code such as EUR, got {row.text('currency')[:20]!r}")
+        report = _visit_report(row, "visit_done", policy)
+        if len(problems) == before:
+            visits.append(MadeVisit(vid, rep_id, store_id, start.astimezone(zone).date(), start, end,
+                                    report.outcome if report else None, report.order_value if report else None,
+                                    report.steps if report else (), note=report.note if report else "", currency=currency))
+    if problems:
+        raise InputError(problems)
+    return visits
+
+
+def _instant(row: _Row, field: str, zone: ZoneInfo) -> dt.datetime | None:
+    """An ISO 8601 date and time; without an offset, in ``zone``."""
+    raw = row.required(field)
+    if raw is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(raw)
+    except (ValueError, OverflowError):
+        row.fail(field, f"expected an ISO 8601 date and time such as '2026-12-07T10:30:00+01:00', got {raw[:40]!r}")
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def event_to_dict(event, date: dt.date, time_zone: str) -> dict:

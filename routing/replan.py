@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from .calendar import Cycle, min_gap, required_visits
 from .clock import day_clock
 from .daily import Restart, build_route, insert_visit, service_seconds, solve_day
-from .events import KINDS, REP_KINDS, Event, EventRejected
+from .events import KINDS, REP_KINDS, Event, EventRejected, far_check_in_m
 from .hours import open_windows
 from .model import Policy, Rep, Resume, Route, SolveParams, Stop, Store, Unassigned
 from .repair import time_route
-from .travel import Point, TravelMatrix, haversine_m, places_of, with_places
+from .travel import Point, TravelMatrix, places_of, with_places
 
 
 @dataclass(frozen=True)
@@ -445,10 +445,8 @@ def _apply(state: _State, e: Event, now: int) -> tuple[set[str], str | None]:
                 day.frozen.append(_visit_stop(state, day, e.store_id, e.time_s, e.time_s + service, "under_way"))
             else:
                 day.frozen.append(_visit_stop(state, day, e.store_id, e.time_s - service, e.time_s, "done"))
-        if e.kind == "visit_started" and e.position is not None:
-            far = haversine_m(Point(*e.position), Point(store.lat, store.lon))
-            if far > state.params.check_in_radius_m:
-                flag = f"rep {e.rep_id} checked in at {e.store_id} {far:.0f} m from the store"
+        if (far := far_check_in_m(e, store, state.params.check_in_radius_m)) is not None:
+            flag = f"rep {e.rep_id} checked in at {e.store_id} {far:.0f} m from the store"
         return {e.rep_id}, flag
     if e.kind == "position":
         if e.position is not None:

@@ -146,3 +146,26 @@ def test_the_stores_to_look_at(lines):
     late = overdue(lines, DATA, WEEK.end)
     assert [(g.store_id, g.days_since) for g in late] == [("S3", None)]
     assert [g.store_id for g in overdue(lines, DATA, WEEK.end + dt.timedelta(days=3))] == ["S1", "S3"]  # S1: 6 > 3.5
+
+
+def test_visits_from_another_system_are_read_and_checked():
+    from routing.errors import InputError
+    from routing.io import parse_visits
+
+    text = ("id,rep_id,store_id,checked_in,checked_out,outcome,order_value,currency,note,steps\n"
+            "v1,R1,S1,2026-12-07T23:50,2026-12-08T00:20,order,12.5,eur,late one,enter;take_order\n"
+            "v2,R2,S4,2026-12-08T09:00:00+00:00,2026-12-08T09:15:00+00:00,,,,,\n")
+    v1, v2 = parse_visits(text, fmt="csv", time_zone="Europe/Monaco", rep_ids={"R1", "R2"}, store_ids={"S1", "S4"})
+    assert (v1.date, v1.service_s, v1.outcome, v1.order_value, v1.currency, v1.steps) == (
+        MON, 1800, "order", 12.5, "EUR", ("enter", "take_order"))
+    assert v1.checked_in.utcoffset() == dt.timedelta(hours=1) and v2.outcome is None
+    bad = [{"id": "v1", "rep_id": "R9", "store_id": "S1", "checked_in": "2026-12-07T10:00", "checked_out": "2026-12-07T09:00"},
+           {"id": "v1", "rep_id": "R1", "store_id": "S1", "checked_in": "noon", "checked_out": "2026-12-07T09:00",
+            "order_value": 5, "colour": "red"},
+           {"id": "v3", "rep_id": "R1", "store_id": "S1", "checked_in": "2026-12-07T10:00", "checked_out": "2026-12-07T10:10",
+            "outcome": "no_order", "order_value": 5, "currency": "euro"}]
+    with pytest.raises(InputError) as caught:
+        parse_visits(bad, fmt="json", time_zone="Europe/Monaco", rep_ids={"R1"}, store_ids={"S1"})
+    said = {(p.row, p.field) for p in caught.value.problems}
+    assert said == {("[0]", "rep_id"), ("[0]", "checked_out"), ("[1]", "colour"), ("[1]", "id"), ("[1]", "checked_in"),
+                    ("[1]", "outcome"), ("[2]", "order_value"), ("[2]", "currency")}, caught.value.problems

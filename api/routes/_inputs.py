@@ -114,11 +114,14 @@ async def read_object(request: Request, source: str) -> dict:
     return data
 
 
-def upload_body(item_schema: dict, *, geojson: bool) -> dict:
+STORES_CSV = "id,name,lat,lon,class,opening_hours\nS1,Corner shop,43.73,7.42,A,Mo-Sa 08:00-19:00\n"
+
+
+def upload_body(item_schema: dict, *, geojson: bool, example: str = STORES_CSV) -> dict:
     """OpenAPI requestBody of an import: a JSON list, CSV text (GeoJSON for stores) or a multipart file."""
     content = {
         "application/json": {"schema": {"type": "array", "items": item_schema}},
-        "text/csv": {"schema": {"type": "string"}, "example": "id,name,lat,lon,class,opening_hours\nS1,Corner shop,43.73,7.42,A,Mo-Sa 08:00-19:00\n"},
+        "text/csv": {"schema": {"type": "string"}, "example": example},
         "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}},
                                            "required": ["file"]}},
     }

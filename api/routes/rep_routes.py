@@ -16,7 +16,7 @@ from sqlalchemy import select
 from .. import auth, plans
 from ..deps import PrincipalDep, SessionDep, allow, read_db, require_rep_access
 from ..models import Plan, RepRow, RouteRow
-from ..models import VisitReport as VisitReportRow
+from ..models import Visit as VisitRow
 from ..problems import ProblemError, responses
 from ..schemas import CACHED_HEADERS, ROUTE_GEOJSON, CalendarKeyOut, LastVisitOut, RouteOut
 from .plans import render_map
@@ -200,10 +200,10 @@ def get_last_visits(rep_id: str, date: str, request: Request, session: SessionDe
     day = _date(request, session, date)
     _, rendered = _route(request, session, principal, rep_id, day)
     store_ids = {s["store_id"] for s in rendered.body()["stops"] if s.get("store_id")}
-    rows = session.scalars(select(VisitReportRow).where(VisitReportRow.store_id.in_(store_ids),
-                                                        VisitReportRow.date < day.isoformat())
-                           .order_by(VisitReportRow.date.desc(), VisitReportRow.checked_out_at.desc()))
-    last: dict[str, VisitReportRow] = {}
+    rows = session.scalars(select(VisitRow).where(VisitRow.store_id.in_(store_ids), VisitRow.date < day.isoformat(),
+                                                  VisitRow.outcome.is_not(None))
+                           .order_by(VisitRow.date.desc(), VisitRow.checked_out_at.desc()))
+    last: dict[str, VisitRow] = {}
     for row in rows:
         last.setdefault(row.store_id, row)
     return [LastVisitOut(store_id=r.store_id, date=r.date, rep_id=r.rep_id, checked_out_at=r.checked_out_at, outcome=r.outcome,

@@ -8,7 +8,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from api.models import VisitReport
+from api.models import Visit
 
 from .conftest import MONDAY, load_team, make_token, plan_and_publish
 
@@ -38,7 +38,7 @@ def test_a_check_out_report_is_kept_and_shown_before_the_next_visit(app, client,
         r = client.post(url, json=done | bad, headers=rep)
         assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == pointer, r.text
     with app.state.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(VisitReport)) == 0
+        assert s.scalar(select(func.count()).select_from(Visit)) == 0
     report = {"outcome": "order", "order_value": 182.5, "note": "Wants the new <b>yoghurt</b> display",
               "steps": ["enter", "check_shelf", "take_order", "enter"]}
     r = client.post(url, json=done | report, headers=rep)
@@ -56,3 +56,8 @@ def test_a_check_out_report_is_kept_and_shown_before_the_next_visit(app, client,
     assert client.get(f"/v1/reps/{other}/routes/{date}/last-visits", headers=rep).status_code == 403
     logged = client.get(f"/v1/plans/{plan['id']}/events", headers=admin).json()["items"]
     assert [(e["outcome"], e["order_value"]) for e in logged if e["kind"] == "visit_done"] == [("order", 182.5)]
+    with app.state.sessions() as s:  # kept as a made visit for the follow-up: the check-out without a check-in
+        (made,) = s.scalars(select(Visit)).all()
+    assert (made.rep_id, made.store_id, made.date, made.outcome, made.source, made.far) == (
+        rep_id, store_id, date.isoformat(), "order", "app", False)
+    assert made.checked_out_at == now and made.checked_in_at < now  # begun its service time before
