@@ -169,3 +169,22 @@ def test_visits_from_another_system_are_read_and_checked():
     said = {(p.row, p.field) for p in caught.value.problems}
     assert said == {("[0]", "rep_id"), ("[0]", "checked_out"), ("[1]", "colour"), ("[1]", "id"), ("[1]", "checked_in"),
                     ("[1]", "outcome"), ("[2]", "order_value"), ("[2]", "currency")}, caught.value.problems
+
+
+def test_a_days_events_make_visits():
+    """A check-out and the rep's check-in before it are one visit (far if the check-in was);
+    a check-out without a check-in began its service time before; ``only`` picks check-outs."""
+    from routing.events import Event, VisitReport
+    from routing.followup import made_visits
+
+    stores = {s.id: s for s in [Store("S1", "One", 43.7, 7.4, "A"), Store("S2", "Two", 43.7, 7.4, "B")]}
+    events = [Event("visit_started", 9 * 3600, "R1", "S1", lat=43.71, lon=7.4),  # about 1.1 km away
+              Event("visit_done", 9 * 3600 + 1200, "R1", "S1", report=VisitReport("order", 10.0, "", ("enter",))),
+              Event("visit_done", 10 * 3600, "R1", "S2")]
+    one, two = made_visits(MON, "Europe/Monaco", events, stores, POLICY, radius_m=300)
+    assert (one.checked_in, one.checked_out, one.far, one.outcome, one.order_value, one.steps) == (
+        at(0, 9), at(0, 9, 20), True, "order", 10.0, ("enter",))
+    assert (two.checked_in, two.checked_out, two.far, two.outcome) == (at(0, 9, 45), at(0, 10), False, None)
+    assert one.id != two.id and made_visits(MON, "Europe/Monaco", events, stores, POLICY, 300)[0].id == one.id
+    assert [v.store_id for v in made_visits(MON, "Europe/Monaco", events, stores, POLICY, 2000, only=events[2:])] == ["S2"]
+    assert not made_visits(MON, "Europe/Monaco", events, stores, POLICY, 2000)[0].far
