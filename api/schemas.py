@@ -28,6 +28,7 @@ class StoreRecord(BaseModel):
     service_min: float | None = Field(None, ge=0, description="visit minutes; default: the class's")
     rep_id: str | None = Field(None, description="the owner rep (a territory is hard in planning)")
     demand: int = 0
+    area: str = Field("", max_length=100, description="a free area name (片区, e.g. a district): reports group by it")
 
 
 class RepRecord(BaseModel):
@@ -106,6 +107,77 @@ class VisitImportOut(BaseModel):
     changed: int
     unchanged: int
     dry_run: bool
+
+
+class ChangeOut(BaseModel):
+    previous: float | None = Field(description="the value in the period of the same length just before")
+    change: float | None = Field(description="(now - previous) / previous: 0.1 is +10 %")
+
+
+class ReportRowOut(BaseModel):
+    """The method's numbers for one group over a period (``routing.followup.ReportRow``):
+    planned against made, the formula sales = covered x active rate x average order, the four
+    opportunity KPIs (coverage, survival, focus-product rate, order value), and more. Rates
+    are null where nothing counts towards them."""
+
+    group: str = Field(description="rep, team, area, class, store or week")
+    key: str = Field(description="the rep's id, 'team', the area, the class, the store's id, or the week's Monday")
+    planned: int = Field(description="visits the published routes asked for (where re-plans moved them)")
+    made: int = Field(description="planned visits made, on their date or another day")
+    made_other_day: int
+    extra: int = Field(description="made visits matching no planned one")
+    missed: int = Field(description="planned, not made, their date over")
+    missed_by_reason: dict[str, int] = Field(description="store_closed, rep_unavailable, carried_not_made, not_reported")
+    due: int = Field(description="planned for today or later, not made yet")
+    stores: int
+    covered: int = Field(description="stores made at least once")
+    coverage: float | None
+    ordering: int = Field(description="stores with an order")
+    active_rate: float | None = Field(description="ordering / covered")
+    orders: int
+    avg_order: float | None = Field(description="order value / orders")
+    sales: float = Field(description="the order value (往来金额)")
+    formula: float | None = Field(description="covered x active rate x average order")
+    survival: float | None = Field(description="stores ordering in this and the period before / those ordering before")
+    focus_rate: float | None = Field(description="visits whose ticked checklist has the focus step / visits with ticks")
+    checklist_rate: float | None = Field(description="steps ticked / checklist steps, over visits with ticks")
+    required: float = Field(description="visits the policy asks of the group's stores in the period")
+    frequency: float | None = Field(description="made visits (extra too) / required")
+    working_days: int
+    visits_per_day: float | None
+    orders_per_day: float | None
+    planned_service_min: float
+    actual_service_min: float
+    late_arrivals: int
+    far_check_ins: int
+    target_order_value: float | None = None
+    target_visits: float | None = None
+    gap_order_value: float | None = None
+    gap_visits: float | None = None
+    changes: dict[str, ChangeOut] = Field(description="covered, coverage, active_rate, avg_order, sales, formula, made")
+
+
+class StoreGapOut(BaseModel):
+    """A store not made in the period (or longer ago than its class's spacing)."""
+
+    store_id: str
+    store_class: str = Field(alias="class")
+    rep_id: str | None
+    last_visit: dt.date | None
+    days_since: int | None
+    spacing_days: float
+
+
+class RepTodayOut(BaseModel):
+    """A rep's day so far: its route's stops by status, the visits made, the visits that left it."""
+
+    rep_id: str
+    done: int
+    under_way: int
+    next: str | None = Field(description="the store the rep is on its way to, or next")
+    planned: int = Field(description="visits still ahead")
+    made: int = Field(description="visits made today (check-outs, imports)")
+    missed: int = Field(description="visits of the day that left every route (closed, the rep unavailable)")
 
 
 class Deleted(BaseModel):

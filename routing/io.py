@@ -27,6 +27,7 @@ STORE_REQUIRED = ("id", "name", "lat", "lon", "class", "opening_hours")
 #: Longest id (store, rep) and class name; ids also may not hold '/' (they are parts of URLs).
 MAX_ID_LEN = 200
 MAX_CLASS_LEN = 50
+MAX_AREA_LEN = 100
 #: Longest ``days_off`` range, and most days off in all: a typo such as 2026..9026 is refused.
 MAX_DAYS_OFF = 1000
 REP_REQUIRED = ("id", "name", "start_lat", "start_lon")
@@ -247,10 +248,13 @@ def _store_rows(rows: Iterator[_Row], policy: Policy | None, rep_ids: set[str] |
         service = row.number("service_min", lo=0)
         demand = row.number("demand", lo=0, default=0, integer=True)
         owner = row.identifier("rep_id", required=False)
+        area = row.text("area")
+        if len(area) > MAX_AREA_LEN:
+            row.fail("area", f"at most {MAX_AREA_LEN} characters, got {len(area)}")
         if owner is not None and rep_ids is not None and owner not in rep_ids:
             row.fail("rep_id", f"no rep with id {owner!r} among the reps")
         if len(problems) == before:
-            stores.append(Store(store_id, name, lat, lon, store_class, hours, service, owner, demand))
+            stores.append(Store(store_id, name, lat, lon, store_class, hours, service, owner, demand, area))
     return stores
 
 
@@ -498,6 +502,8 @@ def store_record(store: Store) -> dict[str, Any]:
     record = {"id": store.id, "name": store.name, "lat": store.lat, "lon": store.lon, "class": store.store_class,
               "opening_hours": store.opening_hours, "service_min": store.service_min, "rep_id": store.rep_id,
               "demand": store.demand}
+    if store.area:  # only when given: stores stored before areas existed keep their versions
+        record["area"] = store.area
     return record
 
 

@@ -75,6 +75,8 @@ class Store:
     service_min: float | None = None
     rep_id: str | None = None
     demand: int = 0
+    area: str = ""
+    """A free area name (片区, e.g. a district): the follow-up reports group by it."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,120 @@
+"""The follow-up reports' inputs read from the database: the planned visits of a period (each
+date's published routes, version 1, where that day's re-plans put them), the visits made
+(``models.Visit``), the stores, reps and policy; ``routing.followup`` computes the numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Collection
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from routing import followup
+from routing.followup import FollowUp, MadeVisit, Period, PlannedVisit, VisitLine
+from routing.io import parse_reps, parse_stores
+
+from .models import Plan, RepRow, RouteRow, StoreRow
+from .models import Visit as VisitRow
+from .plans import local_zone, plan_of_day
+from .records import current_policy
+
+
+def planned_visits(session: Session, period: Period) -> tuple[list[PlannedVisit], dict[int, Plan]]:
+    """The visits the published routes of ``period``'s dates asked for (each date's version 1)
+    where the day's re-plans put them: made by another rep today (covered), carried to a later
+    date, or left on no route with the reason (``left``); and the plans they came from."""
+    out: list[PlannedVisit] = []
+    plans: dict[int, Plan] = {}
+    for date in period.dates():
+        plan = plan_of_day(session, date)
+        if plan is None:
+            continue
+        plans[plan.id] = plan
+        out += _day(session, plan, date)
+    return out, plans
+
+
+def _day(session: Session, plan: Plan, date: dt.date) -> list[PlannedVisit]:
+    day = date.isoformat()
+    rows = session.scalars(select(RouteRow).where(RouteRow.plan_id == plan.id, RouteRow.date == day)
+                           .order_by(RouteRow.rep_id, RouteRow.version)).all()
+    first = {r.rep_id: r for r in rows if r.version == 1}
+    latest: dict[str, RouteRow] = {}
+    for r in rows:
+        latest[r.rep_id] = r
+    now_at = {s["store_id"]: (rep_id, s) for rep_id, r in latest.items() for s in r.data["stops"]
+              if s["type"] == "visit"}
+    out = []
+    for rep_id, row in first.items():
+        left = {x["store_id"]: x for x in latest[rep_id].data.get("left", [])}
+        for stop in row.data["stops"]:
+            if stop["type"] != "visit":
+                continue
+            store_id = stop["store_id"]
+            start, service = _times(stop)
+            if store_id in now_at:
+                taker, where = now_at[store_id]
+                start, service = _times(where)
+                out.append(PlannedVisit(store_id, taker, date, start, service, moved="covered" if taker != rep_id else None))
+            elif (gone := left.get(store_id)) is not None and gone["how"] == "carried":
+                out.append(PlannedVisit(store_id, gone["rep_id"], dt.date.fromisoformat(gone["to_date"]), None, service,
+                                        moved="carried"))
+            else:
+                out.append(PlannedVisit(store_id, rep_id, date, start, service,
+                                        left=gone.get("reason") if gone is not None else None))
+    return out
+
+
+def _times(stop: dict) -> tuple[dt.datetime, int]:
+    start, end = dt.datetime.fromisoformat(stop["start"]), dt.datetime.fromisoformat(stop["end"])
+    return start, int((end - start).total_seconds())
+
+
+def made_visits(session: Session, period: Period, zone: str) -> list[MadeVisit]:
+    """The visits made in ``period`` (by their check-in's date)."""
+    rows = session.scalars(select(VisitRow).where(VisitRow.date >= period.start.isoformat(),
+                                                  VisitRow.date <= period.end.isoformat()))
+    tz = ZoneInfo(zone)
+    return [MadeVisit(r.id, r.rep_id, r.store_id, dt.date.fromisoformat(r.date), r.checked_in_at.astimezone(tz),
+                      r.checked_out_at.astimezone(tz), r.outcome, r.order_value, tuple(r.steps), r.far, r.note, r.currency)
+            for r in rows]
+
+
+class Inputs:
+    """A period's visit lines (and the period before it, for the changes) and what the
+    reports read besides, for the reps of ``team`` (None: every rep)."""
+
+    def __init__(self, session: Session, period: Period, today: dt.date, team: Collection[str] | None = None):
+        zone = local_zone(session) or "UTC"
+        both = Period(period.previous.start, period.end)
+        planned, plans = planned_visits(session, both)
+        made = made_visits(session, both, zone)
+        policy = current_policy(session)
+        if policy is None:
+            raise LookupError("no policy yet")
+        stores = parse_stores(sorted((r.data for r in session.scalars(select(StoreRow))), key=lambda d: d["id"]), fmt="json")
+        reps = parse_reps(sorted((r.data for r in session.scalars(select(RepRow).where(RepRow.active))),
+                                 key=lambda d: d["id"]), fmt="json")
+        active = set(session.scalars(select(StoreRow.id).where(StoreRow.active)))
+        often = Counter((p.store_id, p.rep_id) for p in planned if p.moved is None)
+        planned_rep: dict[str, str] = {}
+        for (store_id, rep_id), _ in often.most_common():
+            planned_rep.setdefault(store_id, rep_id)
+        latest = max(plans.values(), key=lambda p: p.id, default=None) or session.scalar(
+            select(Plan).where(Plan.status == "published").order_by(Plan.id.desc()).limit(1))
+        holidays = frozenset(dt.date.fromisoformat(d) for p in plans.values() for d in (p.params or {}).get("holidays", []))
+        self.data = FollowUp(stores, reps, policy, cycle_weeks=latest.weeks if latest else 4,
+                             active=active.__contains__, areas={s.id: s.area for s in stores if s.area},
+                             holidays=holidays, planned_rep=planned_rep)
+        lines = followup.match(planned, made, self.data.spacing(), today)
+        if team is not None:
+            team = set(team)
+            mine = {s.id for s in stores if self.data.store_rep(s) in team}
+            lines = [line for line in lines if line.rep_id in team or line.store_id in mine]
+            self.data = FollowUp([s for s in stores if s.id in mine], [r for r in reps if r.id in team], policy,
+                                 self.data.cycle_weeks, self.data.active, self.data.areas, holidays, planned_rep=planned_rep)
+        self.lines: list[VisitLine] = lines
+        self.period = period
