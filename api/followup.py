@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Collection
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from .models import Plan, RepRow, RouteRow, StoreRow
 from .models import Visit as VisitRow
 from .plans import local_zone, plan_of_day
 from .records import current_policy
+from .visits import targets
 
 
 def planned_visits(session: Session, period: Period) -> tuple[list[PlannedVisit], dict[int, Plan]]:
@@ -108,13 +110,13 @@ class Inputs:
         holidays = frozenset(dt.date.fromisoformat(d) for p in plans.values() for d in (p.params or {}).get("holidays", []))
         self.data = FollowUp(stores, reps, policy, cycle_weeks=latest.weeks if latest else 4,
                              active=active.__contains__, areas={s.id: s.area for s in stores if s.area},
-                             holidays=holidays, planned_rep=planned_rep)
+                             holidays=holidays, targets=targets(session), planned_rep=planned_rep)
         lines = followup.match(planned, made, self.data.spacing(), today)
         if team is not None:
             team = set(team)
             mine = {s.id for s in stores if self.data.store_rep(s) in team}
             lines = [line for line in lines if line.rep_id in team or line.store_id in mine]
-            self.data = FollowUp([s for s in stores if s.id in mine], [r for r in reps if r.id in team], policy,
-                                 self.data.cycle_weeks, self.data.active, self.data.areas, holidays, planned_rep=planned_rep)
+            self.data = replace(self.data, stores=[s for s in stores if s.id in mine], reps=[r for r in reps if r.id in team],
+                                targets=[t for t in self.data.targets if t.rep_id in team])
         self.lines: list[VisitLine] = lines
         self.period = period

@@ -243,6 +243,20 @@ class Visit(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class TargetRow(Base):
+    """A month's target of a rep or an area (目标拆解): order value and visits. ``rep_id`` or
+    ``area`` is '' when the target is the other's."""
+
+    __tablename__ = "targets"
+    __table_args__ = (UniqueConstraint("month", "rep_id", "area", name="uq_targets_month_rep_area"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    month: Mapped[str] = mapped_column(String(7))
+    rep_id: Mapped[str] = mapped_column(String(200))
+    area: Mapped[str] = mapped_column(String(100))
+    order_value: Mapped[float | None] = mapped_column(Float)
+    visits: Mapped[int | None] = mapped_column(Integer)
+
+
 class IdempotencyKey(Base):
     """An answer kept for a retried write (``Idempotency-Key`` header): the same caller, key
     and body get the same answer, and change nothing more; another body is refused."""

@@ -99,6 +99,17 @@ class VisitIn(BaseModel):
     steps: list[str] | None = Field(None, max_length=30, description="the checklist's steps done")
 
 
+class TargetIn(BaseModel):
+    """A month's target of a rep or an area (one of them): order value and/or visits."""
+
+    model_config = ConfigDict(extra="forbid")
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+    rep_id: str | None = None
+    area: str | None = None
+    order_value: float | None = Field(None, ge=0)
+    visits: int | None = Field(None, ge=0)
+
+
 class VisitImportOut(BaseModel):
     """What a visits import did, or with dry_run would do."""
 

@@ -1,5 +1,6 @@
-"""Visits reps made (``models.Visit``): imported from another system by their id. The app's
-check-outs write theirs as they come (``replans.apply``)."""
+"""What the follow-up reads besides the plans: visits reps made (``models.Visit``), imported
+from another system by their id (the app's check-outs write theirs as they come,
+``replans.apply``), and monthly targets (``models.TargetRow``)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from routing.errors import InputError, InputProblem
-from routing.followup import MadeVisit
-from routing.io import parse_visits
+from routing.followup import MadeVisit, Target
+from routing.io import parse_targets, parse_visits
 
-from .models import RepRow, StoreRow
+from .models import RepRow, StoreRow, TargetRow
 from .models import Visit as VisitRow
 from .plans import local_zone
 from .records import current_policy
@@ -68,3 +69,28 @@ def import_visits(session: Session, data: Any, fmt: str, *, team: Collection[str
 def _content(row: VisitRow) -> tuple:
     return (row.rep_id, row.store_id, row.date, row.checked_in_at, row.checked_out_at, row.outcome, row.order_value,
             row.currency, row.note, list(row.steps), bool(row.far))
+
+
+def import_targets(session: Session, data: Any, fmt: str, *, dry_run: bool = False) -> VisitImport:
+    """Add or replace monthly targets by month and rep (or area), all or nothing."""
+    targets: list[Target] = parse_targets(data, fmt=fmt, rep_ids=set(session.scalars(select(RepRow.id))))
+    found = {(t.month, t.rep_id, t.area): t for t in session.scalars(select(TargetRow))}
+    added = changed = 0
+    for t in targets:
+        old = found.get((t.month, t.rep_id or "", t.area or ""))
+        if old is None:
+            added += 1
+            if not dry_run:
+                session.add(TargetRow(month=t.month, rep_id=t.rep_id or "", area=t.area or "", order_value=t.order_value,
+                                      visits=t.visits))
+        elif (old.order_value, old.visits) != (t.order_value, t.visits):
+            changed += 1
+            if not dry_run:
+                old.order_value, old.visits = t.order_value, t.visits
+    return VisitImport(len(targets), added, changed, len(targets) - added - changed, dry_run)
+
+
+def targets(session: Session) -> list[Target]:
+    """Every target, by month."""
+    return [Target(t.month, t.rep_id or None, t.area or None, t.order_value, t.visits)
+            for t in session.scalars(select(TargetRow).order_by(TargetRow.month, TargetRow.rep_id, TargetRow.area))]

@@ -836,6 +836,44 @@ def parse_visits(data: Any, *, fmt: str, time_zone: str, policy: Policy | None =
     return visits
 
 
+TARGET_FIELDS = ("month", "rep_id", "area", "order_value", "visits")
+
+
+def parse_targets(data: Any, *, fmt: str, rep_ids: Collection[str] | None = None, source: str = "targets") -> list:
+    """Monthly targets (``routing.followup.Target``) from CSV text or a JSON list: ``month``
+    (YYYY-MM), a ``rep_id`` or an ``area`` (one of them), and its ``order_value`` and/or
+    ``visits``. A month's rep or area twice is refused."""
+    from .followup import Target
+
+    problems: list[InputProblem] = []
+    out, seen = [], set()
+    for row in _ROW_READERS[fmt](data, source, ("month",), problems):
+        before = len(problems)
+        if unknown := sorted(set(row.values) - set(TARGET_FIELDS)):
+            row.fail(unknown[0], f"unknown column; expected some of {', '.join(TARGET_FIELDS)}")
+        month = row.required("month")
+        if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+            row.fail("month", f"expected a month such as 2026-12, got {month[:20]!r}")
+        rep_id, area = row.identifier("rep_id", required=False), row.text("area") or None
+        if (rep_id is None) == (area is None):
+            row.fail("rep_id", "give a rep_id or an area (one of them)")
+        elif rep_id is not None and rep_ids is not None and rep_id not in rep_ids:
+            row.fail("rep_id", f"no rep {rep_id!r} here")
+        if area is not None and len(area) > MAX_AREA_LEN:
+            row.fail("area", f"at most {MAX_AREA_LEN} characters, got {len(area)}")
+        value, visits = row.number("order_value", lo=0, hi=1e15), row.number("visits", lo=0, hi=10**7, integer=True)
+        if value is None and visits is None and len(problems) == before:
+            row.fail("order_value", "give an order_value, visits or both")
+        if (month, rep_id, area) in seen:
+            row.fail("month", f"a second target for {rep_id or area} in {month}")
+        seen.add((month, rep_id, area))
+        if len(problems) == before:
+            out.append(Target(month, rep_id, area, value, visits))
+    if problems:
+        raise InputError(problems)
+    return out
+
+
 def _instant(row: _Row, field: str, zone: ZoneInfo) -> dt.datetime | None:
     """An ISO 8601 date and time; without an offset, in ``zone``."""
     raw = row.required(field)

@@ -133,3 +133,8 @@ def upload_body(item_schema: dict, *, geojson: bool, example: str = STORES_CSV) 
 def patch_body(item_schema: dict) -> dict:
     schema = dict(item_schema, required=[])
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def csv_text(text: str) -> str:
+    """Text a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

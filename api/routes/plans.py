@@ -11,12 +11,15 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
+from routing.followup import Period
+
 from .. import callbacks, plans, records, replans
 from ..deps import PrincipalDep, SessionDep, SettingsDep, allow
+from ..followup import Inputs
 from ..jobs import new_job
 from ..models import Job, Plan, utcnow
 from ..problems import ProblemError, ProblemItem, responses
-from ._inputs import IsoDate, with_time_limit
+from ._inputs import IsoDate, csv_text, with_time_limit
 from ..schemas import LOCATION_HEADER, JobOut, MissingOut, Page, PlanOut, PlanRequest
 
 router = APIRouter(tags=["plans"])
@@ -163,20 +166,21 @@ EXPORT_COLUMNS = ("plan_id", "date", "rep_id", "sequence", "store_id", "store_na
                   "travel_s", "distance_m", "wait_s")
 
 
-def _cell(text: str) -> str:
-    """Text a spreadsheet will not run as a formula (OWASP CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @router.get("/v1/plans/{plan_id}/export.csv", response_class=Response, responses=responses(401, 403, 404),
             **allow("admin", "supervisor", "integrator", openapi={"responses": {"200": {
                 "content": {"text/csv": {"schema": {"type": "string"}}},
                 "headers": {"Content-Disposition": {"description": 'attachment; filename="plan-{id}.csv"', "required": True,
                                                     "schema": {"type": "string"}}}}}}))
-def export_plan(plan_id: PlanId, session: SessionDep, principal: PrincipalDep) -> Response:
+def export_plan(plan_id: PlanId, request: Request, session: SessionDep, principal: PrincipalDep, actuals: bool = False,
+                date: IsoDate | None = None) -> Response:
     """One row per visit: date, rep, order, store, times (ISO 8601 with offset), travel, wait
-    (a supervisor limited to a team: its reps' visits)."""
+    (a supervisor limited to a team: its reps' visits). ``actuals=true``: one row per planned
+    or made visit of the plan's dates up to today (or of ``date``) with both the planned and
+    the reported times, the status (made, made_other_day, extra, missed, due), a missed
+    visit's reason, and the outcome and order value."""
     plan = _plan(session, plan_id)
+    if actuals:
+        return _actuals(request, session, principal, plan, date)
     rows = [r for r in plans.latest_routes(session, plan.id) if principal.team is None or r.rep_id in principal.team]
     stores = plans.store_data(session, plan, {s["store_id"] for r in rows for s in r.data["stops"] if s["type"] == "visit"})
     out = io.StringIO()
@@ -189,8 +193,36 @@ def export_plan(plan_id: PlanId, session: SessionDep, principal: PrincipalDep) -
                 continue
             seq += 1
             store = stores.get(stop["store_id"], {})
-            writer.writerow((plan.id, row.date, _cell(row.rep_id), seq, _cell(stop["store_id"]), _cell(store.get("name", "")),
-                             _cell(store.get("class", "")), stop["arrival"], stop["start"], stop["end"], stop["travel_s"],
+            writer.writerow((plan.id, row.date, csv_text(row.rep_id), seq, csv_text(stop["store_id"]), csv_text(store.get("name", "")),
+                             csv_text(store.get("class", "")), stop["arrival"], stop["start"], stop["end"], stop["travel_s"],
                              stop["distance_m"], stop["wait_s"]))
     return Response(out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="plan-{plan.id}.csv"'})
+
+
+ACTUAL_COLUMNS = ("date", "rep_id", "store_id", "store_name", "class", "status", "reason", "planned_start", "planned_end",
+                  "checked_in", "checked_out", "outcome", "order_value", "visit_id")
+
+
+def _actuals(request: Request, session, principal, plan: Plan, date: dt.date | None) -> Response:
+    today = plans.local_today(session, request.app.state.clock())
+    first, last = dt.date.fromisoformat(plan.start), dt.date.fromisoformat(plan.end)
+    period = Period(date, date) if date is not None else Period(first, max(first, min(last, today)))
+    data = Inputs(session, period, today, principal.team)
+    names = {s.id: s for s in data.data.stores}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ACTUAL_COLUMNS)
+    for line in data.lines:
+        if line.date not in period:
+            continue
+        store, p, m = names.get(line.store_id), line.planned, line.made
+        iso = lambda t: t.isoformat() if t is not None else ""  # noqa: E731
+        writer.writerow((line.date, csv_text(line.rep_id), csv_text(line.store_id), csv_text(store.name if store else ""),
+                         csv_text(store.store_class if store else ""), line.status, line.reason or "",
+                         iso(p.start if p else None), iso(p.start + dt.timedelta(seconds=p.service_s) if p and p.start else None),
+                         iso(m.checked_in if m else None), iso(m.checked_out if m else None), (m.outcome or "") if m else "",
+                         m.order_value if m and m.order_value is not None else "", csv_text(m.id) if m else ""))
+    suffix = f"-{date}" if date else ""
+    return Response(out.getvalue(), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="plan-{plan.id}-actuals{suffix}.csv"'})

@@ -22,7 +22,7 @@ from ..followup import Inputs
 from ..models import Visit as VisitRow
 from ..problems import ProblemError, responses
 from ..schemas import RepTodayOut, ReportRowOut, StoreGapOut
-from ._inputs import IsoDate
+from ._inputs import IsoDate, csv_text
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 READERS = ("admin", "supervisor")
@@ -86,7 +86,7 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else f"{value:.6g}"
-    return str(value)
+    return csv_text(str(value))
 
 
 @router.get("/unvisited", response_model=list[StoreGapOut], responses=responses(401, 403, 404, 422), **allow(*READERS))

@@ -63,6 +63,29 @@ def test_planned_against_made_per_rep(app, client, admin):
     assert client.get("/v1/reports/visits", headers=make_token(app, "rep", rep_id)).status_code == 403
     assert client.get("/v1/reports/visits", headers=admin, params={"group": "planet"}).status_code == 422
 
+    month = date.strftime("%Y-%m")
+    r = client.post("/v1/targets/import", headers=admin | {"Content-Type": "text/csv"},
+                    content=f"month,rep_id,area,order_value,visits\n{month},{rep_id},,3100,62\n{month},,Centre,100,\n")
+    assert r.json()["added"] == 2, r.text
+    bad = client.post("/v1/targets/import", headers=admin, json=[{"month": "2026-13", "rep_id": rep_id, "area": "X"}])
+    assert bad.status_code == 422 and {e["pointer"] for e in bad.json()["errors"]} == {"/0/month", "/0/rep_id"}, bad.text
+    assert len(client.get("/v1/targets", headers=admin).json()) == 2
+    days = (dt.date(date.year + date.month // 12, date.month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    row = next(x for x in client.get("/v1/reports/visits", headers=admin, params={"from": str(date), "to": str(date)}).json()
+               if x["key"] == rep_id)
+    assert (row["target_order_value"], row["target_visits"]) == (pytest.approx(3100 / days), pytest.approx(62 / days))
+    assert row["gap_order_value"] == pytest.approx(120 - 3100 / days)
+
+    plan_id = client.get(f"/v1/reps/{rep_id}/routes/{date}", headers=admin).json()["plan_id"]
+    export = client.get(f"/v1/plans/{plan_id}/export.csv", headers=admin, params={"actuals": "true", "date": str(date)})
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv"), export.text
+    table = [t for t in csv.DictReader(io.StringIO(export.text)) if t["rep_id"] == rep_id]
+    assert len(table) == planned[rep_id] and {t["status"] for t in table} == {"made", "missed"}
+    done = next(t for t in table if t["store_id"] == first["store_id"])
+    assert (done["outcome"], done["order_value"], done["planned_start"]) == ("order", "120.0", first["start"])
+    assert dt.datetime.fromisoformat(done["checked_out"]) == now
+    assert next(t for t in table if t["store_id"] == second["store_id"])["visit_id"] == "CRM-9"
+
     gaps = client.get("/v1/reports/unvisited", headers=admin, params={"from": str(date), "to": str(date)}).json()
     assert {first["store_id"], second["store_id"]}.isdisjoint(g["store_id"] for g in gaps) and len(gaps) > 10
 
