@@ -85,6 +85,10 @@ def made_visits(session: Session, period: Period, zone: str) -> list[MadeVisit]:
             for r in rows]
 
 
+#: A check-in more than this after the planned start is a late arrival.
+LATE_AFTER_S = 300
+
+
 class Inputs:
     """A period's visit lines (and the period before it, for the changes) and what the
     reports read besides, for the reps of ``team`` (None: every rep)."""
@@ -110,7 +114,7 @@ class Inputs:
         holidays = frozenset(dt.date.fromisoformat(d) for p in plans.values() for d in (p.params or {}).get("holidays", []))
         self.data = FollowUp(stores, reps, policy, cycle_weeks=latest.weeks if latest else 4,
                              active=active.__contains__, areas={s.id: s.area for s in stores if s.area},
-                             holidays=holidays, targets=targets(session), planned_rep=planned_rep)
+                             holidays=holidays, targets=targets(session), planned_rep=planned_rep, late_after_s=LATE_AFTER_S)
         lines = followup.match(planned, made, self.data.spacing(), today)
         if team is not None:
             team = set(team)

@@ -159,7 +159,7 @@ class ReportRowOut(BaseModel):
     orders_per_day: float | None
     planned_service_min: float
     actual_service_min: float
-    late_arrivals: int
+    late_arrivals: int = Field(description="check-ins more than 5 minutes after the planned start")
     far_check_ins: int
     target_order_value: float | None = None
     target_visits: float | None = None

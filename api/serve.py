@@ -22,6 +22,9 @@ from .network import DEMO_DIR
 from .settings import Settings
 
 DEMO_WEEKS = 4
+#: Weeks of the demo's cycle before this week, played as a team would (``routing.simulate``) so the
+#: follow-up reports have visits to show.
+DEMO_PAST_WEEKS = 4
 DEMO_TOKEN_PREFIX = "demo "
 
 
@@ -205,20 +208,25 @@ def seed_demo(settings: Settings, *, time_limit_s: float, today: dt.date | None 
             records.put_policy(session, policy)
             records.import_records(session, records.REPS, (DEMO_DIR / "reps.csv").read_text(encoding="utf-8"), "csv", sync=False, dry_run=False)
             records.import_records(session, records.STORES, (DEMO_DIR / "stores.csv").read_text(encoding="utf-8"), "csv", sync=False, dry_run=False)
-            monday = today - dt.timedelta(days=today.weekday())
-            job = jobs.new_job(session, {"start": monday.isoformat(), "weeks": DEMO_WEEKS, "time_limit_s": time_limit_s,
+            monday = today - dt.timedelta(days=today.weekday() + 7 * DEMO_PAST_WEEKS)
+            job = jobs.new_job(session, {"start": monday.isoformat(), "weeks": DEMO_PAST_WEEKS + DEMO_WEEKS,
+                                         "time_limit_s": time_limit_s,
                                          "solution_limit": None, "seed": 0, "balance": 0, "holidays": [],
                                          "network": settings.network, "inputs": records.snapshot(session)}, None)
             job.status, job.started_at, job.lease_until = "running", utcnow(), jobs.lease_end(settings.job_lease_s)
             job_id = job.id
     if empty:
-        print(f"Planning the demo cycle ({DEMO_WEEKS} weeks from {monday}, {time_limit_s:g} s) ...", file=sys.stderr, flush=True)
+        print(f"Planning the demo cycle ({DEMO_PAST_WEEKS + DEMO_WEEKS} weeks from {monday}, {time_limit_s:g} s) ...",
+              file=sys.stderr, flush=True)
         jobs.run_plan_job(settings.model_dump(mode="json"), job_id)
         with transaction(sessions) as session:
             job = session.get(Job, job_id)
             if job.status != "succeeded":
                 raise RuntimeError(f"the demo plan failed: {job.error}")
             session.execute(update(Plan).where(Plan.id == job.plan_id).values(status="published", published_at=utcnow()))
+        with transaction(sessions) as session:
+            played = _play_demo(session, monday, today)
+        print(f"Played the weeks before {today} as a team would: {played} visits made (follow-up reports)", file=sys.stderr)
     with transaction(sessions) as session:
         for old in session.scalars(select(Token).where(Token.name.startswith(DEMO_TOKEN_PREFIX), Token.revoked_at.is_(None))):
             old.revoked_at = utcnow()
@@ -227,6 +235,26 @@ def seed_demo(settings: Settings, *, time_limit_s: float, today: dt.date | None 
             tokens[rep_id] = auth.create_token(session, name=f"{DEMO_TOKEN_PREFIX}rep {rep_id}", role="rep", rep_id=rep_id)[1]
     engine.dispose()
     return tokens
+
+
+def _play_demo(session, start: dt.date, today: dt.date) -> int:
+    """The demo cycle's dates before ``today`` played as a team would, imported as visits."""
+    from routing.followup import Period
+    from routing.io import parse_stores
+    from routing.simulate import play
+
+    from .followup import planned_visits
+    from .visits import import_visits
+
+    if today <= start:
+        return 0
+    planned, _ = planned_visits(session, Period(start, today - dt.timedelta(days=1)))
+    stores = {s.id: s for s in parse_stores([r.data for r in session.scalars(select(StoreRow))], fmt="json")}
+    made = play(planned, stores, records.current_policy(session), seed=0)
+    rows = [{"id": v.id, "rep_id": v.rep_id, "store_id": v.store_id, "checked_in": v.checked_in.isoformat(),
+             "checked_out": v.checked_out.isoformat(), "outcome": v.outcome, "order_value": v.order_value,
+             "steps": list(v.steps) or None} for v in made if v.date < today]
+    return import_visits(session, rows, "json").added
 
 
 def _serve(args) -> int:

@@ -389,8 +389,8 @@ def _numbers(lines: Sequence[VisitLine], data: FollowUp, period: Period, keys: _
         survivors = stores & look(span.previous).ordering if group != "week" else set()
         made = [line.made for line in got if line.made is not None]
         orders = [m for m in made if m.ordered]
-        sales = sum(m.order_value or 0 for m in orders)
-        avg_order = sales / len(orders) if orders else None
+        sales = round(sum(m.order_value or 0 for m in orders), 2)
+        avg_order = round(sales / len(orders), 2) if orders else None
         active_rate = len(ordering) / len(covered) if covered else None
         ticked = [m for m in made if m.steps]  # where reps use the checklist
         focus = [m for m in ticked if _class(by_id, classes, m.store_id).focus_step]
@@ -411,7 +411,8 @@ def _numbers(lines: Sequence[VisitLine], data: FollowUp, period: Period, keys: _
             due=sum(line.status == "due" for line in got),
             stores=len(stores), covered=len(covered), coverage=len(covered) / len(stores) if stores else None,
             ordering=len(ordering), active_rate=active_rate, orders=len(orders), avg_order=avg_order, sales=sales,
-            formula=len(covered) * active_rate * avg_order if active_rate is not None and avg_order is not None else None,
+            formula=(round(len(covered) * active_rate * avg_order, 2) if active_rate is not None and avg_order is not None
+                     else None),
             survival=len(survivors & ordering) / len(survivors) if survivors else None,
             focus_rate=sum(_class(by_id, classes, m.store_id).focus_step in m.steps for m in focus) / len(focus) if focus else None,
             checklist_rate=(sum(len(set(m.steps)) for m in ticked) / sum(len(_class(by_id, classes, m.store_id).checklist)

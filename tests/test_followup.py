@@ -188,3 +188,18 @@ def test_a_days_events_make_visits():
     assert one.id != two.id and made_visits(MON, "Europe/Monaco", events, stores, POLICY, 300)[0].id == one.id
     assert [v.store_id for v in made_visits(MON, "Europe/Monaco", events, stores, POLICY, 2000, only=events[2:])] == ["S2"]
     assert not made_visits(MON, "Europe/Monaco", events, stores, POLICY, 2000)[0].far
+
+
+def test_a_played_cycle_looks_like_a_teams_work():
+    """``routing.simulate.play``: seeded, most planned visits made, some not, orders by class."""
+    from routing.simulate import play
+
+    days = [planned(s.id, "R1" if n % 2 else "R2", d, 9 + n, 15) for d in range(0, 5) for n, s in enumerate(STORES)]
+    stores = {s.id: s for s in STORES}
+    made = play(days, stores, POLICY, seed=3)
+    assert made == play(days, stores, POLICY, seed=3) and made != play(days, stores, POLICY, seed=4)
+    assert 0.7 * len(days) <= len(made) < len(days) and len({m.id for m in made}) == len(made)
+    assert {m.outcome for m in made} <= {"order", "no_order", "refused"} and any(m.order_value for m in made)
+    assert all(m.checked_out > m.checked_in and m.store_id in stores for m in made)
+    lines = match(days, made, DATA.spacing(), today=MON + dt.timedelta(days=7))
+    assert {line.status for line in lines} >= {"made", "missed"}

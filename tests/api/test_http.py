@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import time
@@ -48,6 +49,10 @@ def test_demo_service_over_http(demo_server):
         assert _get(base + path.rstrip("'"))[0] in (200, 401), path  # pages answer; maps want a login
     status, route = _get(f"{base}/v1/reps/R1/routes/today", tokens["R1"])
     assert status in (200, 404)
+    today = dt.date.today()  # the demo's weeks before today, played as a team would
+    status, weeks = _get(f"{base}/v1/reports/visits?group=week&from={today - dt.timedelta(days=35)}&to={today}",
+                         tokens["supervisor"])
+    assert status == 200 and sum(w["made"] for w in weeks) > 100 and sum(w["sales"] for w in weeks) > 0, weeks
     status, routes = _get(f"{base}/v1/reps/R1/routes?from=today&to=tomorrow", tokens["R1"])
     assert status == 200 and all(r["rep_id"] == "R1" for r in routes)
     week = _get(f"{base}/v1/plans", tokens["supervisor"])[1]["items"][0]
