@@ -265,7 +265,7 @@ class IdempotencyKey(Base):
     __table_args__ = (UniqueConstraint("owner", "key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    owner: Mapped[str] = mapped_column(String(64))  # the caller's token id
+    owner: Mapped[str] = mapped_column(String(64))  # the caller's token id, or its rep's (routes/events.py)
     key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)

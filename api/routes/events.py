@@ -78,7 +78,7 @@ async def _post(request: Request, principal, key: str | None, handle) -> JSONRes
     the plan starts from this one's routes."""
     body = await request.body()
     digest = _digest(request, body)
-    owner = str(principal.token_id)
+    owner = _owner(principal)
     state = request.app.state
 
     def run() -> tuple[int, dict, bool]:
@@ -122,6 +122,14 @@ async def _post(request: Request, principal, key: str | None, handle) -> JSONRes
     return JSONResponse(response, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None)
 
 
+def _owner(principal) -> str:
+    """Whose idempotency keys these are: a rep's, whatever sign-in it posts with (a phone that
+    signs in again retries its reports with the keys it made), else the token's."""
+    if principal.role == "rep" and principal.rep_id:
+        return "rep:" + hashlib.sha256(principal.rep_id.encode()).hexdigest()[:40]
+    return str(principal.token_id)
+
+
 class _Replay(Exception):
     """The same request was answered while this one waited: send that answer."""
 
@@ -131,7 +139,8 @@ class _Replay(Exception):
 
 
 def _busy() -> ProblemError:
-    return ProblemError(409, "another change to this day was written at the same time; send the event again")
+    return ProblemError(409, "another change to this day was written at the same time; send the event again",
+                        headers={"Retry-After": "1"})
 
 
 def _events(data: Any, plan: Plan, date: dt.date, policy, *, rep_id: str | None, rep_role: bool) -> list:

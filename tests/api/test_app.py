@@ -207,7 +207,8 @@ def test_a_reps_morning_on_the_phone(tmp_path):
             zh.get_by_role("button", name="Sign in").tap()
             zh.get_by_role("button", name="退出登录").wait_for()
             assert zh.locator("html").get_attribute("lang") == "zh"
-            assert zh.get_by_role("button", name="紧急拜访").is_visible()
+            zh.get_by_role("button", name="紧急拜访").wait_for()
+            zh.screenshot(path=str(ARTIFACTS / "app-zh.png"))
             browser.close()
         done = _api(base, sup, f"/v1/plans/{plan_id}/events?date={DAY}&rep_id=R1")["items"][1]
         assert (done["outcome"], done["order_value"], done["steps"]) == ("order", 120.5, ["take_order"])

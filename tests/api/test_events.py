@@ -97,6 +97,10 @@ def test_a_reps_report_re_plans_its_day_and_a_retry_applies_once(app, client, ad
     again = _post(client, rep, day, body, key="phone-1")
     assert again.status_code == 200 and again.json() == answer and again.headers.get("idempotent-replayed") == "true"
     assert _rows(app, kind="store_closed") == events == 1 and _route(client, rep, day).json()["version"] == 2
+    # ... also after the phone signed in again (a new token of the same rep): keys are the rep's
+    again = _post(client, make_token(app, "rep", day.rep_id), day, body, key="phone-1")
+    assert again.status_code == 200 and again.headers.get("idempotent-replayed") == "true"
+    assert _rows(app, kind="store_closed") == 1
     # The same key with another body is refused.
     other = _post(client, rep, day, body | {"store_id": day.later[0]["store_id"]}, key="phone-1")
     assert other.status_code == 422 and "Idempotency-Key" in other.json()["detail"]

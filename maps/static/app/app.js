@@ -8,6 +8,7 @@
   const config = JSON.parse(document.getElementById("fr-config").textContent);
   const rep = encodeURIComponent(config.rep_id);
   const QUEUE = `fr-queue:${config.rep_id}`;
+  const OWN = `fr-own:${config.rep_id}`; // the route version the rep's own last report made
   const POLL_MS = 60000;
   const $ = (id) => document.getElementById(id);
   let day = null; // the date shown (YYYY-MM-DD); null until today's route is known
@@ -115,17 +116,37 @@
       if (response.ok) {
         writeQueue(queue.filter((q) => q.key !== item.key));
         status(describe(item.event, body));
+        if (body.route) localStorage.setItem(OWN, JSON.stringify({plan: body.route.plan_id, date: body.route.date,
+                                                                  version: body.route.version}));
         if (body.route && body.route.date === day) route = body.route;
         await refresh();
-      } else if (response.status === 401 || response.status === 429 || response.status >= 500) {
-        status(response.status === 401 ? W.signedOut : W.tryLater, true);
-        retry = setTimeout(send, 30000);
+      } else if (response.status === 401 && await newSignIn()) {
+        continue; // this tab's page was from an earlier sign-in of the same rep: send again with the new one
+      } else if (response.status === 401 || response.status === 429 || response.status >= 500 ||
+                 (response.status === 409 && response.headers.get("Retry-After"))) {
+        status(response.status === 401 ? W.signedOut : W.tryLater, response.status === 401);
+        retry = setTimeout(send, response.status === 409 ? 2000 : 30000);
         return;
       } else { // refused: the service's words, kept for the rep to read
         if (mine) Object.assign(mine, {state: "refused", message: (body && body.detail) || response.statusText});
         writeQueue(queue);
         status(W.refused, true);
       }
+    }
+  }
+
+  /** After a 401: is this phone signed in again as the same rep (another tab's sign-in)?
+   * Then take that session's CSRF token. */
+  async function newSignIn() {
+    try {
+      const page = await (await fetch("/app", {credentials: "same-origin", cache: "no-store"})).text();
+      const found = new DOMParser().parseFromString(page, "text/html").getElementById("fr-config");
+      const fresh = found ? JSON.parse(found.textContent) : null;
+      if (!fresh || fresh.rep_id !== config.rep_id || fresh.csrf === config.csrf) return false;
+      config.csrf = fresh.csrf;
+      return true;
+    } catch (error) {
+      return false;
     }
   }
 
@@ -149,7 +170,7 @@
     const later = diff.etas.filter((e) => e.rep_id === config.rep_id && e.before && e.after !== e.before);
     if (later.length) said.push(W.nowAt(names[later[0].store_id] || later[0].store_id, hm(later[0].after)));
     if (answer.flags && answer.flags.length) said.push(W.farFromStore);
-    return said.length ? said.join(". ") + "." : W.nothingChanged;
+    return said.length ? said.map((x) => x.replace(/\.$/, "")).join(". ") + "." : W.nothingChanged;
   }
 
   // --- reading the route -------------------------------------------------------------------
@@ -168,6 +189,14 @@
       route = null;
       status(error.status === 404 ? W.noPlan : error.message === "Failed to fetch" ? W.offline : error.message,
              error.status !== 404);
+      if (error.status === 404 && !date && !today) { // no plan today: perhaps from tomorrow on
+        const next = await get(`/v1/reps/${rep}/routes/tomorrow`).catch(() => null);
+        if (next && next.body) {
+          today = plusDays(next.body.date, -1);
+          day = today;
+          loadExtras(today);
+        }
+      }
     }
     render();
   }
@@ -209,10 +238,17 @@
     }
     if (answer.status === 304 || answer.cached) return;
     const fresh = answer.body;
-    const changed = route && (fresh.plan_id !== route.plan_id || fresh.version > route.version);
-    if (route && fresh.plan_id === route.plan_id && fresh.version < route.version) return;
-    route = fresh;
     etag = answer.etag;
+    if (route && day === today && fresh.date !== route.date) { // midnight passed: a new day
+      [today, day, week, route] = [fresh.date, fresh.date, {}, fresh];
+      render();
+      return loadExtras(day);
+    }
+    const own = JSON.parse(localStorage.getItem(OWN) || "null");
+    const mine = own && own.plan === fresh.plan_id && own.date === fresh.date ? own.version : 0;
+    if (route && fresh.plan_id === route.plan_id && fresh.version <= route.version) return; // nothing new (or older)
+    const changed = route && (fresh.plan_id !== route.plan_id || fresh.version > Math.max(route.version, mine));
+    route = fresh;
     if (changed) $("fr-banner").hidden = false;
     render();
     drawMap(day);
@@ -289,9 +325,10 @@
 
   function checkOutForm(stop) {
     const list = (route.checklists[stop.class] || {steps: []});
-    const outcome = el("select", {name: "outcome"}, ...Object.entries(W.outcomes).map(([k, v]) => el("option", {value: k}, v)));
-    const value = el("input", {name: "order_value", type: "number", min: "0", step: "0.01", inputmode: "decimal"});
-    const note = el("input", {name: "note", type: "text", maxlength: "500"});
+    const outcome = el("select", {name: "outcome", "data-key": `outcome ${stop.store_id}`}, ...Object.entries(W.outcomes).map(([k, v]) => el("option", {value: k}, v)));
+    const value = el("input", {name: "order_value", type: "number", min: "0", step: "0.01", inputmode: "decimal",
+                               "data-key": `value ${stop.store_id}`});
+    const note = el("input", {name: "note", type: "text", maxlength: "500", "data-key": `note ${stop.store_id}`});
     const steps = list.steps.map((k) => el("label", {}, el("input", {type: "checkbox", name: "steps", value: k}),
       W.step(k), k === list.focus_step ? el("span", {class: "fr-focus"}, W.focus) : null));
     const form = el("form", {class: "fr-form"},
@@ -332,13 +369,14 @@
     const buttons = el("div", {class: "fr-buttons"});
     const open = (kind) => () => { panel = {key: `${kind} ${stop.store_id}`, node: null}; render(); };
     if (isToday && state === "under_way") {
-      buttons.append(el("button", {type: "button", onclick: open("checkout")}, W.checkOut),
-        el("button", {type: "button", class: "secondary", onclick: open("longer")}, W.takesLonger));
+      buttons.append(el("button", {type: "button", "data-key": `out ${stop.store_id}`, onclick: open("checkout")}, W.checkOut),
+        el("button", {type: "button", class: "secondary", "data-key": `longer ${stop.store_id}`, onclick: open("longer")},
+          W.takesLonger));
     } else if (isToday && (state === "next" || state === "planned") && !busy) {
-      buttons.append(el("button", {type: "button", onclick: async () => report(Object.assign(
+      buttons.append(el("button", {type: "button", "data-key": `in ${stop.store_id}`, onclick: async () => report(Object.assign(
         {kind: "visit_started", store_id: stop.store_id}, await position()))}, W.checkIn),
-      el("button", {type: "button", class: "secondary", onclick: () => report({kind: "store_closed", store_id: stop.store_id})},
-        W.storeClosed));
+      el("button", {type: "button", class: "secondary", "data-key": `closed ${stop.store_id}`,
+                    onclick: () => report({kind: "store_closed", store_id: stop.store_id})}, W.storeClosed));
     }
     const where = `${stop.lat},${stop.lon}`;
     buttons.append(el("a", {href: `geo:${where}?q=${where}`}, W.navigate),
@@ -354,7 +392,7 @@
   }
 
   function urgentPanel() {
-    const search = el("input", {type: "search", id: "fr-search", autocomplete: "off"});
+    const search = el("input", {type: "search", id: "fr-search", autocomplete: "off", "data-key": "search"});
     const results = el("ul", {class: "fr-results"});
     const show = () => {
       const text = search.value.trim().toLowerCase();
@@ -366,7 +404,7 @@
     if (stores === null) {
       get("/v1/stores?limit=1000").then((a) => { stores = a.body.items; show(); }).catch(() => { stores = []; show(); });
     } else show();
-    const name = el("input", {type: "text", id: "fr-new-name", maxlength: "200"});
+    const name = el("input", {type: "text", id: "fr-new-name", maxlength: "200", "data-key": "new-name"});
     const lowest = route.new_store_class;
     const add = el("button", {type: "button", onclick: async () => {
       const here = await position();
@@ -387,20 +425,33 @@
       onclick: () => { panel = null; load(d); }}, n === 0 ? W.today : n === 1 ? W.tomorrow : W.weekday(d))));
   }
 
+  function nameOf(storeId) {
+    const stop = route && route.stops.find((s) => s.store_id === storeId);
+    return stop && stop.name ? stop.name : storeId;
+  }
+
   function renderQueue() {
     const queue = readQueue();
     const waiting = queue.filter((q) => q.state === "waiting");
     const refused = queue.filter((q) => q.state === "refused");
     $("fr-queue").replaceChildren(
       ...(waiting.length ? [el("p", {class: "fr-waiting"}, W.waitingCount(waiting.length))] : []),
-      ...refused.map((q) => el("p", {class: "fr-refused", role: "alert"}, W.refusedItem(q.event, q.message), " ",
+      ...refused.map((q) => el("p", {class: "fr-refused", role: "alert"}, W.refusedItem(q.event, q.message, nameOf(q.event.store_id)), " ",
         el("button", {type: "button", class: "secondary", onclick: () => {
           writeQueue(readQueue().filter((x) => x.key !== q.key));
           render();
         }}, W.dismiss))));
   }
 
+  /** Draw the page again, keeping the focused control focused (by its data-key). */
   function render() {
+    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : null;
+    draw();
+    const again = focused && Array.from(document.querySelectorAll("[data-key]")).find((n) => n.dataset.key === focused);
+    if (again && again !== document.activeElement) again.focus();
+  }
+
+  function draw() {
     renderDays();
     renderQueue();
     const list = $("fr-stops");
@@ -446,6 +497,10 @@
     el("button", {type: "button", onclick: () => { $("fr-banner").hidden = true; }}, W.ok));
   $("fr-signout").textContent = W.signOut;
   $("fr-signout").form.addEventListener("submit", async (e) => {
+    if (!navigator.onLine) {
+      e.preventDefault();
+      return status(W.signOutOffline, true);
+    }
     const waiting = readQueue().filter((q) => q.state === "waiting").length;
     if (waiting && !window.confirm(W.confirmSignOut(waiting))) return e.preventDefault();
     localStorage.removeItem(QUEUE);
@@ -456,6 +511,11 @@
     }
   });
   window.addEventListener("online", () => { send(); poll(); });
+  window.addEventListener("storage", (e) => e.key === QUEUE && render()); // another tab sent or queued
+  if (localStorage.getItem("fr-rep") !== config.rep_id) { // another rep on this phone: its copies go
+    if (window.caches) caches.keys().then((keys) => keys.forEach((k) => caches.delete(k)));
+    localStorage.setItem("fr-rep", config.rep_id);
+  }
   window.addEventListener("focus", poll);
   document.addEventListener("visibilitychange", poll);
   setInterval(poll, POLL_MS);

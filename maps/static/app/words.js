@@ -74,11 +74,12 @@ window.FR_WORDS = (() => {
     waitingCount: (n) => `${plural(n, "report", "reports")} waiting for the network; sent in order when it is back.`,
     offlineWaiting: (n) => `No network: ${plural(n, "report", "reports")} waiting, sent when it is back.`,
     refused: "The service refused a report: see below.",
-    refusedItem: (e, message) => `Not accepted: ${kinds[e.kind] || e.kind}${e.store_id ? " " + e.store_id : ""}: ${message}`,
+    refusedItem: (e, message, name) => `Not accepted: ${kinds[e.kind] || e.kind}${e.store_id ? " " + name : ""}: ${message}`,
     dismiss: "Dismiss",
     signedOut: "Your sign-in has ended: ask your supervisor for a new link. Your reports wait on the phone.",
     tryLater: "The service is busy: your reports wait and are sent again shortly.",
     routeChanged: "Your route changed: your supervisor re-planned the day.",
+    signOutOffline: "Signing out needs the network: your reports would be lost.",
     ok: "OK",
   };
 })();

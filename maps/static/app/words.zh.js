@@ -71,11 +71,12 @@ window.FR_WORDS = (() => {
     waitingCount: (n) => `${n} 条报告等待网络，网络恢复后按顺序发送。`,
     offlineWaiting: (n) => `没有网络：${n} 条报告等待中，网络恢复后发送。`,
     refused: "服务拒绝了一条报告：见下方。",
-    refusedItem: (e, message) => `未被接受：${kinds[e.kind] || e.kind}${e.store_id ? " " + e.store_id : ""}：${message}`,
+    refusedItem: (e, message, name) => `未被接受：${kinds[e.kind] || e.kind}${e.store_id ? " " + name : ""}：${message}`,
     dismiss: "关闭",
     signedOut: "登录已失效：请向主管要一个新链接。报告仍保存在手机上。",
     tryLater: "服务繁忙：报告在手机上等待，稍后自动重发。",
     routeChanged: "你的路线变了：主管重新安排了今天。",
+    signOutOffline: "退出登录需要网络：否则报告会丢失。",
     ok: "知道了",
   };
 })();
