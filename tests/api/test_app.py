@@ -7,48 +7,26 @@ server's events log has each once, with the check-out's report."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import time
-import urllib.request
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
+from .browser import ARTIFACTS, CHROMIUM, api, need_browser, pass_checked
+from .conftest import serve_demo
 
-from .conftest import CONFORMANCE, serve_demo
-from .openapi_check import SchemaViolation
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(os.environ.get("FIELDROUTE_ARTIFACTS", "out/test-artifacts"))
 ZONE = ZoneInfo("Europe/Monaco")
 DAY = dt.date(2026, 12, 8)  # a Tuesday of the demo's cycle
 CLOCK = dt.datetime(2026, 12, 8, 8, 20, tzinfo=ZONE)  # before the reps leave home
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - the test extra installs it
-    sync_playwright = None
+sync_playwright = need_browser()
 
-if sync_playwright is None or not CHROMIUM.exists():
-    if os.environ.get("FIELDROUTE_REQUIRE_BROWSER") == "1":
-        raise RuntimeError("FIELDROUTE_REQUIRE_BROWSER=1 but Playwright or /usr/bin/chromium is missing")
-    pytest.skip("browser test: needs /usr/bin/chromium and Playwright", allow_module_level=True)
-
-
-def _api(base: str, token: str, path: str, method: str = "GET", body: dict | None = None):
-    request = urllib.request.Request(base + path, method=method, headers={"Authorization": f"Bearer {token}"} | (
-        {"Content-Type": "application/json"} if body is not None else {}), data=json.dumps(body).encode() if body else None)
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
 
 
 HOSTILE = '<img src=x onerror="window.pwned=1">Kiosk & "Co"'
 
 
 def _log(base: str, token: str, plan_id: int) -> list[tuple[str, str | None]]:
-    items = _api(base, token, f"/v1/plans/{plan_id}/events?date={DAY}&rep_id=R1&limit=500")["items"]
+    items = api(base, token, f"/v1/plans/{plan_id}/events?date={DAY}&rep_id=R1&limit=500")["items"]
     return [(e["kind"], e.get("store_id")) for e in items]
 
 
@@ -65,11 +43,11 @@ def test_a_reps_morning_on_the_phone(tmp_path):
     with serve_demo(tmp_path / "fieldroute.db", "demo", clock=CLOCK.isoformat()) as (base, tokens, _):
         started = time.monotonic()
         sup = tokens["supervisor"]
-        route = _api(base, sup, "/v1/reps/R1/routes/today")
+        route = api(base, sup, "/v1/reps/R1/routes/today")
         assert route["date"] == DAY.isoformat() and route["day_off"] is False
         visits = [s for s in route["stops"] if s["type"] == "visit"]
         assert len(visits) >= 6
-        link = _api(base, sup, "/v1/reps/R1/sign-in-links", "POST", {"hours": 1})
+        link = api(base, sup, "/v1/reps/R1/sign-in-links", "POST", {"hours": 1})
         v = [s["store_id"] for s in visits]
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu",
@@ -85,17 +63,8 @@ def test_a_reps_morning_on_the_phone(tmp_path):
                     r.abort()
                 elif offline[0]:
                     r.abort("internetdisconnected")
-                elif not CONFORMANCE.covers(r.request.url):  # the app's page and files, the sign-in page
-                    r.continue_()
-                else:  # an API answer: checked against the published schema on its way to the phone
-                    answer = r.fetch(max_redirects=0)
-                    try:
-                        CONFORMANCE.received(r.request.method, r.request.url, answer.status,
-                                             [(h["name"], h["value"]) for h in answer.headers_array], answer.body(),
-                                             r.request.headers)
-                    except SchemaViolation:
-                        pass  # kept: the test fails at teardown; the phone gets its answer meanwhile
-                    r.fulfill(response=answer)
+                else:
+                    pass_checked(r)
 
             phone.route("**/*", network)
             tab = phone.new_page()
@@ -177,10 +146,10 @@ def test_a_reps_morning_on_the_phone(tmp_path):
             assert HOSTILE in names or "fits on no route" in tab.locator("#fr-status").inner_text()
             assert tab.evaluate("window.pwned") is None
 
-            left = [s["store_id"] for s in _api(base, sup, "/v1/reps/R1/routes/today")["stops"]
+            left = [s["store_id"] for s in api(base, sup, "/v1/reps/R1/routes/today")["stops"]
                     if s["type"] == "visit" and not s.get("status") and s["store_id"] in v]
             now = CLOCK + dt.timedelta(seconds=time.monotonic() - started)  # the service's clock, a little behind
-            _api(base, sup, f"/v1/plans/{plan_id}/events", "POST",
+            api(base, sup, f"/v1/plans/{plan_id}/events", "POST",
                  {"kind": "store_closed", "rep_id": "R1", "store_id": left[-1], "time": now.isoformat()})
             assert tab.locator(f'.fr-stop[data-store="{left[-1]}"]').count()
             tab.clock.run_for(61_000)  # the 60 s poll
@@ -199,7 +168,7 @@ def test_a_reps_morning_on_the_phone(tmp_path):
             tab.wait_for_url(f"{base}/app")
             tab.get_by_text("open the sign-in link").wait_for()
 
-            link = _api(base, sup, "/v1/reps/R1/sign-in-links", "POST", {"hours": 1})
+            link = api(base, sup, "/v1/reps/R1/sign-in-links", "POST", {"hours": 1})
             chinese = browser.new_context(**PHONE, locale="zh-CN")  # the words of the phone's language
             chinese.route("**/*", network)
             zh = chinese.new_page()
@@ -210,6 +179,6 @@ def test_a_reps_morning_on_the_phone(tmp_path):
             zh.get_by_role("button", name="紧急拜访").wait_for()
             zh.screenshot(path=str(ARTIFACTS / "app-zh.png"))
             browser.close()
-        done = _api(base, sup, f"/v1/plans/{plan_id}/events?date={DAY}&rep_id=R1")["items"][1]
+        done = api(base, sup, f"/v1/plans/{plan_id}/events?date={DAY}&rep_id=R1")["items"][1]
         assert (done["outcome"], done["order_value"], done["steps"]) == ("order", 120.5, ["take_order"])
         assert problems == [] and outside == []

@@ -7,40 +7,17 @@ Skipped when Playwright or /usr/bin/chromium is missing, unless ``FIELDROUTE_REQ
 from __future__ import annotations
 
 import json
-import os
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from .conftest import CONFORMANCE, serve_demo
-from .openapi_check import SchemaViolation
+from .browser import ARTIFACTS, BLANK_PNG, CHROMIUM, api, need_browser, pass_checked
+from .conftest import serve_demo
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(os.environ.get("FIELDROUTE_ARTIFACTS", "out/test-artifacts"))
-#: A 1x1 transparent PNG: what map tiles from the internet get here (the machine is offline).
-BLANK_PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-                          "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 TILES = "https://tile.openstreetmap.org/"
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - the test extra installs it
-    sync_playwright = None
+sync_playwright = need_browser()
 
-if sync_playwright is None or not CHROMIUM.exists():
-    if os.environ.get("FIELDROUTE_REQUIRE_BROWSER") == "1":
-        raise RuntimeError("FIELDROUTE_REQUIRE_BROWSER=1 but Playwright or /usr/bin/chromium is missing "
-                           "(apt-get install chromium; pip install -e '.[test]')")
-    pytest.skip("browser test: needs /usr/bin/chromium (apt-get install chromium) and Playwright", allow_module_level=True)
-
-
-def _api(base: str, token: str, path: str, method: str = "GET", body: dict | None = None):
-    request = urllib.request.Request(base + path, method=method, headers={"Authorization": f"Bearer {token}"} | (
-        {"Content-Type": "application/json"} if body is not None else {}), data=json.dumps(body).encode() if body else None)
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
 
 
 @pytest.fixture(scope="module")
@@ -63,16 +40,7 @@ def page(server):
 
         def route(r):
             if r.request.url.startswith(base + "/"):
-                if not CONFORMANCE.covers(r.request.url):  # the login page, Swagger UI
-                    return r.continue_()
-                answer = r.fetch(max_redirects=0)
-                try:
-                    CONFORMANCE.received(r.request.method, r.request.url, answer.status,
-                                         [(h["name"], h["value"]) for h in answer.headers_array], answer.body(),
-                                         r.request.headers)
-                except SchemaViolation:
-                    pass  # kept: the test fails at teardown; the page gets its answer meanwhile
-                return r.fulfill(response=answer)
+                return pass_checked(r)
             outside.append(r.request.url)  # no CDN: only map tiles may be asked for, answered blank here
             return r.fulfill(status=200, content_type="image/png", body=BLANK_PNG)
 
@@ -111,8 +79,8 @@ def test_a_supervisor_moves_a_store_and_applies_a_proposal_on_the_page(server, p
     base, tokens, _ = server
     tab, problems, outside = page
     sup = tokens["supervisor"]
-    territories = _api(base, sup, "/v1/territories")
-    stores = _api(base, sup, "/v1/stores?limit=1")["count"]
+    territories = api(base, sup, "/v1/territories")
+    stores = api(base, sup, "/v1/stores?limit=1")["count"]
     # the map: a marker per store of the plan, a home per rep, a table row per rep
     assert tab.locator("path.fr-store").count() == stores == 179
     assert tab.locator(".leaflet-marker-icon").count() == len(territories["reps"])
@@ -145,7 +113,7 @@ def test_a_supervisor_moves_a_store_and_applies_a_proposal_on_the_page(server, p
         store = candidate
         break
     assert store is not None and tab.inner_text("#fr-selected") == "1 store selected."
-    owner_before = _api(base, sup, f"/v1/stores/{store}")["rep_id"]  # the demo's stores have none: the plan's rep
+    owner_before = api(base, sup, f"/v1/stores/{store}")["rep_id"]  # the demo's stores have none: the plan's rep
     assert owner_before in (None, busiest)
     tab.select_option("#fr-rep", idlest)
     tab.click("#fr-preview")
@@ -153,7 +121,7 @@ def test_a_supervisor_moves_a_store_and_applies_a_proposal_on_the_page(server, p
     preview = _table(tab)
     assert preview[busiest][1] < preview[busiest][0] and preview[idlest][1] > preview[idlest][0]
     assert all(after == now for rep, (now, after) in preview.items() if rep not in (busiest, idlest))
-    assert _api(base, sup, f"/v1/stores/{store}")["rep_id"] == owner_before  # a preview changes nothing
+    assert api(base, sup, f"/v1/stores/{store}")["rep_id"] == owner_before  # a preview changes nothing
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(ARTIFACTS / "territory-preview.png"))
 
@@ -162,7 +130,7 @@ def test_a_supervisor_moves_a_store_and_applies_a_proposal_on_the_page(server, p
     applied = _table(tab)
     assert {rep: now for rep, (now, _) in applied.items()} == {rep: after for rep, (_, after) in preview.items()}
     assert all(after is None for _, after in applied.values())
-    assert _api(base, sup, f"/v1/stores/{store}")["rep_id"] == idlest
+    assert api(base, sup, f"/v1/stores/{store}")["rep_id"] == idlest
     assert tab.evaluate(f"() => window.fieldroute.owner.get({json.dumps(store)})") == idlest
 
     # a balanced proposal from the page: moved stores ringed, then applied
@@ -171,7 +139,7 @@ def test_a_supervisor_moves_a_store_and_applies_a_proposal_on_the_page(server, p
     tab.wait_for_url("**/v1/territories/map?proposal_id=*", timeout=120_000)
     tab.wait_for_selector("#fr-proposal:not([hidden])")
     proposal_id = int(tab.url.rsplit("=", 1)[1])
-    proposal = _api(base, sup, f"/v1/territories/proposals/{proposal_id}")
+    proposal = api(base, sup, f"/v1/territories/proposals/{proposal_id}")
     moves = proposal["result"]["moves"]
     assert tab.locator("#fr-moves li").count() == len(moves) > 0
     ringed = tab.evaluate("() => [...window.fieldroute.markers].filter(([, m]) => m.options.weight === 4).map(([id]) => id)")
@@ -181,8 +149,8 @@ def test_a_supervisor_moves_a_store_and_applies_a_proposal_on_the_page(server, p
     tab.screenshot(path=str(ARTIFACTS / "territory-proposal.png"))
     tab.click("#fr-apply-proposal")
     assert _status(tab, "Applied").startswith(f"Applied: {len(moves)} store")
-    assert _api(base, sup, f"/v1/territories/proposals/{proposal_id}")["status"] == "applied"
-    assert all(_api(base, sup, f"/v1/stores/{m['store_id']}")["rep_id"] == m["to"] for m in moves)
+    assert api(base, sup, f"/v1/territories/proposals/{proposal_id}")["status"] == "applied"
+    assert all(api(base, sup, f"/v1/stores/{m['store_id']}")["rep_id"] == m["to"] for m in moves)
 
     tab.goto(f"{base}/v1/territories/map")
     tab.wait_for_selector("#fr-workload tbody tr")
@@ -238,7 +206,7 @@ def test_a_rep_signs_in_on_a_phone_with_a_one_time_link(server):
     taps "Sign in" and lands in the rep's app, signed in; the link's code left the address bar;
     the same link again says it was used."""
     base, tokens, _ = server
-    link = _api(base, tokens["supervisor"], "/v1/reps/R1/sign-in-links", "POST", {"hours": 1})
+    link = api(base, tokens["supervisor"], "/v1/reps/R1/sign-in-links", "POST", {"hours": 1})
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu",
                                                                          "--disable-background-networking"])
@@ -264,4 +232,4 @@ def test_a_rep_signs_in_on_a_phone_with_a_one_time_link(server):
         assert "used already" in again.inner_text(".error")
         browser.close()
     assert errors == []
-    assert _api(base, tokens["supervisor"], "/v1/reps/R1/sign-in-links")[0]["status"] == "used"
+    assert api(base, tokens["supervisor"], "/v1/reps/R1/sign-in-links")[0]["status"] == "used"

@@ -8,43 +8,21 @@ Skipped when Playwright or /usr/bin/chromium is missing, unless ``FIELDROUTE_REQ
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from api import auth
 from api.routes.sign_in import qr_svg
 
-from .conftest import CONFORMANCE, load_team, make_token, serve_demo
-from .openapi_check import SchemaViolation
+from .browser import ARTIFACTS, BLANK_PNG, CHROMIUM, api, need_browser, pass_checked
+from .conftest import load_team, make_token, serve_demo
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(os.environ.get("FIELDROUTE_ARTIFACTS", "out/test-artifacts"))
-BLANK_PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-                          "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "permissions": ["clipboard-read", "clipboard-write"]}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - the test extra installs it
-    sync_playwright = None
+sync_playwright = need_browser()
 
-if sync_playwright is None or not CHROMIUM.exists():
-    if os.environ.get("FIELDROUTE_REQUIRE_BROWSER") == "1":
-        raise RuntimeError("FIELDROUTE_REQUIRE_BROWSER=1 but Playwright or /usr/bin/chromium is missing "
-                           "(apt-get install chromium; pip install -e '.[test]')")
-    pytest.skip("browser test: needs /usr/bin/chromium (apt-get install chromium) and Playwright", allow_module_level=True)
-
-
-def _api(base: str, token: str, path: str, method: str = "GET"):
-    request = urllib.request.Request(base + path, method=method, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
 
 
 def _modules(svg: str) -> str:
@@ -61,15 +39,7 @@ def _context(browser, base: str, problems: list[str], **options):
     def route(r):
         if not r.request.url.startswith(base + "/"):
             return r.fulfill(status=200, content_type="image/png", body=BLANK_PNG)
-        if not CONFORMANCE.covers(r.request.url):  # the login, sign-in and app pages
-            return r.continue_()
-        answer = r.fetch(max_redirects=0)
-        try:
-            CONFORMANCE.received(r.request.method, r.request.url, answer.status,
-                                 [(h["name"], h["value"]) for h in answer.headers_array], answer.body(), r.request.headers)
-        except SchemaViolation:
-            pass  # kept: the test fails at teardown; the page gets its answer meanwhile
-        return r.fulfill(response=answer)
+        return pass_checked(r)
 
     context.route("**/*", route)
     tab = context.new_page()
@@ -100,7 +70,7 @@ def test_a_supervisor_makes_a_sign_in_link_on_the_territory_page_and_the_phone_s
             tab.click("button[type=submit]")
             tab.wait_for_selector("#fr-workload tbody tr")
             button = tab.get_by_role("button", name="Sign-in link for R1", exact=True)
-            assert tab.locator(".fr-phone button").count() == len(_api(base, sup, "/v1/territories")["reps"])
+            assert tab.locator(".fr-phone button").count() == len(api(base, sup, "/v1/territories")["reps"])
             press(button)
             dialog = tab.get_by_role("dialog", name="Sign-in link for")
             dialog.wait_for()
@@ -129,7 +99,7 @@ def test_a_supervisor_makes_a_sign_in_link_on_the_territory_page_and_the_phone_s
                 desktop = tab
             else:
                 context.close()
-        made = _api(base, sup, "/v1/reps/R1/sign-in-links")
+        made = api(base, sup, "/v1/reps/R1/sign-in-links")
         assert [link["status"] for link in made[:2]] == ["unused", "unused"] and len(set(urls)) == 2
 
         # the rep's phone opens the link, taps "Sign in" and is in its app
@@ -150,10 +120,10 @@ def test_a_supervisor_makes_a_sign_in_link_on_the_territory_page_and_the_phone_s
         again.get_by_role("button", name="Sign in").tap()
         again.wait_for_selector(".error")
         assert "used already" in again.inner_text(".error")
-        assert _api(base, sup, "/v1/reps/R1/sign-in-links")[0]["status"] == "used"
+        assert api(base, sup, "/v1/reps/R1/sign-in-links")[0]["status"] == "used"
 
         # an error is said in the problem's words: a rep deactivated since the page was opened
-        _api(base, sup, "/v1/reps/R4", "DELETE")
+        api(base, sup, "/v1/reps/R4", "DELETE")
         desktop.get_by_role("button", name="Sign-in link for R4", exact=True).click()
         error = desktop.get_by_role("dialog").locator("#fr-link-error")
         error.wait_for()
