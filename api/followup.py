@@ -5,21 +5,23 @@ date's published routes, version 1, where that day's re-plans put them), the vis
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import replace
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from routing import followup
 from routing.followup import FollowUp, MadeVisit, Period, PlannedVisit, VisitLine
 from routing.io import parse_reps, parse_stores
+from routing.model import Store
 
+from .cache import LRU
 from .models import Plan, RepRow, RouteRow, StoreRow
 from .models import Visit as VisitRow
-from .plans import local_zone, plan_of_day
+from .plans import plan_of_day
 from .records import current_policy
 from .visits import targets
 
@@ -35,8 +37,19 @@ def planned_visits(session: Session, period: Period) -> tuple[list[PlannedVisit]
         if plan is None:
             continue
         plans[plan.id] = plan
-        out += _day(session, plan, date)
+        newest = session.scalar(select(func.max(RouteRow.id)).where(RouteRow.plan_id == plan.id,
+                                                                     RouteRow.date == date.isoformat()))
+        key = (str(session.get_bind().url), plan.id, plan.created_at, date, newest)  # a re-plan makes a newer row
+        day = _DAYS.get(key)
+        if day is None:
+            day = _day(session, plan, date)
+            _DAYS.put(key, day)
+        out += day
     return out, plans
+
+
+#: Each date's planned visits, by what they were read from: a past day's never change.
+_DAYS = LRU(4000)
 
 
 def _day(session: Session, plan: Plan, date: dt.date) -> list[PlannedVisit]:
@@ -56,12 +69,12 @@ def _day(session: Session, plan: Plan, date: dt.date) -> list[PlannedVisit]:
             if stop["type"] != "visit":
                 continue
             store_id = stop["store_id"]
-            start, service = _times(stop)
             if store_id in now_at:
                 taker, where = now_at[store_id]
-                start, service = _times(where)
-                out.append(PlannedVisit(store_id, taker, date, start, service, moved="covered" if taker != rep_id else None))
-            elif (gone := left.get(store_id)) is not None and gone["how"] == "carried":
+                out.append(PlannedVisit(store_id, taker, date, *_times(where), moved="covered" if taker != rep_id else None))
+                continue
+            start, service = _times(stop)
+            if (gone := left.get(store_id)) is not None and gone["how"] == "carried":
                 out.append(PlannedVisit(store_id, gone["rep_id"], dt.date.fromisoformat(gone["to_date"]), None, service,
                                         moved="carried"))
             else:
@@ -71,18 +84,46 @@ def _day(session: Session, plan: Plan, date: dt.date) -> list[PlannedVisit]:
 
 
 def _times(stop: dict) -> tuple[dt.datetime, int]:
-    start, end = dt.datetime.fromisoformat(stop["start"]), dt.datetime.fromisoformat(stop["end"])
-    return start, int((end - start).total_seconds())
+    start = dt.datetime.fromisoformat(stop["start"])
+    return start, int((dt.datetime.fromisoformat(stop["end"]) - start).total_seconds())
 
 
-def made_visits(session: Session, period: Period, zone: str) -> list[MadeVisit]:
+def made_visits(session: Session, period: Period) -> list[MadeVisit]:
     """The visits made in ``period`` (by their check-in's date)."""
-    rows = session.scalars(select(VisitRow).where(VisitRow.date >= period.start.isoformat(),
-                                                  VisitRow.date <= period.end.isoformat()))
-    tz = ZoneInfo(zone)
-    return [MadeVisit(r.id, r.rep_id, r.store_id, dt.date.fromisoformat(r.date), r.checked_in_at.astimezone(tz),
-                      r.checked_out_at.astimezone(tz), r.outcome, r.order_value, tuple(r.steps), r.far, r.note, r.currency)
-            for r in rows]
+    v = VisitRow
+    rows = session.execute(select(v.id, v.rep_id, v.store_id, v.date, v.checked_in_at, v.checked_out_at, v.outcome,
+                                  v.order_value, v.steps, v.far, v.note, v.currency)  # columns: no ORM objects to build
+                           .where(v.date >= period.start.isoformat(), v.date <= period.end.isoformat()))
+    dates: dict[str, dt.date] = {}
+    return [MadeVisit(vid, rep_id, store_id, dates.get(day) or dates.setdefault(day, dt.date.fromisoformat(day)),
+                      checked_in, checked_out, outcome, value, tuple(steps), bool(far), note, currency)  # times in UTC
+            for vid, rep_id, store_id, day, checked_in, checked_out, outcome, value, steps, far, note, currency in rows]
+
+
+class _Stores:
+    """Every store, parsed, and the active ones' ids: kept while no store changed (one small
+    query tells), so a report does not read and check 20,000 stores again."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._value: tuple[list[Store], set[str]] = ([], set())
+
+    def get(self, session: Session) -> tuple[list[Store], set[str]]:
+        key = (str(session.get_bind().url),
+               *session.execute(select(func.count(), func.max(StoreRow.updated_at), func.sum(StoreRow.version))).one())
+        with self._lock:
+            if key == self._key:
+                return self._value
+        rows = session.execute(select(StoreRow.data, StoreRow.active)).all()
+        value = (parse_stores(sorted((data for data, _ in rows), key=lambda d: d["id"]), fmt="json"),
+                 {data["id"] for data, on in rows if on})
+        with self._lock:
+            self._key, self._value = key, value
+        return value
+
+
+_STORES = _Stores()
 
 
 #: A check-in more than this after the planned start is a late arrival.
@@ -94,17 +135,14 @@ class Inputs:
     reports read besides, for the reps of ``team`` (None: every rep)."""
 
     def __init__(self, session: Session, period: Period, today: dt.date, team: Collection[str] | None = None):
-        zone = local_zone(session) or "UTC"
         both = Period(period.previous.start, period.end)
         planned, plans = planned_visits(session, both)
-        made = made_visits(session, both, zone)
+        made = made_visits(session, both)
         policy = current_policy(session)
         if policy is None:
             raise LookupError("no policy yet")
-        stores = parse_stores(sorted((r.data for r in session.scalars(select(StoreRow))), key=lambda d: d["id"]), fmt="json")
-        reps = parse_reps(sorted((r.data for r in session.scalars(select(RepRow).where(RepRow.active))),
-                                 key=lambda d: d["id"]), fmt="json")
-        active = set(session.scalars(select(StoreRow.id).where(StoreRow.active)))
+        stores, active = _STORES.get(session)
+        reps = parse_reps(sorted(session.scalars(select(RepRow.data).where(RepRow.active)), key=lambda d: d["id"]), fmt="json")
         often = Counter((p.store_id, p.rep_id) for p in planned if p.moved is None)
         planned_rep: dict[str, str] = {}
         for (store_id, rep_id), _ in often.most_common():

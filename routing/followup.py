@@ -14,7 +14,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .clock import day_clock
 from .daily import service_seconds
@@ -29,8 +29,7 @@ GROUPS: tuple[Group, ...] = ("rep", "team", "area", "class", "store", "week")
 MISSED_REASONS = ("store_closed", "rep_unavailable", "carried_not_made", "not_reported")
 
 
-@dataclass(frozen=True)
-class PlannedVisit:
+class PlannedVisit(NamedTuple):
     """A visit the published plan asks for, where the day's re-plans put it: ``rep_id`` and
     ``date`` are its last rep and date, ``moved`` says how it got there (carried to a later
     date, covered by another rep today), ``left`` why it is on no route (e.g. store_closed,
@@ -46,8 +45,7 @@ class PlannedVisit:
     left: str | None = None
 
 
-@dataclass(frozen=True)
-class MadeVisit:
+class MadeVisit(NamedTuple):
     """A visit a rep made: a check-in and check-out pair from the app or an import.
     ``date`` is the check-in's date in the plan's zone."""
 
@@ -74,8 +72,7 @@ class MadeVisit:
         return self.outcome == "order"
 
 
-@dataclass(frozen=True)
-class VisitLine:
+class VisitLine(NamedTuple):
     """A planned visit and the made visit matched to it (either may be missing)."""
 
     status: Status
@@ -187,13 +184,15 @@ def match(planned: Iterable[PlannedVisit], made: Iterable[MadeVisit], spacing: M
     planned = sorted(planned, key=lambda p: (p.date, p.store_id, p.rep_id))
     made = sorted(made, key=lambda m: (m.checked_in, m.id))
     free: dict[str, list[PlannedVisit]] = defaultdict(list)
+    on_day: dict[tuple[str, dt.date], list[PlannedVisit]] = defaultdict(list)
     for p in planned:
         free[p.store_id].append(p)
+        on_day[p.store_id, p.date].append(p)
     taken: dict[int, MadeVisit] = {}  # id(planned) -> its made visit
     lines: list[VisitLine] = []
     left: list[MadeVisit] = []
     for m in made:
-        same = next((p for p in free[m.store_id] if p.date == m.date and id(p) not in taken), None)
+        same = next((p for p in on_day.get((m.store_id, m.date), ()) if id(p) not in taken), None)
         if same is not None:
             taken[id(same)] = m
             lines.append(VisitLine("made", same, m))
@@ -316,9 +315,9 @@ def report(lines: Sequence[VisitLine], data: FollowUp, period: Period, group: Gr
     class, area, or rep (their owner, else the rep the plan sent most often); visits by who
     made them (else who was to); a store counts if it is active or had a visit line in the
     period (a store deactivated mid-period still counts)."""
-    keyed = _keys(lines, data, group, period)
-    now = _numbers(lines, data, period, keyed, group)
-    before = _numbers(lines, data, period.previous, _keys(lines, data, group, period.previous), group)
+    within = _Within(lines)
+    now = _numbers(within, data, period, _keys(within(period), data, group, period), group)
+    before = _numbers(within, data, period.previous, _keys(within(period.previous), data, group, period.previous), group)
     rows = []
     for key in sorted(now):
         row = now[key]
@@ -327,6 +326,19 @@ def report(lines: Sequence[VisitLine], data: FollowUp, period: Period, group: Gr
                    for name in ("covered", "coverage", "active_rate", "avg_order", "sales", "formula", "made")}
         rows.append(_with(row, changes=changes))
     return rows
+
+
+class _Within:
+    """The lines of each period asked for, each period's found once."""
+
+    def __init__(self, lines: Sequence[VisitLine]):
+        self._lines, self._found = lines, {}
+
+    def __call__(self, period: Period) -> list[VisitLine]:
+        if period not in self._found:
+            start, end = period.start, period.end
+            self._found[period] = [line for line in self._lines if start <= line.date <= end]
+        return self._found[period]
 
 
 @dataclass
@@ -340,11 +352,12 @@ class _Keys:
 
 
 def _keys(lines: Sequence[VisitLine], data: FollowUp, group: Group, period: Period) -> _Keys:
+    """``lines``: the period's."""
     by_id = {s.id: s for s in data.stores}
-    in_period = {line.store_id for line in lines if line.date in period}
+    in_period = {line.store_id for line in lines}
     counted = [s for s in data.stores if data.active(s.id) or s.id in in_period]
     if group == "rep":
-        of = {s.id: [data.store_rep(s)] if data.store_rep(s) else [] for s in counted}
+        of = {s.id: [rep] if (rep := data.store_rep(s)) else [] for s in counted}
         groups = sorted({r.id for r in data.reps} | {k for ks in of.values() for k in ks})
         return _Keys(of, lambda line: line.rep_id, groups)
     if group == "team":
@@ -361,12 +374,12 @@ def _keys(lines: Sequence[VisitLine], data: FollowUp, group: Group, period: Peri
                  lambda line: (line.date - dt.timedelta(days=line.date.weekday())).isoformat(), names)
 
 
-def _numbers(lines: Sequence[VisitLine], data: FollowUp, period: Period, keys: _Keys, group: Group) -> dict[str, ReportRow]:
+def _numbers(within: _Within, data: FollowUp, period: Period, keys: _Keys, group: Group) -> dict[str, ReportRow]:
     by_id = {s.id: s for s in data.stores}
     classes = data.policy.classes
     mine: dict[str, list[VisitLine]] = defaultdict(list)
-    for line in lines:
-        if line.date in period and (key := keys.of_line(line)) is not None:
+    for line in within(period):
+        if (key := keys.of_line(line)) is not None:
             mine[key].append(line)
     stores_of: dict[str, set[str]] = defaultdict(set)
     for store_id, ks in keys.of_store.items():
@@ -377,7 +390,7 @@ def _numbers(lines: Sequence[VisitLine], data: FollowUp, period: Period, keys: _
 
     def look(span: Period) -> _Seen:
         if span not in seen:
-            seen[span] = _Seen.of(lines, span)
+            seen[span] = _Seen.of(within(span))
         return seen[span]
 
     rows = {}
@@ -437,8 +450,8 @@ class _Seen:
     ordering: frozenset[str]
 
     @staticmethod
-    def of(lines: Sequence[VisitLine], period: Period) -> _Seen:
-        made = [line for line in lines if line.made is not None and line.date in period]
+    def of(lines: Sequence[VisitLine]) -> _Seen:
+        made = [line for line in lines if line.made is not None]
         return _Seen(frozenset(line.store_id for line in made), frozenset(line.store_id for line in made if line.made.ordered))
 
 

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -210,6 +211,7 @@ def _actuals(request: Request, session, principal, plan: Plan, date: dt.date | N
     period = Period(date, date) if date is not None else Period(first, max(first, min(last, today)))
     data = Inputs(session, period, today, principal.team)
     names = {s.id: s for s in data.data.stores}
+    zone = ZoneInfo(plan.time_zone)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ACTUAL_COLUMNS)
@@ -217,7 +219,7 @@ def _actuals(request: Request, session, principal, plan: Plan, date: dt.date | N
         if line.date not in period:
             continue
         store, p, m = names.get(line.store_id), line.planned, line.made
-        iso = lambda t: t.isoformat() if t is not None else ""  # noqa: E731
+        iso = lambda t: t.astimezone(zone).isoformat() if t is not None else ""  # noqa: E731
         writer.writerow((line.date, csv_text(line.rep_id), csv_text(line.store_id), csv_text(store.name if store else ""),
                          csv_text(store.store_class if store else ""), line.status, line.reason or "",
                          iso(p.start if p else None), iso(p.start + dt.timedelta(seconds=p.service_s) if p and p.start else None),
