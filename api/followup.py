@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import replace
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from routing import followup
@@ -89,15 +89,38 @@ def _times(stop: dict) -> tuple[dt.datetime, int]:
 
 
 def made_visits(session: Session, period: Period) -> list[MadeVisit]:
-    """The visits made in ``period`` (by their check-in's date)."""
-    v = VisitRow
-    rows = session.execute(select(v.id, v.rep_id, v.store_id, v.date, v.checked_in_at, v.checked_out_at, v.outcome,
-                                  v.order_value, v.steps, v.far, v.note, v.currency)  # columns: no ORM objects to build
-                           .where(v.date >= period.start.isoformat(), v.date <= period.end.isoformat()))
-    dates: dict[str, dt.date] = {}
-    return [MadeVisit(vid, rep_id, store_id, dates.get(day) or dates.setdefault(day, dt.date.fromisoformat(day)),
-                      checked_in, checked_out, outcome, value, tuple(steps), bool(far), note, currency)  # times in UTC
-            for vid, rep_id, store_id, day, checked_in, checked_out, outcome, value, steps, far, note, currency in rows]
+    """The visits made in ``period`` (by their check-in's date; times in UTC). Each date's are
+    kept while that date's visits are as they were (their count and last write)."""
+    stamps = session.execute(select(VisitRow.date, func.count(), func.max(VisitRow.written_at))
+                             .where(VisitRow.date >= period.start.isoformat(), VisitRow.date <= period.end.isoformat())
+                             .group_by(VisitRow.date)).all()
+    url = str(session.get_bind().url)
+    out: list[MadeVisit] = []
+    stale: dict[str, tuple] = {}
+    for day, count, written in stamps:
+        kept = _MADE.get(key := (url, day, count, written))
+        if kept is None:
+            stale[day] = key
+        else:
+            out += kept
+    if stale:
+        v = VisitRow
+        rows = session.execute(select(v.id, v.rep_id, v.store_id, v.date, v.checked_in_at, v.checked_out_at, v.outcome,
+                                      v.order_value, v.steps, v.far, v.note, v.currency)  # columns: no ORM objects
+                               .where(v.date.in_(bindparam("days", sorted(stale), expanding=True, literal_execute=True))))
+        fresh: dict[str, list[MadeVisit]] = {day: [] for day in stale}
+        dates = {day: dt.date.fromisoformat(day) for day in stale}
+        for vid, rep_id, store_id, day, checked_in, checked_out, outcome, value, steps, far, note, currency in rows:
+            fresh[day].append(MadeVisit(vid, rep_id, store_id, dates[day], checked_in, checked_out, outcome, value,
+                                        tuple(steps), bool(far), note, currency))
+        for day, visits in fresh.items():
+            _MADE.put(stale[day], visits)
+            out += visits
+    return out
+
+
+#: Each date's made visits, by the date's visit count and last write.
+_MADE = LRU(4000)
 
 
 class _Stores:

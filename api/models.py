@@ -240,7 +240,8 @@ class Visit(Base):
     far: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(10))
     """``app`` or ``import``."""
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    written_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    """When it was last written (a re-import that changes it too): the reports' cache reads it."""
 
 
 class TargetRow(Base):

@@ -49,6 +49,17 @@ def test_planned_against_made_per_rep(app, client, admin):
     assert mine["missed"] == planned[rep_id] - 2 and mine["missed_by_reason"] == {"not_reported": planned[rep_id] - 2}
     assert (mine["orders"], mine["sales"], mine["avg_order"], mine["active_rate"]) == (1, 120, 120, 0.5)
     assert {k: row["planned"] for k, row in rows.items() if row["planned"]} == {k: n for k, n in planned.items() if n}
+    r = client.post("/v1/visits/import", headers=admin, json=[  # the CRM corrects its visit: an order after all
+        {"id": "CRM-9", "rep_id": rep_id, "store_id": second["store_id"], "checked_in": second["start"],
+         "checked_out": second["end"], "outcome": "order", "order_value": 30}])
+    assert r.json()["changed"] == 1, r.text
+    again = next(x for x in client.get("/v1/reports/visits", headers=admin, params={"from": str(date), "to": str(date)}).json()
+                 if x["key"] == rep_id)
+    assert (again["orders"], again["sales"]) == (2, 150)  # not a kept answer
+    r = client.post("/v1/visits/import", headers=admin, json=[{"id": "CRM-9", "rep_id": rep_id, "store_id": second["store_id"],
+                                                               "checked_in": second["start"], "checked_out": second["end"],
+                                                               "outcome": "no_order"}])
+    assert r.json()["changed"] == 1, r.text
     table = list(csv.DictReader(io.StringIO(client.get("/v1/reports/visits", headers=admin | {"Accept": "text/csv"},
                                                        params={"from": str(date), "to": str(date)}).text)))
     line = next(t for t in table if t["key"] == rep_id)

@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("steps", sa.JSON(), nullable=False),
         sa.Column("far", sa.Boolean(), nullable=False),
         sa.Column("source", sa.String(length=10), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("written_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -51,7 +51,7 @@ def upgrade() -> None:
     )
     # the check-outs' reports so far: visits whose check-in is not known (taken as the check-out)
     op.execute("INSERT INTO visits (id, rep_id, store_id, date, plan_id, checked_in_at, checked_out_at, outcome, order_value, "
-               "currency, note, steps, far, source, created_at) SELECT 'report:' || CAST(id AS VARCHAR(20)), rep_id, store_id, "
+               "currency, note, steps, far, source, written_at) SELECT 'report:' || CAST(id AS VARCHAR(20)), rep_id, store_id, "
                "date, plan_id, checked_out_at, checked_out_at, outcome, order_value, NULL, note, steps, false, 'app', "
                "checked_out_at FROM visit_reports")
     op.drop_index("ix_visit_reports_rep_date", table_name="visit_reports")
