@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
@@ -70,7 +70,8 @@ def list_links(rep_id: str, session: SessionDep, principal: PrincipalDep) -> lis
 
 @router.delete("/v1/sign-in-links/{link_id}", response_model=SignInLinkOut, responses=responses(401, 403, 404),
                **allow(*MAKERS))
-def revoke_link(link_id: int, session: SessionDep, principal: PrincipalDep) -> SignInLinkOut:
+def revoke_link(link_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="a sign-in link's id")], session: SessionDep,
+                principal: PrincipalDep) -> SignInLinkOut:
     """Revoke a sign-in link: unused, it no longer works; used, the phone it signed in is
     signed out (its rep token is revoked)."""
     link = session.get(SignInLink, link_id)
