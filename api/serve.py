@@ -240,7 +240,7 @@ def seed_demo(settings: Settings, *, time_limit_s: float, today: dt.date | None 
 def _play_demo(session, start: dt.date, today: dt.date) -> int:
     """The demo cycle's dates before ``today`` played as a team would, imported as visits."""
     from routing.followup import Period
-    from routing.io import parse_stores
+    from routing.io import parse_reps, parse_stores
     from routing.simulate import play
 
     from .followup import planned_visits
@@ -250,7 +250,8 @@ def _play_demo(session, start: dt.date, today: dt.date) -> int:
         return 0
     planned, _ = planned_visits(session, Period(start, today - dt.timedelta(days=1)))
     stores = {s.id: s for s in parse_stores([r.data for r in session.scalars(select(StoreRow))], fmt="json")}
-    made = play(planned, stores, records.current_policy(session), seed=0)
+    reps = parse_reps([r.data for r in session.scalars(select(RepRow))], fmt="json")
+    made = play(planned, stores, reps, records.current_policy(session), seed=0)
     rows = [{"id": v.id, "rep_id": v.rep_id, "store_id": v.store_id, "checked_in": v.checked_in.isoformat(),
              "checked_out": v.checked_out.isoformat(), "outcome": v.outcome, "order_value": v.order_value,
              "steps": list(v.steps) or None} for v in made if v.date < today]

@@ -19,7 +19,7 @@ from typing import Literal, NamedTuple
 from .clock import day_clock
 from .daily import service_seconds
 from .events import Event, far_check_in_m
-from .model import ClassPolicy, Policy, Rep, Store
+from .model import ClassPolicy, Policy, Rep, Route, Store
 
 Status = Literal["made", "made_other_day", "extra", "missed", "due"]
 Group = Literal["rep", "team", "area", "class", "store", "week"]
@@ -168,6 +168,17 @@ def made_visits(date: dt.date, time_zone: str, events: Sequence[Event], stores: 
                 report.steps if report else (),
                 far=began is not None and store is not None and far_check_in_m(began, store, radius_m) is not None,
                 note=report.note if report else ""))
+    return out
+
+
+def planned_visits(routes: Iterable[Route], time_zone: str) -> list[PlannedVisit]:
+    """The visits of a cycle plan's routes (``routing.cycle``), as the follow-up reads them."""
+    out = []
+    for route in routes:
+        date = dt.date.fromisoformat(route.date)
+        clock = day_clock(date, time_zone)
+        out += [PlannedVisit(s.store_id, route.rep_id, date, clock.instant(s.start_s), s.end_s - s.start_s)
+                for s in route.visits]
     return out
 
 

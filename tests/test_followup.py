@@ -196,8 +196,8 @@ def test_a_played_cycle_looks_like_a_teams_work():
 
     days = [planned(s.id, "R1" if n % 2 else "R2", d, 9 + n, 15) for d in range(0, 5) for n, s in enumerate(STORES)]
     stores = {s.id: s for s in STORES}
-    made = play(days, stores, POLICY, seed=3)
-    assert made == play(days, stores, POLICY, seed=3) and made != play(days, stores, POLICY, seed=4)
+    made = play(days, stores, REPS, POLICY, seed=3)
+    assert made == play(days, stores, REPS, POLICY, seed=3) and made != play(days, stores, REPS, POLICY, seed=4)
     assert 0.7 * len(days) <= len(made) < len(days) and len({m.id for m in made}) == len(made)
     assert {m.outcome for m in made} <= {"order", "no_order", "refused"} and any(m.order_value for m in made)
     assert all(m.checked_out > m.checked_in and m.store_id in stores for m in made)
