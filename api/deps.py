@@ -76,6 +76,8 @@ PrincipalDep = Annotated[auth.Principal, Depends(current_principal)]
 PAGE_WRITES = frozenset({("POST", "/v1/stores/move"), ("POST", "/v1/territories/proposals"),
                          ("POST", "/v1/territories/proposals/{proposal_id}/apply"),
                          ("POST", "/v1/reps/{rep_id}/sign-in-links"),
+                         ("POST", "/v1/suggestions/{suggestion_id}/apply"), ("POST", "/v1/suggestions/{suggestion_id}/dismiss"),
+                         ("POST", "/v1/suggestions/apply"),  # the follow-up page
                          ("POST", "/v1/reps/{rep_id}/routes/{date}/events")})  # the rep's app (api.routes.app)
 
 

@@ -299,3 +299,19 @@ class OwnerEdit(Base):
     rep_id: Mapped[str] = mapped_column(String(200))
     by: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SuggestionRow(Base):
+    """A suggestion (``routing.learn``) a supervisor applied or dismissed, as it was then
+    (``data``), and what applying it wrote (``changed``). Open suggestions are not stored:
+    they are computed from the visits made."""
+
+    __tablename__ = "suggestions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10))
+    data: Mapped[dict[str, Any]]
+    changed: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    decided_by: Mapped[str] = mapped_column(String(300))
+    decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -191,6 +191,35 @@ class RepTodayOut(BaseModel):
     missed: int = Field(description="visits of the day that left every route (closed, the rep unavailable)")
 
 
+SuggestionKind = Literal["store_service", "class_service", "rep_start", "store_class"]
+
+
+class SuggestionOut(BaseModel):
+    """A change the visits made suggest (PDCA's "Act"): never applied until a supervisor says so.
+
+    ``store_service``: a store's visit minutes; ``class_service``: a class's in the policy;
+    ``rep_start``: a rep's shift start (its typical lateness at the first visit);
+    ``store_class``: a store's class from an ABC analysis of its orders."""
+
+    id: str = Field(description="stable while the proposal is the same, e.g. 'sg-3f2a9c01b7de'")
+    kind: SuggestionKind
+    target: str = Field(description="the store's id, the class, or the rep's id")
+    title: str = Field(description="the suggestion in plain words")
+    current: float | str | None = Field(description="minutes, 'HH:MM', or a class")
+    proposed: float | str = Field(description="minutes, 'HH:MM', or a class")
+    evidence: dict[str, Any] = Field(description="visits, median, p25, p75 (the spread), and more by kind")
+    effect: dict[str, Any] = Field(description="hours_per_cycle (+ adds, - saves), visits_per_cycle, per_rep hours")
+    status: Literal["open", "applied", "dismissed"]
+    decided_at: dt.datetime | None = None
+    decided_by: str | None = None
+    changed: dict[str, Any] | None = Field(None, description="what applying wrote: {'store'|'rep'|'policy': id, 'version': n}")
+
+
+class SuggestionBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=1000)
+
+
 class Deleted(BaseModel):
     id: str
     result: str = Field(description="'deleted', or 'deactivated' when a plan was made from it")

@@ -72,8 +72,10 @@ class Learned:
     """Per rep: the check-in at the day's first planned visit, minutes after its planned start."""
 
 
-def learn(lines: Iterable[VisitLine], stores: Mapping[str, Store]) -> Learned:
-    """Learn visit minutes and lateness from the made visits among ``lines``."""
+def learn(lines: Iterable[VisitLine], stores: Mapping[str, Store], late_since: Mapping[str, dt.date] = {}) -> Learned:
+    """Learn visit minutes and lateness from the made visits among ``lines``; a rep's lateness
+    only from ``late_since`` its date on, if given (its start time changed then: the days
+    before were planned with the old one)."""
     lines = list(lines)
     minutes: dict[str, list[float]] = defaultdict(list)
     for line in lines:
@@ -88,16 +90,16 @@ def learn(lines: Iterable[VisitLine], stores: Mapping[str, Store]) -> Learned:
         spread = Spread.of(values)
         weight = min(1.0, spread.visits / PRIOR_VISITS)
         learned[store_id] = StoreMinutes(spread, weight * spread.median + (1 - weight) * classes[stores[store_id].store_class].median)
-    return Learned(learned, classes, _lateness(lines))
+    return Learned(learned, classes, _lateness(lines, late_since))
 
 
-def _lateness(lines: Sequence[VisitLine]) -> dict[str, Spread]:
+def _lateness(lines: Sequence[VisitLine], since: Mapping[str, dt.date]) -> dict[str, Spread]:
     """Each rep's minutes late at the first planned visit of a day, on the days it made that
     visit on its date."""
     first: dict[tuple[str, object], VisitLine] = {}
     for line in lines:
         p = line.planned
-        if p is None or p.start is None or p.moved is not None:
+        if p is None or p.start is None or p.moved is not None or p.date < since.get(p.rep_id, p.date):
             continue
         key = (p.rep_id, p.date)
         if key not in first or p.start < first[key].planned.start:
@@ -247,7 +249,8 @@ def _store_minutes(store: Store, m: StoreMinutes, policy: Policy, weeks: int, re
                    limits: Thresholds) -> Suggestion | None:
     current = service_seconds(store, policy) / 60
     proposed = float(round(m.learned))
-    if m.spread.visits < limits.store_visits or not _apart(m.learned, current, limits) or proposed == current:
+    if (m.spread.visits < limits.store_visits or not _apart(m.learned, current, limits) or proposed == current
+            or (proposed - current) * (m.spread.median - current) <= 0):  # never against the store's own visits
         return None
     n = required_visits(policy.classes[store.store_class], weeks)
     return Suggestion(

@@ -19,7 +19,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 def test_db_upgrade_and_tokens(db_url, tmp_path):
     assert _run("db", "current", "--db", db_url).stdout.strip() == "database at revision (none)"
-    assert _run("db", "upgrade", "--db", db_url).stdout.strip() == "database at revision 0008"
+    assert _run("db", "upgrade", "--db", db_url).stdout.strip() == "database at revision 0009"
     made = _run("token", "create", "--role", "rep", "--rep", "R1", "--name", "Camille's phone", "--db", db_url)
     assert made.returncode == 0 and "only its hash is stored" in made.stderr
     token_id, secret = re.fullmatch(r"token (\d+) \(rep R1\): (fr_\S+)\n", made.stdout).groups()

@@ -20,7 +20,7 @@ def test_migrations_match_the_models_and_downgrade(db_url):
     downgrade(engine, "base")
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == head == "0008"
+    assert current_revision(engine) == head == "0009"
     engine.dispose()
 
 
