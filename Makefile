@@ -18,7 +18,7 @@ demo: $(STAMP)  ## plan the demo day and cycle (out/demo/), then serve the demo 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)  ## Solomon (about 5 min), PVRP (about 16 min), scale (about 7 min), road-matrix, field, API load (about 2 min) same-day re-plan (about 4 min), territory (about 3 min), request-body (seconds), rep's app (about 1 min) and follow-up reports (about 8 min) benchmarks
+bench: $(STAMP)  ## Solomon (about 5 min), PVRP (about 16 min), scale (about 7 min), road-matrix, field, API load (about 2 min) same-day re-plan (about 4 min), territory (about 3 min), request-body (seconds), rep's app (about 1 min) follow-up reports (about 8 min) and plans that learn (about 2 min) benchmarks
 	$(BIN)/python bench/solomon.py --time-limit 10 --jobs 2 --json out/solomon.json
 	$(BIN)/python bench/pvrp.py --time-limit 60 --jobs 2 --json out/pvrp.json
 	$(BIN)/python bench/scale.py --json out/scale.json
@@ -30,6 +30,7 @@ bench: $(STAMP)  ## Solomon (about 5 min), PVRP (about 16 min), scale (about 7 m
 	$(BIN)/python bench/edges.py --json out/edges.json
 	$(BIN)/python bench/app.py --json out/app.json
 	$(BIN)/python bench/reports.py --json out/reports.json
+	$(BIN)/python bench/learning.py --json out/learning.json
 
 image-check:  ## build the container image with buildah and run it on SQLite and PostgreSQL (minutes)
 	bash .ci/image-check

@@ -460,6 +460,19 @@ def report(server: Server, token: str, start: dt.date, end: dt.date, group: str)
     return {"s": wall, "cpu_s": server.cpu_s() - cpu, "rows": len(rows), "bytes": len(body), "data": rows}
 
 
+def suggestions(server: Server, token: str, repeat: int) -> dict:
+    """``GET /v1/suggestions`` (learned from the last two cycles' visits) ``repeat`` times."""
+    times, count = [], {}
+    for _ in range(repeat):
+        began = time.perf_counter()
+        status, body = call("GET", f"{server.base}/v1/suggestions", token)
+        times.append(time.perf_counter() - began)
+        if status != 200:
+            raise RuntimeError(f"GET /v1/suggestions answered {status}: {body[:500]!r}")
+        count = dict(Counter(s["kind"] for s in json.loads(body)))
+    return {"median_s": round(statistics.median(times), 3), "runs_s": [round(t, 3) for t in times], "count": count}
+
+
 def smoke(server: Server, token: str, plan_id: int, team: Team) -> dict:
     """The plan's pages answer on the synthetic plan (times, not measured with care)."""
     date, rep = team.routes[0]["date"], team.routes[0]["rep_id"]
@@ -503,12 +516,14 @@ def run_backend(backend: str, team: Team, args, folder: Path) -> dict:
                     runs[name].append(report(server, seeded["token"], start, end, group))
                 print(f"[{backend}] round {k + 1}: " + ", ".join(f"{n} {r[-1]['s']:.2f} s" for n, r in runs.items()),
                       file=sys.stderr, flush=True)
+            learned = suggestions(server, seeded["token"], args.repeat)
+            print(f"[{backend}] suggestions: {learned['median_s']} s, {learned['count']}", file=sys.stderr, flush=True)
             peak = server.peak_rss_mb()
         finally:
             server.stop()
         team_row = team_rows[0]
         result = {"backend": backend, "load": seeded | {"token": None}, "pages": pages, "import": imported,
-                  "server_peak_rss_mb": peak, "warmup_week_rep_s": round(first["s"], 3),
+                  "server_peak_rss_mb": peak, "warmup_week_rep_s": round(first["s"], 3), "suggestions": learned,
                   "week": [str(d) for d in week], "cycle": [str(d) for d in cycle],
                   "cycle_team_row": {k: team_row[k] for k in ("planned", "made", "made_other_day", "extra", "missed", "due")}}
         for name, rs in runs.items():
@@ -674,6 +689,8 @@ def print_tables(result: dict) -> None:
                     else "-")
             print(f"{label:<28} {x['median_s']:>9.2f} {x['min_s']:>7.2f} {x['max_s']:>7.2f} {x['server_cpu_s_median']:>7.2f} "
                   f"{x['rows']:>5} {x['kib']:>7.1f}  {goal}")
+        print(f"suggestions (GET /v1/suggestions, two cycles learned) {r['suggestions']['median_s']:.2f} s: "
+              f"{r['suggestions']['count']}")
         print(f"warm-up (first) week by rep {r['warmup_week_rep_s']:.2f} s; server peak RSS {r['server_peak_rss_mb']:.0f} MB; "
               f"load: inputs {r['load']['load_inputs_s']} s, routes {r['load']['load_routes_s']} s")
         for name, p in r.get("profile", {}).items():

@@ -338,3 +338,31 @@ def _week() -> list[dt.date]:
 
 def _hhmm(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The stores, reps and policy a plan reads (``applied`` returns them changed)."""
+
+    stores: list[Store]
+    reps: list[Rep]
+    policy: Policy
+
+
+def applied(suggestions: Iterable[Suggestion], inputs: Inputs) -> Inputs:
+    """``inputs`` as a plan reads them once ``suggestions`` are applied (the service writes
+    the same changes as new versions of its records, ``api.suggestions``)."""
+    stores = {s.id: s for s in inputs.stores}
+    reps = {r.id: r for r in inputs.reps}
+    classes = dict(inputs.policy.classes)
+    for s in suggestions:
+        if s.kind == "store_service":
+            stores[s.target] = replace(stores[s.target], service_min=float(s.proposed))
+        elif s.kind == "store_class":
+            stores[s.target] = replace(stores[s.target], store_class=str(s.proposed))
+        elif s.kind == "rep_start":
+            hh, mm = str(s.proposed).split(":")
+            reps[s.target] = replace(reps[s.target], shift_start_s=int(hh) * 3600 + int(mm) * 60)
+        else:
+            classes[s.target] = replace(classes[s.target], service_min=float(s.proposed))
+    return Inputs(list(stores.values()), list(reps.values()), replace(inputs.policy, classes=classes))

@@ -111,3 +111,16 @@ def test_the_generated_months_true_visit_minutes_are_recovered():
     errors = [abs(m.learned - team.service_s[s] / 60) for s, m in learned.stores.items() if m.spread.visits >= 8]
     assert len(errors) >= 5 and statistics.median(errors) <= 2
     assert all(abs(learned.lateness[r.id].median - team.late_s[r.id] / 60) < 1 for r in reps)
+
+
+def test_applied_suggestions_are_what_the_next_plan_reads():
+    from routing.learn import Inputs, Suggestion, applied
+
+    before = Inputs(list(STORES.values()), [REP], POLICY)
+    after = applied([Suggestion("store_service", "S1", "", 20, 30.0), Suggestion("store_class", "S2", "", "B", "A"),
+                     Suggestion("rep_start", "R1", "", "08:00", "08:25"), Suggestion("class_service", "C", "", 10, 14.0)],
+                    before)
+    stores = {s.id: s for s in after.stores}
+    assert (stores["S1"].service_min, stores["S2"].store_class, stores["S3"]) == (30, "A", STORES["S3"])
+    assert after.reps[0].shift_start_s == 8 * 3600 + 25 * 60 and after.policy.classes["C"].service_min == 14
+    assert before.policy.classes["C"].service_min == 10 and STORES["S1"].service_min is None  # nothing changed in place
