@@ -10,7 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from routing import learn
@@ -20,7 +20,8 @@ from routing.learn import RepLoad, Suggestion
 from . import records
 from .cache import LRU
 from .followup import Inputs
-from .models import Plan, RouteRow, SuggestionRow, utcnow
+from .models import Plan, PolicyVersion, RepRow, RouteRow, StoreRow, SuggestionRow, utcnow
+from .models import Visit as VisitRow
 
 #: Suggestions learn from this many cycles of visits before today (at least 4 weeks).
 LEARN_CYCLES = 2
@@ -35,9 +36,30 @@ def learning_period(today: dt.date, cycle_weeks: int) -> Period:
     return Period(today - dt.timedelta(days=7 * max(4, LEARN_CYCLES * cycle_weeks)), today - dt.timedelta(days=1))
 
 
-def open_suggestions(session: Session, today: dt.date, team: Collection[str] | None) -> tuple[list[Suggestion], Period]:
+def open_suggestions(session: Session, today: dt.date, team: Collection[str] | None) -> list[Suggestion]:
     """What the visits made suggest now, for ``team``'s reps and their stores (None: all, the
-    policy's classes too), less those already decided; and the period learned from."""
+    policy's classes too), less those already decided. Kept while nothing they are learned
+    from changed (the visits, stores, reps, policy, routes and decisions: a few small queries
+    tell), so listing, then applying, does not learn twice."""
+    key = (str(session.get_bind().url), today, frozenset(team) if team is not None else None, *(
+        session.execute(query).one() for query in (
+            select(func.count(), func.max(VisitRow.written_at)),
+            select(func.count(), func.max(StoreRow.updated_at), func.sum(StoreRow.version)),
+            select(func.count(), func.max(RepRow.updated_at), func.sum(RepRow.version)),
+            select(func.max(PolicyVersion.version), func.max(RouteRow.id), func.max(Plan.published_at)),
+            select(func.count(), func.max(SuggestionRow.decided_at)).select_from(SuggestionRow))))
+    found = _OPEN.get(key)
+    if found is None:
+        found = _learn(session, today, team)
+        _OPEN.put(key, found)
+    return found
+
+
+#: Open suggestions by what they were learned from.
+_OPEN = LRU(16)
+
+
+def _learn(session: Session, today: dt.date, team: Collection[str] | None) -> list[Suggestion]:
     weeks = session.scalar(select(Plan.weeks).where(Plan.status == "published").order_by(Plan.id.desc()).limit(1))
     period = learning_period(today, weeks or 4)
     inputs = Inputs(session, period, today, team)
@@ -53,7 +75,7 @@ def open_suggestions(session: Session, today: dt.date, team: Collection[str] | N
                           data.cycle_weeks, {s.id: data.store_rep(s) for s in stores}, _loads(session),
                           policy_wide=team is None)
     decided = set(session.scalars(select(SuggestionRow.id).where(SuggestionRow.id.in_([s.id for s in found]))))
-    return [s for s in found if s.id not in decided], period
+    return [s for s in found if s.id not in decided]
 
 
 def decided(session: Session, status: str | None, team: Collection[str] | None) -> list[SuggestionRow]:

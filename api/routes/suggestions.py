@@ -15,7 +15,7 @@ from .. import suggestions as learned
 from ..deps import PrincipalDep, SessionDep, allow
 from ..models import SuggestionRow
 from ..problems import ProblemError, responses
-from ..schemas import SuggestionBatchIn, SuggestionOut
+from ..schemas import Page, SuggestionBatchIn, SuggestionOut
 
 router = APIRouter(prefix="/v1/suggestions", tags=["suggestions"])
 DECIDERS = ("admin", "supervisor")
@@ -25,7 +25,7 @@ SuggestionId = Annotated[str, Path(min_length=1, max_length=64)]
 def _open(request: Request, session, principal) -> list[Suggestion]:
     today = plans.local_today(session, request.app.state.clock())
     try:
-        return learned.open_suggestions(session, today, principal.team)[0]
+        return learned.open_suggestions(session, today, principal.team)
     except LookupError:
         raise ProblemError(404, "no policy yet: upload one and plan first") from None
 
@@ -37,23 +37,27 @@ def _out(s: Suggestion | SuggestionRow) -> SuggestionOut:
     return SuggestionOut.model_validate(learned.as_dict(s) | {"status": "open"})
 
 
-@router.get("", response_model=list[SuggestionOut], responses=responses(401, 403, 404, 422), **allow(*DECIDERS))
+@router.get("", response_model=Page[SuggestionOut], responses=responses(401, 403, 404, 422), **allow(*DECIDERS))
 def list_suggestions(request: Request, session: SessionDep, principal: PrincipalDep,
                      status: Literal["open", "applied", "dismissed", "all"] = "open",
-                     kind: Annotated[str | None, Query(pattern="^(" + "|".join(KINDS) + ")$")] = None) -> list[SuggestionOut]:
-    """What the visits of the last two cycles suggest (``status=open``, the default): reps'
-    start times from their lateness at the first visit, classes' and stores' visit minutes
-    from their check-in to check-out (a store's median, shrunk toward its class's under 8
-    visits), stores' classes from an ABC analysis of their orders; each with its evidence
-    (visits, median, quartiles; orders and share) and its effect (hours per cycle, per rep;
-    a class change through the plan's capacity report). ``applied``/``dismissed``: those
-    decided, newest first. A supervisor limited to a team sees its reps' and stores' only."""
-    out: list[SuggestionOut] = []
+                     kind: Annotated[str | None, Query(pattern="^(" + "|".join(KINDS) + ")$")] = None,
+                     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page[SuggestionOut]:
+    """What the visits of the last two cycles suggest (``status=open``, the default), paged:
+    reps' start times from their lateness at the first visit, classes' visit minutes, stores'
+    visit minutes (a store's median from check-in to check-out, shrunk toward its class's under
+    8 visits) by the hours they change, then stores' classes from an ABC analysis of their
+    orders, by order value; each with its evidence (visits, median, quartiles; orders and
+    share) and its effect (hours per cycle, per rep; a class change against the rep's hours in
+    the plan's capacity report). ``applied``/``dismissed``: those decided, newest first. A
+    supervisor limited to a team sees its reps' and stores' only, and no class's minutes."""
+    out: list[Suggestion | SuggestionRow] = []
     if status in ("open", "all"):
-        out += [_out(s) for s in _open(request, session, principal)]
+        out += _open(request, session, principal)
     if status != "open":
-        out += [_out(r) for r in learned.decided(session, None if status == "all" else status, principal.team)]
-    return [s for s in out if kind is None or s.kind == kind]
+        out += learned.decided(session, None if status == "all" else status, principal.team)
+    out = [s for s in out if kind is None or s.kind == kind]
+    return Page[SuggestionOut](items=[_out(s) for s in out[offset:offset + limit]], count=len(out), offset=offset, limit=limit)
 
 
 def _decide(request: Request, session, principal, ids: list[str], status: str) -> list[SuggestionOut]:

@@ -44,7 +44,9 @@ def test_learned_minutes_and_start_times_are_suggested_applied_once_and_planned_
 
     r = client.get("/v1/suggestions", headers=admin)
     assert r.status_code == 200, r.text
-    got = {(s["kind"], s["target"]): s for s in r.json()}
+    page = r.json()
+    assert page["count"] == len(page["items"]) and page["limit"] == 100
+    got = {(s["kind"], s["target"]): s for s in page["items"]}
     start = got["rep_start", "R1"]
     assert start["evidence"]["median"] == 20 and start["evidence"]["visits"] >= 5
     assert start["proposed"] == "08:50" and start["current"] == "08:30"  # 20 min later
@@ -53,7 +55,7 @@ def test_learned_minutes_and_start_times_are_suggested_applied_once_and_planned_
     assert (minutes["current"], minutes["evidence"]["median"], minutes["evidence"]["visits"]) == (25, 30, 4)
     assert 25 < minutes["proposed"] == round(minutes["evidence"]["learned"]) < 30  # 4 visits: shrunk toward the class's
     assert minutes["effect"]["hours_per_cycle"] > 0 and minutes["status"] == "open"
-    assert not [s for s in r.json() if s["kind"] == "store_service" and s["target"] != slow]  # the others as planned
+    assert not [s for s in page["items"] if s["kind"] == "store_service" and s["target"] != slow]  # the others as planned
 
     version = client.get(f"/v1/stores/{slow}", headers=admin).json()["version"]
     done = client.post(f"/v1/suggestions/{minutes['id']}/apply", headers=admin)
@@ -65,14 +67,14 @@ def test_learned_minutes_and_start_times_are_suggested_applied_once_and_planned_
     assert again.status_code == 409 and "already applied" in again.json()["detail"]
     assert client.post("/v1/suggestions/sg-000000000000/apply", headers=admin).status_code == 404
     assert client.post(f"/v1/suggestions/{start['id']}/dismiss", headers=admin).json()["status"] == "dismissed"
-    open_now = {s["id"] for s in client.get("/v1/suggestions", headers=admin).json()}
+    open_now = {s["id"] for s in client.get("/v1/suggestions", headers=admin).json()["items"]}
     assert not open_now & {minutes["id"], start["id"]}
-    decided = client.get("/v1/suggestions", headers=admin, params={"status": "all"}).json()
+    decided = client.get("/v1/suggestions", headers=admin, params={"status": "all"}).json()["items"]
     assert {(s["id"], s["status"]) for s in decided} >= {(minutes["id"], "applied"), (start["id"], "dismissed")}
     assert client.get("/v1/suggestions", headers=admin, params={"kind": "planet"}).status_code == 422
 
     team = make_token(app, "supervisor", team=["R2"])
-    assert all(s["kind"] != "class_service" and s["target"] != "R1" for s in client.get("/v1/suggestions", headers=team).json())
+    assert all(s["kind"] != "class_service" and s["target"] != "R1" for s in client.get("/v1/suggestions", headers=team).json()["items"])
     assert client.get("/v1/suggestions", headers=make_token(app, "rep", "R1")).status_code == 403
 
     nxt = plan_and_publish(client, admin, start=str(dt.date.fromisoformat(MONDAY) + dt.timedelta(days=14)), weeks=1)
@@ -87,11 +89,13 @@ def test_a_batch_is_applied_all_or_nothing(app, client, admin):
     made, _ = _visits(client, admin, plan["id"])
     client.post("/v1/visits/import", headers=admin, json=made)
     app.state.clock = lambda: dt.datetime.fromisoformat(MONDAY + "T07:00:00+01:00") + dt.timedelta(days=14)
-    ids = [s["id"] for s in client.get("/v1/suggestions", headers=admin).json()]
+    ids = [s["id"] for s in client.get("/v1/suggestions", headers=admin).json()["items"]]
+    second = client.get("/v1/suggestions", headers=admin, params={"offset": 1, "limit": 1}).json()
+    assert [s["id"] for s in second["items"]] == ids[1:2] and second["count"] == len(ids)
     assert len(ids) >= 2
     r = client.post("/v1/suggestions/apply", headers=admin, json={"ids": [ids[0], "sg-000000000000"]})
     assert r.status_code == 404
-    assert {s["id"] for s in client.get("/v1/suggestions", headers=admin).json()} == set(ids)  # nothing applied
+    assert {s["id"] for s in client.get("/v1/suggestions", headers=admin).json()["items"]} == set(ids)  # nothing applied
     r = client.post("/v1/suggestions/apply", headers=admin, json={"ids": ids})
     assert r.status_code == 200 and [s["status"] for s in r.json()] == ["applied"] * len(ids), r.text
-    assert not {s["id"] for s in client.get("/v1/suggestions", headers=admin).json()} & set(ids)
+    assert not {s["id"] for s in client.get("/v1/suggestions", headers=admin).json()["items"]} & set(ids)
