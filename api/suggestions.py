@@ -41,7 +41,7 @@ def open_suggestions(session: Session, today: dt.date, team: Collection[str] | N
     policy's classes too), less those already decided. Kept while nothing they are learned
     from changed (the visits, stores, reps, policy, routes and decisions: a few small queries
     tell), so listing, then applying, does not learn twice."""
-    key = (str(session.get_bind().url), today, frozenset(team) if team is not None else None, *(
+    key = (str(session.get_bind().url), today, *(
         session.execute(query).one() for query in (
             select(func.count(), func.max(VisitRow.written_at)),
             select(func.count(), func.max(StoreRow.updated_at), func.sum(StoreRow.version)),
@@ -50,19 +50,21 @@ def open_suggestions(session: Session, today: dt.date, team: Collection[str] | N
             select(func.count(), func.max(SuggestionRow.decided_at)).select_from(SuggestionRow))))
     found = _OPEN.get(key)
     if found is None:
-        found = _learn(session, today, team)
+        found = _learn(session, today)
         _OPEN.put(key, found)
-    return found
+    return found if team is None else [s for s in found if s.kind != "class_service" and team_rep(s) in team]
 
 
 #: Open suggestions by what they were learned from.
 _OPEN = LRU(16)
 
 
-def _learn(session: Session, today: dt.date, team: Collection[str] | None) -> list[Suggestion]:
+def _learn(session: Session, today: dt.date) -> list[Suggestion]:
+    """Every open suggestion: learned from the whole team's visits, so a store's ABC class is
+    the same whoever asks."""
     weeks = session.scalar(select(Plan.weeks).where(Plan.status == "published").order_by(Plan.id.desc()).limit(1))
     period = learning_period(today, weeks or 4)
-    inputs = Inputs(session, period, today, team)
+    inputs = Inputs(session, period, today)
     data = inputs.data
     lines = [line for line in inputs.lines if line.date in period]
     stores = [s for s in data.stores if data.active(s.id)]
@@ -72,8 +74,7 @@ def _learn(session: Session, today: dt.date, team: Collection[str] | None) -> li
                                                                      SuggestionRow.status == "applied")
         .order_by(SuggestionRow.decided_at))}
     found = learn.suggest(learn.learn(lines, by_id, started), learn.abc(lines, by_id, data.policy), stores, data.reps, data.policy,
-                          data.cycle_weeks, {s.id: data.store_rep(s) for s in stores}, _loads(session),
-                          policy_wide=team is None)
+                          data.cycle_weeks, {s.id: data.store_rep(s) for s in stores}, _loads(session))
     decided = set(session.scalars(select(SuggestionRow.id).where(SuggestionRow.id.in_([s.id for s in found]))))
     return [s for s in found if s.id not in decided]
 
@@ -87,7 +88,7 @@ def decided(session: Session, status: str | None, team: Collection[str] | None) 
     rows = session.scalars(query).all()
     if team is None:
         return list(rows)
-    return [r for r in rows if r.kind != "class_service" and (r.data.get("team_rep") in team)]
+    return [r for r in rows if r.kind != "class_service" and r.data.get("team_rep") in team]
 
 
 def decide(session: Session, suggestions: Sequence[Suggestion], status: str, by: str) -> list[SuggestionRow]:
@@ -104,12 +105,15 @@ def decide(session: Session, suggestions: Sequence[Suggestion], status: str, by:
     return out
 
 
+def team_rep(s: Suggestion) -> str | None:
+    """The rep whose team's supervisor sees ``s``: the rep, or the store's."""
+    return s.target if s.kind == "rep_start" else s.evidence.get("rep_id")
+
+
 def as_dict(s: Suggestion) -> dict:
-    """A suggestion as stored and served (``schemas.SuggestionOut`` less the decision);
-    ``team_rep``: the rep whose team sees it."""
-    rep = s.target if s.kind == "rep_start" else (s.evidence.get("rep_id") or next(iter(s.effect.get("per_rep") or {}), None))
+    """A suggestion as stored and served (``schemas.SuggestionOut`` less the decision)."""
     return {"id": s.id, "kind": s.kind, "target": s.target, "title": s.title, "current": s.current,
-            "proposed": s.proposed, "evidence": s.evidence, "effect": s.effect, "team_rep": rep}
+            "proposed": s.proposed, "evidence": s.evidence, "effect": s.effect, "team_rep": team_rep(s)}
 
 
 def _apply(session: Session, s: Suggestion) -> dict:

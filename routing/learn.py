@@ -214,15 +214,14 @@ class Thresholds:
 
 def suggest(learned: Learned, ranked: Sequence[Ranked], stores: Sequence[Store], reps: Sequence[Rep], policy: Policy,
             cycle_weeks: int, store_rep: Mapping[str, str | None], loads: Mapping[str, RepLoad] = {},
-            limits: Thresholds = Thresholds(), policy_wide: bool = True) -> list[Suggestion]:
-    """Suggestions from what was learned, for ``stores`` and ``reps`` (a team's, or all);
-    a class's minutes only when ``policy_wide``. Reps' start times first, then classes'
-    minutes, stores' minutes by the hours they change, and stores' classes by order value."""
+            limits: Thresholds = Thresholds()) -> list[Suggestion]:
+    """Suggestions from what was learned, for ``stores`` and ``reps``: reps' start times
+    first, then classes' minutes, stores' minutes by the hours they change, and stores'
+    classes by order value. A store's suggestions name its rep (``evidence["rep_id"]``)."""
     by_id = {s.id: s for s in stores}
     out = [s for rep in reps if (s := _rep_start(rep, learned.lateness.get(rep.id), cycle_weeks, loads.get(rep.id), limits))]
-    if policy_wide:
-        out += [s for name in sorted(policy.classes) if (s := _class_minutes(name, learned, stores, policy, cycle_weeks,
-                                                                            store_rep, limits))]
+    out += [s for name in sorted(policy.classes) if (s := _class_minutes(name, learned, stores, policy, cycle_weeks,
+                                                                        store_rep, limits))]
     minutes = [s for store_id, m in learned.stores.items() if store_id in by_id
                and (s := _store_minutes(by_id[store_id], m, policy, cycle_weeks, store_rep.get(store_id), limits))]
     out += sorted(minutes, key=lambda s: (-abs(s.effect["hours_per_cycle"]), s.target))
@@ -327,7 +326,7 @@ def _store_class(store: Store, r: Ranked, policy: Policy, weeks: int, rep_id: st
     return Suggestion("store_class", store.id, f"{store.name} ({store.store_class}) {said}: make it {proposed}",
                       store.store_class, proposed,
                       {"visits": r.visits, "orders": r.orders, "sales": r.sales, "share": r.share,
-                       "running_share": r.running_share, "abc_class": r.abc_class},
+                       "running_share": r.running_share, "abc_class": r.abc_class, "rep_id": rep_id},
                       _effect({rep_id: hours}, visits=visits, capacity=capacity))
 
 

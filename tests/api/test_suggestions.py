@@ -74,7 +74,9 @@ def test_learned_minutes_and_start_times_are_suggested_applied_once_and_planned_
     assert client.get("/v1/suggestions", headers=admin, params={"kind": "planet"}).status_code == 422
 
     team = make_token(app, "supervisor", team=["R2"])
-    assert all(s["kind"] != "class_service" and s["target"] != "R1" for s in client.get("/v1/suggestions", headers=team).json()["items"])
+    mine = {s["id"] for s in client.get("/v1/suggestions", headers=admin).json()["items"]
+            if s["kind"] != "class_service" and (s["target"] if s["kind"] == "rep_start" else s["evidence"]["rep_id"]) == "R2"}
+    assert mine and {s["id"] for s in client.get("/v1/suggestions", headers=team).json()["items"]} == mine
     assert client.get("/v1/suggestions", headers=make_token(app, "rep", "R1")).status_code == 403
 
     nxt = plan_and_publish(client, admin, start=str(dt.date.fromisoformat(MONDAY) + dt.timedelta(days=14)), weeks=1)
