@@ -26,8 +26,8 @@ from .deps import has_valid_credentials
 from .guard import RequestGuard
 from .jobs import JobRunner
 from .routes import app as rep_app
-from .routes import (events, health, login, plans, policy, rep_routes, reports, reps, sign_in, stores, suggestions, territories,
-                     tokens, visits)
+from .routes import (events, followup_page, health, login, plans, policy, rep_routes, reports, reps, sign_in, stores,
+                     suggestions, territories, tokens, visits)
 from .schemas import AUTHENTICATE_HEADER
 from .settings import Settings
 
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(RequestGuard, max_body_bytes=int(settings.max_body_mb * 2**20), authenticate=has_valid_credentials)
     for module in (health, login, sign_in, rep_app, stores, reps, policy, plans, rep_routes, events, territories, tokens,
-                   visits, reports, suggestions):
+                   visits, reports, suggestions, followup_page):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -321,6 +321,7 @@ def _print_demo(settings: Settings, tokens: dict[str, str], host: str, port: int
     print(f"  sign in (paste the supervisor token)  {base}/login?next={quote(f'/v1/plans/{plan.id}/map?date={day}')}")
     print(f"  supervisor's map of {day}  {base}/v1/plans/{plan.id}/map?date={day}")
     print(f"  territories: workloads, move stores, balance  {base}/v1/territories/map")
+    print(f"  follow-up: planned against made, KPIs, suggestions  {base}/v1/reports/page")
     if rep:
         print(f"  {rep}'s phone app (a one-time sign-in link; open it in a phone-sized window)  {sign_in_url(base, code)}")
         print(f"  {rep}'s route on {day}:  curl -H 'Authorization: Bearer {tokens[rep]}' {base}/v1/reps/{rep}/routes/{day}")

@@ -31,7 +31,7 @@ DEFAULT_DAYS = 7
 _CSV = {"text/csv": {"schema": {"type": "string"}, "example": "group,key,planned,made,...\nrep,R1,64,60,...\n"}}
 
 
-def _period(request: Request, session, start: dt.date | None, end: dt.date | None) -> tuple[Period, dt.date]:
+def report_period(request: Request, session, start: dt.date | None, end: dt.date | None) -> tuple[Period, dt.date]:
     """The period asked for (default: the 7 days to today) and today, in the plans' zone."""
     today = plans.local_today(session, request.app.state.clock())
     end = end or today
@@ -41,7 +41,7 @@ def _period(request: Request, session, start: dt.date | None, end: dt.date | Non
     return Period(start, end), today
 
 
-def _inputs(session, period: Period, today: dt.date, principal) -> Inputs:
+def report_inputs(session, period: Period, today: dt.date, principal) -> Inputs:
     try:
         return Inputs(session, period, today, principal.team)
     except LookupError:
@@ -60,8 +60,8 @@ def visits_report(request: Request, session: SessionDep, principal: PrincipalDep
     the period before, survival, focus-product and checklist rates, frequency against the
     policy, visits per working day, service minutes, late and far check-ins, targets' gaps.
     CSV with ``Accept: text/csv``."""
-    period, today = _period(request, session, from_, to)
-    data = _inputs(session, period, today, principal)
+    period, today = report_period(request, session, from_, to)
+    data = report_inputs(session, period, today, principal)
     rows = followup.report(data.lines, data.data, period, group)  # type: ignore[arg-type]
     if "text/csv" in request.headers.get("accept", ""):
         return Response(_csv(rows), media_type="text/csv")
@@ -97,8 +97,8 @@ def unvisited_report(request: Request, session: SessionDep, principal: Principal
     """The active stores (of ``class``, if given) with no visit made from ``from`` to ``to``,
     with their last visit before; ``overdue=true``: instead, the stores whose last visit is
     longer ago than their class's spacing at ``to`` (a weekly store: 7 days)."""
-    period, today = _period(request, session, from_, to)
-    data = _inputs(session, Period(period.start - dt.timedelta(days=MAX_DAYS), period.end), today, principal)
+    period, today = report_period(request, session, from_, to)
+    data = report_inputs(session, Period(period.start - dt.timedelta(days=MAX_DAYS), period.end), today, principal)
     gaps = (followup.overdue(data.lines, data.data, period.end, store_class) if overdue
             else followup.unvisited(data.lines, data.data, period, store_class))
     return [StoreGapOut.model_validate(dataclasses.asdict(g) | {"class": g.store_class}) for g in gaps]

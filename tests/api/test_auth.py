@@ -48,6 +48,7 @@ def _endpoints(plan_id: int, job_id: str, day: str, token_id: int):
         ("POST", "/v1/reps/R1/sign-in-links", {"hours": 0}, {A, S}),
         ("GET", "/v1/reps/R1/sign-in-links", None, {A, S}),
         ("DELETE", "/v1/sign-in-links/999", None, {A, S}),
+        ("GET", f"/v1/reports/page?from={MONDAY}&to={day}", None, {A, S}),
     ]
 
 

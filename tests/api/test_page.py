@@ -233,3 +233,39 @@ def test_a_rep_signs_in_on_a_phone_with_a_one_time_link(server):
         browser.close()
     assert errors == []
     assert api(base, tokens["supervisor"], "/v1/reps/R1/sign-in-links")[0]["status"] == "used"
+
+
+def test_the_territory_page_fits_a_phone(server):
+    """Issue 22: at 390x844 the map is as wide as the phone and half its height, the panel
+    follows it (not over it, not cut off: the page scrolls to its last button), nothing is
+    wider than the screen, and the panel's controls are at least 44 px high."""
+    base, tokens, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu",
+                                                                         "--disable-background-networking"])
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        phone.route(TILES + "**", lambda r: r.fulfill(status=200, content_type="image/png", body=BLANK_PNG))
+        tab = phone.new_page()
+        errors: list[str] = []
+        tab.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.goto(f"{base}/login?next=/v1/territories/map")
+        tab.fill("input[name=token]", tokens["supervisor"])
+        tab.click("button[type=submit]")
+        tab.wait_for_selector("#fr-workload tbody tr")
+        fmap, panel = tab.locator(".folium-map").bounding_box(), tab.locator("#fr-panel").bounding_box()
+        assert fmap["width"] > 300 and fmap["height"] >= 0.45 * 844
+        assert panel["y"] >= fmap["y"] + fmap["height"] - 1 and panel["x"] >= 0 and panel["x"] + panel["width"] <= 390
+        assert tab.evaluate("() => document.documentElement.scrollWidth") <= 390
+        last = tab.locator("#fr-propose-go")
+        last.scroll_into_view_if_needed()
+        box = last.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 844 and last.is_visible()
+        last.click(trial=True)  # reachable: nothing covers it
+        small = tab.evaluate("() => [...document.querySelectorAll('#fr-panel button, #fr-panel select, #fr-panel input')]"
+                             ".filter((e) => e.offsetParent).filter((e) => e.getBoundingClientRect().height < 44).map((e) => e.id)")
+        assert small == []
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / "territory-phone.png"), full_page=True)
+        browser.close()
+    assert errors == []
