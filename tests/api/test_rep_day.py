@@ -42,10 +42,10 @@ from .conftest import serve_demo
 from .openapi_check import check, path_template
 
 ZONE = ZoneInfo("Europe/Monaco")
-#: A Tuesday of the demo's cycle (every rep works); the clock starts in its afternoon, when
-#: one rep's day is under way and another's morning is over, never reported.
+#: A Tuesday of the demo's cycle (every rep works); the clock starts when one rep's day is
+#: under way and another's morning is over, never reported: the first such time from 14:00
+#: (earlier, then later) in the plan the demo made (``a_clock_for_the_roles``).
 DAY = dt.date(2026, 12, 8)
-CLOCK = f"{DAY}T14:00"
 NEW_STORE = {"id": "NEW1", "name": "Pop-up", "lat": 43.738, "lon": 7.424, "class": "B", "opening_hours": "Mo-Su 08:00-20:00"}
 #: The offline morning's batch: about this many events (positions on the way, a check-in and
 #: a check-out per visit), of at most this many visits, within the service's 50 per post.
@@ -123,7 +123,7 @@ class Service:
         return response
 
     def now(self, seconds: float = 0) -> dt.datetime:
-        """The service's clock (it runs on from ``CLOCK``) to the second, ``seconds`` on."""
+        """The service's clock (it runs on from the fixture's) to the second, ``seconds`` on."""
         return dt.datetime.fromtimestamp(math.floor(time.time() + self._offset_s + seconds), ZONE)
 
     def route(self, rep_id: str, who: str = "supervisor", **params) -> dict:
@@ -248,14 +248,32 @@ class Day:
         return [s for s in visits(self.seen[rep_id]) if s.get("status") != "done"]
 
 
+def a_clock_for_the_roles(routes: dict[str, dict]) -> dt.datetime:
+    """The first time of ``DAY`` from 14:00 (earlier first, then later, by 5 min) at which
+    ``choose_roles`` finds its three reps in ``routes`` (the demo's plan is made within a
+    time limit: its days differ from run to run)."""
+    for minutes in sorted(range(9 * 60, 17 * 60 + 1, 5), key=lambda m: (abs(m - 14 * 60), m)):
+        clock = dt.datetime.combine(DAY, dt.time(minutes // 60, minutes % 60), ZONE)
+        try:
+            choose_roles(routes, clock)
+            return clock
+        except AssertionError:
+            continue
+    raise AssertionError(f"no time of {DAY} has a rep under way and another's morning over: {routes}")
+
+
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Day:
     folder = tmp_path_factory.mktemp("rep-day")
     db = folder / "fieldroute.db"
-    with serve_demo(db, "straight", clock=CLOCK) as (base, tokens, _):
+    with serve_demo(db, "straight", clock=f"{DAY}T07:00") as (base, tokens, _):  # the demo plans; its day is read
+        planned = {rep: httpx.get(f"{base}/v1/reps/{rep}/routes/{DAY}", headers={"Authorization": f"Bearer {tokens[rep]}"})
+                   .json() for rep in ("R1", "R2", "R3", "R4")}
+    clock = a_clock_for_the_roles(planned)
+    with serve_demo(db, "straight", clock=clock.strftime("%Y-%m-%dT%H:%M")) as (base, tokens, _):  # the same plan
         service = Service(base, tokens, f"sqlite:///{db}", folder)
         seen = service.routes()
-        yield Day(service, choose_roles(seen, dt.datetime.fromisoformat(CLOCK).replace(tzinfo=ZONE)), seen)
+        yield Day(service, choose_roles(seen, clock), seen)
         service.close()
 
 
