@@ -1,4 +1,8 @@
-PY ?= python3
+# Python >= 3.12 (the OSRM road engine's wheel needs it): the first of python3.14 ... python3.12
+# on PATH that runs, then pyenv's, then python3 (which must be >= 3.12); or set PY=/path/to/python.
+PY ?= $(or $(shell for p in python3.14 python3.13 python3.12 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 python3; do \
+	$$p -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1 && { echo $$p; break; }; done),\
+	$(error Fieldroute needs Python >= 3.12; none found: set PY=/path/to/python3.12))
 VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
@@ -6,7 +10,7 @@ STAMP = $(VENV)/.installed
 .PHONY: demo test bench clean image-check
 
 $(STAMP): pyproject.toml
-	$(PY) -m venv $(VENV)
+	$(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)

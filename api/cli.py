@@ -63,7 +63,8 @@ def _network_options(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument(
         "--network", default=default,
         help=f"travel model: 'straight' (the policy's straight-line model), 'demo' (the bundled Monaco "
-        f"OpenStreetMap roads) or the path of an .osm/.osm.pbf file (default {default})",
+        f"OpenStreetMap roads), the path of an .osm/.osm.pbf file (the embedded engine), 'osrm:PATH' (OSRM on that "
+        f"extract, preprocessed once and cached) or 'osrm+http://HOST:PORT' (a shared osrm-routed) (default {default})",
     )
     parser.add_argument("--place", help="download the roads of a place through osmnx instead, e.g. 'Monaco' (needs internet)")
 

@@ -1,16 +1,18 @@
-"""The travel model a plan is made on: straight lines, the bundled demo roads, or an OSM file."""
+"""The travel model a plan is made on: straight lines, the bundled demo roads, an OSM file on the
+embedded engine, or OSRM (an extract preprocessed here, or a shared osrm-routed)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
 
-from routing import roads
+from routing import osrm, roads
 from routing.daily import day_matrix
-from routing.travel import TravelMatrix, places_of
+from routing.travel import RoadNetworkError, Roads, TravelMatrix, places_of
 
 def _data_dir() -> Path:
     """The demo data: installed as the package ``fieldroute_data`` (``data/`` in a checkout)."""
@@ -33,17 +35,43 @@ def cache_dir() -> Path:
     return Path(os.environ.get("FIELDROUTE_CACHE") or Path.home() / ".cache" / "fieldroute")
 
 
-def road_network(network: str, *, place: str | None = None, cache: Path | None = None) -> roads.RoadNetwork | None:
-    """The road network ``network`` names ('demo' or an .osm/.osm.pbf path; a ``place`` is
-    downloaded through osmnx), or None for 'straight'."""
+NETWORKS = ("'straight', 'demo' (the bundled Monaco roads), the path of an .osm/.osm.pbf file (the embedded engine), "
+            "'osrm:' and such a path or 'demo' (OSRM, preprocessed here once), or 'osrm+http://HOST:PORT' (a shared osrm-routed)")
+
+
+def check_network(name: str) -> str:
+    """``name`` if it names a travel model (files must exist; a server is not asked), else a
+    RoadNetworkError (a ValueError) saying what is expected."""
+    if name in ("straight", "demo") or name == "osrm:demo":
+        return name
+    if name.startswith("osrm+http://") or name.startswith("osrm+https://"):
+        url = urllib.parse.urlsplit(name.removeprefix("osrm+"))
+        if url.hostname and not url.query and url.path in ("", "/"):
+            return name
+        raise RoadNetworkError(f"expected osrm+http://HOST:PORT, got {name!r}")
+    path = Path(name.removeprefix("osrm:"))
+    if not path.is_file():
+        raise RoadNetworkError(f"expected {NETWORKS}; got {name!r}, and {str(path)!r} is not a file")
+    return name
+
+
+def road_network(network: str, *, place: str | None = None, cache: Path | None = None) -> Roads | None:
+    """The road engine ``network`` names (see ``NETWORKS``; a ``place`` is downloaded through
+    osmnx), or None for 'straight'."""
+    cache = cache or cache_dir()
     if place:
-        return roads.road_network_from_place(place, cache_dir=cache or cache_dir())
-    if network == "straight":
+        return roads.road_network_from_place(place, cache_dir=cache)
+    if check_network(network) == "straight":
         return None
-    return roads.build_road_network(DEMO_PBF if network == "demo" else Path(network), cache_dir=cache or cache_dir())
+    if network.startswith("osrm+"):
+        return osrm.remote(network.removeprefix("osrm+"))
+    if network.startswith("osrm:"):
+        name = network.removeprefix("osrm:")
+        return osrm.local(DEMO_PBF if name == "demo" else Path(name), cache)
+    return roads.build_road_network(DEMO_PBF if network == "demo" else Path(network), cache_dir=cache)
 
 
-def travel_for(network: roads.RoadNetwork | None, stores, reps, policy, *, cache: Path | None = None) -> tuple[TravelMatrix, dict | None]:
+def travel_for(network: Roads | None, stores, reps, policy, *, cache: Path | None = None) -> tuple[TravelMatrix, dict | None]:
     """The travel matrix between the team's places on ``network`` (the policy's straight-line
     model if None), and how far places were snapped to roads (None for straight lines)."""
     if network is None:
@@ -52,7 +80,7 @@ def travel_for(network: roads.RoadNetwork | None, stores, reps, policy, *, cache
     snaps = network.snap(points)
     far = [s for s in snaps if s.distance_m > roads.SNAP_WARN_M]
     for snap in far:
-        log.warning("%s is %.0f m from the nearest road node", snap.key, snap.distance_m)
+        log.warning("%s is %.0f m from the nearest road", snap.key, snap.distance_m)
     snapping = {
         "max_m": round(max((s.distance_m for s in snaps), default=0.0), 1),
         "median_m": round(float(np.median([s.distance_m for s in snaps])) if snaps else 0.0, 1),

@@ -35,7 +35,7 @@ def add_commands(sub) -> None:
     p.add_argument("--port", type=int, default=int(os.environ.get("FIELDROUTE_PORT", 8000)), help="port (default 8000 or $FIELDROUTE_PORT)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     _db_option(p)
-    p.add_argument("--network", help="travel model of plans: straight, demo or an .osm.pbf path (default $FIELDROUTE_NETWORK or straight; demo with --demo)")
+    p.add_argument("--network", help="travel model of plans: straight, demo, an .osm.pbf path, osrm:PATH or osrm+http://HOST:PORT (default $FIELDROUTE_NETWORK or straight; demo with --demo)")
     p.add_argument("--demo", action="store_true", help="on an empty database, load the demo team, plan and publish a 4-week cycle "
                    "from this week's Monday; print tokens for a supervisor and each rep")
     p.add_argument("--demo-time-limit", type=float, default=20.0, help="seconds for the demo cycle plan (default 20)")

@@ -26,7 +26,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=_default_data_dir, description="where the SQLite database and caches live")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file fieldroute.db in data_dir")
-    network: str = Field("straight", description="travel model of plans: 'straight', 'demo' (bundled Monaco roads) or an .osm.pbf path")
+    network: str = Field("straight", description="travel model of plans: 'straight', 'demo' (bundled Monaco roads), an .osm.pbf path (the "
+                         "embedded engine), 'osrm:PATH.osm.pbf' (OSRM, preprocessed once) or 'osrm+http://HOST:PORT' (a shared osrm-routed)")
     cache_dir: Path | None = Field(None, description="road graph and matrix cache; default: $FIELDROUTE_CACHE or ~/.cache/fieldroute")
     cors_origins: list[str] = Field(default_factory=list, description="browser origins allowed to call the API")
     callback_allow: list[str] = Field(default_factory=list, description="hosts and networks (CIDR) a plan job's "
@@ -81,9 +82,9 @@ class Settings(BaseSettings):
     @field_validator("network")
     @classmethod
     def _network(cls, value: str) -> str:
-        if value not in ("straight", "demo") and not Path(value).is_file():
-            raise ValueError(f"expected 'straight', 'demo' or the path of an .osm/.osm.pbf file, got {value!r}")
-        return value
+        from .network import check_network
+
+        return check_network(value)
 
     @property
     def db_url(self) -> str:

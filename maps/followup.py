@@ -18,15 +18,13 @@ def followup_page(stores: Sequence[Store], reps: Sequence[Rep], owner: Mapping[s
                   roads=None) -> str:
     """The page. ``stores``: those the map shows, ``owner``: each one's rep, ``reps``: the
     team's; ``config``: what the script is told besides (the period, today, the API's paths,
-    the page's CSRF token or None: read only); ``roads``: a ``routing.roads.RoadNetwork`` whose
+    the page's CSRF token or None: read only); ``roads``: a ``routing.travel.Roads`` whose
     streets are drawn under the stores (the map reads without tiles)."""
     colours = rep_colours([r.id for r in reps])
     points = [(s.lat, s.lon) for s in stores]
     streets = []
     if roads is not None and points:
-        from routing.roads import street_lines
-
-        streets = street_lines(roads, _bbox(points, STREET_MARGIN_M))
+        streets = roads.streets(_bbox(points, STREET_MARGIN_M))
     page_config = {
         "reps": [{"id": r.id, "name": r.name, "colour": colours[r.id]} for r in reps],
         "stores": [{"id": s.id, "name": s.name, "lat": s.lat, "lon": s.lon, "class": s.store_class, "rep": owner.get(s.id)}

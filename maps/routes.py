@@ -73,10 +73,8 @@ def _street_layer(roads, points: Sequence[tuple[float, float]]) -> folium.Featur
     """The network's streets around ``points`` as one thin grey multi-polyline, so the map shows
     where the roads are without tiles. It has a pane under the other lines (z-index 350, routes
     are at 400) and takes no clicks, so it stays under the routes when it is toggled back on."""
-    from routing.roads import street_lines
-
     layer = folium.FeatureGroup(name="Streets")
-    lines = street_lines(roads, _bbox(points, STREET_MARGIN_M))
+    lines = roads.streets(_bbox(points, STREET_MARGIN_M))
     if lines:
         streets = folium.PolyLine(lines, **STREET_STYLE)
         streets.options.update(pane="streets", interactive=False)  # folium's path options drop both
@@ -114,7 +112,7 @@ def _numbered_icon(number: int, colour: str) -> folium.DivIcon:
 
 
 def route_map(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], *, roads=None) -> folium.Map:
-    """Build the map. With ``roads`` (a ``routing.roads.RoadNetwork``) each leg follows the
+    """Build the map. With ``roads`` (a ``routing.travel.Roads``) each leg follows the
     fastest road path; without, legs are straight lines between stops."""
     by_store = {s.id: s for s in stores}
     by_rep = {r.id: r for r in reps}

@@ -14,7 +14,6 @@ import pickle
 import tempfile
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from .travel import EARTH_RADIUS_M, Point, TravelMatrix, haversine_m
+from .travel import EARTH_RADIUS_M, Point, RoadNetworkError, Roads, Snap, TravelMatrix, haversine_m
 
 #: km/h by OSM highway type, used where an edge has no usable ``maxspeed`` tag.
 DEFAULT_SPEEDS_KMH = {
@@ -40,19 +39,6 @@ _MODEL_KEY = "v{}-{}".format(
     CACHE_VERSION,
     hashlib.sha256(repr((sorted(DEFAULT_SPEEDS_KMH.items()), FALLBACK_SPEED_KMH, _SPLIT)).encode()).hexdigest()[:8],
 )
-
-
-class RoadNetworkError(ValueError):
-    """The OSM source cannot be turned into a usable drivable graph."""
-
-
-@dataclass(frozen=True)
-class Snap:
-    """Where a place joins the road network and how far it had to move to get there."""
-
-    key: str
-    node: int
-    distance_m: float
 
 
 class RoadNetwork:
@@ -83,10 +69,8 @@ class RoadNetwork:
         lat = np.array([points[k].lat for k in keys])
         lon = np.array([points[k].lon for k in keys])
         _, nearest = self._tree.query(_unit_vectors(lat, lon))
-        return [
-            Snap(k, int(i), haversine_m(points[k], Point(float(self.lat[i]), float(self.lon[i]))))
-            for k, i in zip(keys, nearest)
-        ]
+        roads = [Point(float(self.lat[i]), float(self.lon[i])) for i in nearest]
+        return [Snap(k, haversine_m(points[k], road), road, int(i)) for k, i, road in zip(keys, nearest, roads)]
 
     def matrix(self, points: Mapping[str, Point]) -> TravelMatrix:
         """Travel seconds and metres along the fastest road path between every pair of points.
@@ -124,6 +108,10 @@ class RoadNetwork:
             line.append((float(self.lat[v]), float(self.lon[v])))
         line.append((b.lat, b.lon))
         return line
+
+    def streets(self, bbox: tuple[float, float, float, float]) -> list[list[tuple[float, float]]]:
+        """``street_lines`` within ``bbox``."""
+        return street_lines(self, bbox)
 
 
 #: Douglas-Peucker tolerance of ``street_lines``. The Monaco demo network (12,744 street
@@ -301,8 +289,11 @@ def road_network_from_place(place: str, *, cache_dir: Path | None = None) -> Roa
     return _cached(cache_dir, f"place-{key}.pickle", build)
 
 
-def road_matrix(network: RoadNetwork, points: Mapping[str, Point], *, cache_dir: Path | None = None) -> TravelMatrix:
-    """``network.matrix(points)``, cached on disk by network and points."""
+def road_matrix(network: Roads, points: Mapping[str, Point], *, cache_dir: Path | None = None) -> TravelMatrix:
+    """``network.matrix(points)``, cached on disk by network and points (not cached for an
+    engine whose data has no digest, such as a shared OSRM server)."""
+    if not network.digest:
+        return network.matrix(points)
     h = hashlib.sha256(network.digest.encode())
     for key, p in points.items():
         h.update(f"{key}|{p.lat:.7f}|{p.lon:.7f}\n".encode())

@@ -1,7 +1,8 @@
 """Travel times and distances between places, behind one matrix type.
 
 A ``TravelMatrix`` is keyed by place keys (store ids, ``rep:<id>:start`` ...). It may be
-asymmetric. The straight-line model lives here; a road-network model returns the same type.
+asymmetric. The straight-line model lives here; a road engine (``Roads``: the embedded
+``routing.roads`` or OSRM's ``routing.osrm``) returns the same type.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -21,6 +23,42 @@ class Point:
 
     lat: float
     lon: float
+
+
+class RoadNetworkError(ValueError):
+    """The road data cannot be turned into a usable drivable network, or places on it cannot
+    reach each other."""
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Where a place joins the road network (``road``) and how far it had to move to get there
+    (``node``: the embedded engine's graph node; None for engines that snap to a segment)."""
+
+    key: str
+    distance_m: float
+    road: Point
+    node: int | None = None
+
+
+class Roads(Protocol):
+    """A road engine: what plans, maps and GeoJSON need of a road network."""
+
+    source: str  # what the travel times come from, for plans and reports
+    digest: str  # names the data (a file's hash); matrices are cached under it, "" for none
+
+    def snap(self, points: Mapping[str, Point]) -> list[Snap]:
+        """Where each point joins the roads."""
+
+    def matrix(self, points: Mapping[str, Point]) -> TravelMatrix:
+        """Seconds and metres along the fastest road path between every pair of points."""
+
+    def path(self, a: Point, b: Point) -> list[tuple[float, float]]:
+        """The fastest road path from ``a`` to ``b`` as (lat, lon) pairs, for drawing."""
+
+    def streets(self, bbox: tuple[float, float, float, float]) -> list[list[tuple[float, float]]]:
+        """The streets within ``bbox`` (south, west, north, east) as (lat, lon) polylines, to
+        draw a map without tiles; [] where the engine keeps no street layer."""
 
 
 class TravelMatrix:

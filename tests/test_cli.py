@@ -67,6 +67,26 @@ def test_demo_on_roads_writes_plan_and_map_and_checks(tmp_path):
     assert s.returncode == 1 and "travel:" in s.stdout
 
 
+def test_solve_day_on_osrm_then_check(tmp_path):
+    """`--network osrm:demo`: the demo extract prepared by OSRM into the cache, the day planned
+    on its matrix, checked on the same network; the embedded engine's matrix differs (car.lua's
+    speeds and turn costs), so the same plan does not hold there."""
+    cache, plan, html = tmp_path / "cache", tmp_path / "plan.json", tmp_path / "plan.html"
+    r = _run("solve-day", *INPUTS, "--date", "2026-12-03", "--classes", "A,B", "--network", "osrm:demo",
+             "--solution-limit", "30", "--out", str(plan), "--map", str(html), cache=cache)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(plan.read_text())
+    assert data["params"]["travel"].startswith("OSRM 26") and "car.lua on monaco.osm.pbf" in data["params"]["travel"]
+    assert 0 <= data["params"]["snapping"]["median_m"] <= data["params"]["snapping"]["max_m"] < 250
+    assert sum(1 for p in cache.iterdir() if p.name.startswith("osrm-") and p.is_dir()) == 1
+    c = _run("check", *INPUTS, "--network", "osrm:demo", "--classes", "A,B", "--plan", str(plan), cache=cache)
+    assert c.returncode == 0 and c.stdout.strip() == "ok", c.stdout
+    e = _run("check", *INPUTS, "--network", "demo", "--classes", "A,B", "--plan", str(plan), cache=cache)
+    assert e.returncode == 1 and "travel:" in e.stdout
+    bad = _run("solve-day", *INPUTS, "--date", "2026-12-03", "--network", "osrm+http://127.0.0.1:9/x")
+    assert bad.returncode == 2 and "osrm+http://HOST:PORT" in bad.stderr
+
+
 def test_far_from_roads_is_warned(tmp_path):
     """A rep living 1 km out at sea is snapped to the shore road with a warning naming the point."""
     reps = tmp_path / "reps.csv"
@@ -74,7 +94,7 @@ def test_far_from_roads_is_warned(tmp_path):
     r = _run("solve-day", "--stores", str(DEMO / "stores.csv"), "--reps", str(reps), "--policy", str(DEMO / "policy.toml"),
              "--date", "2026-12-03", "--classes", "A", "--network", "demo", "--solution-limit", "5", cache=tmp_path / "cache")
     assert r.returncode == 0, r.stderr
-    assert "warning: rep:R9:start is" in r.stderr and "m from the nearest road node" in r.stderr
+    assert "warning: rep:R9:start is" in r.stderr and "m from the nearest road" in r.stderr
 
 
 def test_bad_network_file_is_refused(tmp_path):
