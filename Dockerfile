@@ -3,9 +3,10 @@
 #   docker run -p 8000:8000 -v fieldroute:/data fieldroute                      # SQLite in /data
 #   docker run -p 8000:8000 -e FIELDROUTE_DATABASE_URL=postgresql+psycopg://u@db/fieldroute fieldroute
 #   docker run -p 8000:8000 fieldroute fieldroute serve --host 0.0.0.0 --demo  # the demo team
-# Any base with python3 (>= 3.11) and its venv module works: BASE defaults to the official
-# slim image; `make image-check` builds on a debootstrapped Debian instead (no registry here).
-ARG BASE=python:3.11-slim
+# Any glibc base with python3 (>= 3.12: the OSRM wheel's floor) and its venv module works: BASE
+# defaults to the official slim image; `make image-check` builds on a debootstrapped Debian 13
+# (trixie, Python 3.13) instead (no registry here).
+ARG BASE=python:3.12-slim
 FROM ${BASE}
 
 # Only for builds behind a TLS-inspecting proxy: the path of a CA bundle mounted at build

@@ -22,11 +22,11 @@ demo: $(STAMP)  ## plan the demo day and cycle (out/demo/), then serve the demo 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)  ## Solomon (about 5 min), PVRP (about 16 min), scale (about 7 min), road-matrix, field, API load (about 2 min) same-day re-plan (about 4 min), territory (about 3 min), request-body (seconds), rep's app (about 1 min) follow-up reports (about 8 min) and plans that learn (about 2 min) benchmarks
+bench: $(STAMP)  ## Solomon (about 5 min), PVRP (about 16 min), scale (about 7 min), road engines on Porto (about 6 min), field, API load (about 2 min) same-day re-plan (about 4 min), territory (about 3 min), request-body (seconds), rep's app (about 1 min) follow-up reports (about 8 min) and plans that learn (about 2 min) benchmarks
 	$(BIN)/python bench/solomon.py --time-limit 10 --jobs 2 --json out/solomon.json
 	$(BIN)/python bench/pvrp.py --time-limit 60 --jobs 2 --json out/pvrp.json
 	$(BIN)/python bench/scale.py --json out/scale.json
-	$(BIN)/python bench/matrix.py --sizes 100,500,2000 --repeat 3 --json out/matrix.json
+	$(BIN)/python bench/matrix.py --network ../shared/osm/porto.osm.pbf --engine scipy,osrm --json out/matrix.json
 	$(BIN)/python bench/field.py --network demo --time-limit 20 --json out/field.json
 	$(BIN)/python bench/api_load.py --concurrency 50 --requests 20000 --repeat 3 --json out/api_load.json
 	$(BIN)/python bench/replan.py --events 50 --json out/replan.json
