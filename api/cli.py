@@ -20,8 +20,8 @@ from routing.errors import InputError, InputProblem
 from routing.io import load_inputs, plan_from_dict, write_plan
 from routing.model import SUMMARY_KEYS, DayPlan, SolveParams
 
-from . import network
-from .network import DEMO_DIR
+from routing import network
+from routing.network import DEMO_DIR
 
 DEMO_DATE = "2026-12-03"
 DEMO_CYCLE_START = "2026-11-30"
@@ -371,7 +371,7 @@ def _print_diff(result, n_events: int, date: dt.date, zone) -> None:
     clock = DayClock(date, zone)
 
     def hm(seconds: int | None) -> str:
-        return "-" if seconds is None else clock.instant(seconds).strftime("%H:%M")
+        return "-" if seconds is None else clock.clock_time(seconds)
 
     d = result.diff
     print(f"Re-planned {date} after {n_events} event(s): "

@@ -291,7 +291,7 @@ def _plan(settings: Settings, sessions: sessionmaker, job_id: str, progress: _Pr
     from routing.io import cycle_to_dict, route_to_dict
     from routing.model import SolveParams
 
-    from .network import road_network, travel_for
+    from routing.network import road_network, travel_for
     from .records import load_inputs
 
     with sessions() as session:

@@ -142,7 +142,7 @@ def _plans_zone(sessions) -> str | None:
 
 def _road_networks(settings: Settings):
     """Road networks by name ('demo', a path; None for 'straight'), loaded once per process."""
-    from .network import road_network
+    from routing.network import road_network
 
     loaded: dict[str, object] = {}
     lock = threading.Lock()

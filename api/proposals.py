@@ -19,7 +19,7 @@ from routing.travel import places_of, with_places
 from .cache import LRU
 from .db import transaction
 from .models import Job, OwnerEdit, Plan, PolicyVersion, ProposalRow, StoreRow, utcnow
-from .replans import base_of, plan_state
+from .replans import PlanBase, base_of, plan_state
 from .records import STORES, patch_record
 
 #: Share of a proposal job's time for the CP-SAT search; the rest routes the new territories.
@@ -28,15 +28,15 @@ SEARCH_SHARE = 0.4
 
 def compute(settings, sessions: sessionmaker, job_id: str, progress) -> None:
     """The job: read the plan, propose, route the proposal's territories, store it."""
-    from .network import road_network
+    from routing.network import road_network
 
     progress("loading the plan", 0.02)
     with sessions() as session:
         job = session.get(Job, job_id)
         params = dict(job.params)
         plan = session.get(Plan, params["plan_id"])
-        stores, reps, policy, cycle, travel = base_of(session, plan, lambda name: road_network(name, cache=settings.cache_dir),
-                                                      settings.cache_dir)
+        base = base_of(session, plan, lambda name: road_network(name, cache=settings.cache_dir), settings.cache_dir)
+        stores, reps, policy, cycle, travel = base.stores, base.reps, base.policy, base.cycle, base.travel
         policy_data = session.get(PolicyVersion, plan.inputs["policy"]).data
         routes, missing = plan_state(session, plan)
         current_owner = {row.id: row.rep_id for row in session.scalars(select(StoreRow))}
@@ -156,7 +156,7 @@ def owners_now(current: Mapping[str, str | None], stores, routes, rep_ids: set[s
     return owner
 
 
-def preview_moves(plan: Plan, base, state, owner: dict[str, str | None], moves: dict[str, str], time_limit_s: float,
+def preview_moves(plan: Plan, base: PlanBase, state, owner: dict[str, str | None], moves: dict[str, str], time_limit_s: float,
                   routed: LRU | None = None) -> dict:
     """The routed workloads of the reps that moves (store -> new rep) touch, before (the
     plan's routed days: ``state``, its routes and missing visits) and after (those reps'
@@ -164,7 +164,7 @@ def preview_moves(plan: Plan, base, state, owner: dict[str, str | None], moves: 
     ``routed`` keeps the routed territories by what they were made from, so that applying a
     move just previewed answers the very numbers the preview showed (a time-limited search
     would give slightly others)."""
-    stores, reps, policy, cycle, travel = base
+    stores, reps, policy, cycle, travel = base.stores, base.reps, base.policy, base.cycle, base.travel
     routes, missing = state
     touched = {owner.get(s) for s in moves} | set(moves.values())
     mine = [r for r in reps if r.id in touched]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import dataclass
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
@@ -28,15 +29,16 @@ from routing.clock import day_clock
 from routing.events import KINDS, Event
 from routing.followup import MadeVisit, made_visits
 from routing.io import diff_to_dict, event_to_dict, parse_events, route_from_dict, route_to_dict
-from routing.model import Unassigned
+from routing.model import Policy, Rep, Store, Unassigned
 from routing.replan import ReplanParams, Replan, Situation, apply_events
+from routing.travel import TravelMatrix
 
 from .cache import LRU
 from .db import begin_write
 from .models import Event as EventRow
 from .models import Plan, RouteRow, utcnow
 from .models import Visit as VisitRow
-from .network import travel_for
+from routing.network import travel_for
 from .plans import latest_routes, route_row
 from .records import load_inputs
 
@@ -79,13 +81,24 @@ def day_locked(session: Session, plan: Plan) -> Iterator[None]:
         yield
 
 
-def base_of(session: Session, plan: Plan, road_network, cache_dir):
+@dataclass(frozen=True)
+class PlanBase:
     """What a plan was made from: its stores, reps and policy, its cycle, and the travel
-    matrix on its network (``road_network(name)`` loads one; None for straight lines)."""
+    matrix on its network."""
+
+    stores: tuple[Store, ...]
+    reps: tuple[Rep, ...]
+    policy: Policy
+    cycle: Cycle
+    travel: TravelMatrix
+
+
+def base_of(session: Session, plan: Plan, road_network, cache_dir) -> PlanBase:
+    """A plan's ``PlanBase`` (``road_network(name)`` loads its network; None for straight lines)."""
     stores, reps, policy = load_inputs(session, plan.inputs)
     travel, _ = travel_for(road_network(plan.network), stores, reps, policy, cache=cache_dir)
     holidays = frozenset(dt.date.fromisoformat(d) for d in (plan.params or {}).get("holidays", []))
-    return tuple(stores), tuple(reps), policy, Cycle(dt.date.fromisoformat(plan.start), plan.weeks, holidays), travel
+    return PlanBase(tuple(stores), tuple(reps), policy, Cycle(dt.date.fromisoformat(plan.start), plan.weeks, holidays), travel)
 
 
 class Bases:
@@ -96,7 +109,7 @@ class Bases:
         self._lru = LRU(size)
         self._lock = threading.Lock()
 
-    def get(self, session: Session, plan: Plan, road_network, cache_dir):
+    def get(self, session: Session, plan: Plan, road_network, cache_dir) -> PlanBase:
         key = (plan.id, plan.created_at)
         with self._lock:
             found = self._lru.get(key)
@@ -140,15 +153,15 @@ def _missing(session: Session, plan: Plan, state: EventRow | None) -> list[Unass
     return [Unassigned(u["store_id"], u["reason"], u.get("detail", ""), u.get("date")) for u in missing]
 
 
-def situation(session: Session, plan: Plan, date: dt.date, base) -> Situation:
+def situation(session: Session, plan: Plan, date: dt.date, base: PlanBase) -> Situation:
     """The plan's day ``date`` as it stands (``plan_state``) with the date's events so far."""
-    stores, reps, policy, cycle, travel = base
     routes, unassigned, state = _plan_state(session, plan)
     rows = session.scalars(select(EventRow).where(EventRow.plan_id == plan.id, EventRow.date == date.isoformat(),
                                                   EventRow.kind.in_(tuple(KINDS))).order_by(EventRow.id)).all()
-    events = parse_events([r.data["event"] for r in rows], date=date, time_zone=plan.time_zone, policy=policy)
+    events = parse_events([r.data["event"] for r in rows], date=date, time_zone=plan.time_zone, policy=base.policy)
     now = state.data.get("now_s") if state is not None and state.date == date.isoformat() else None
-    return Situation(date, stores, reps, policy, cycle, travel, tuple(routes), tuple(unassigned), tuple(events), now)
+    return Situation(date, base.stores, base.reps, base.policy, base.cycle, base.travel, tuple(routes), tuple(unassigned),
+                     tuple(events), now)
 
 
 def now_seconds(plan: Plan, date: dt.date, now: dt.datetime) -> int:

@@ -18,7 +18,7 @@ from . import auth, records
 from .clock import ServiceClock
 from .db import current_revision, make_engine, session_factory, transaction, upgrade
 from .models import Job, Plan, RepRow, RouteRow, StoreRow, Token, utcnow
-from .network import DEMO_DIR
+from routing.network import DEMO_DIR
 from .settings import Settings
 
 DEMO_WEEKS = 4

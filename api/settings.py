@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     @field_validator("network")
     @classmethod
     def _network(cls, value: str) -> str:
-        from .network import check_network
+        from routing.network import check_network
 
         return check_network(value)
 

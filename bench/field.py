@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from routing.calendar import Cycle, required_visits  # noqa: E402
 from routing.check import check_cycle  # noqa: E402
 from routing.cycle import plan_cycle  # noqa: E402
-from routing.daily import day_matrix, service_seconds, start_windows  # noqa: E402
+from routing.daily import day_matrix, start_windows  # noqa: E402
 from routing.hours import open_windows, works_on  # noqa: E402
 from routing.io import load_inputs  # noqa: E402
 from routing.model import SolveParams  # noqa: E402
@@ -75,7 +75,7 @@ def baseline(stores, reps, policy, cycle, travel) -> dict:
             if not lunch_taken and arrive >= rep.lunch.earliest_s:
                 arrive = max(arrive, rep.lunch.earliest_s) + rep.lunch.duration_s
                 lunch_taken = True
-            service = service_seconds(nxt, policy)
+            service = policy.service_s(nxt)
             window = next(((a, b) for a, b in start_windows(open_windows(nxt.opening_hours, date), service) if b >= arrive), None)
             begin = max(arrive, window[0]) if window else None
             if begin is None or begin + service + travel.seconds(nxt.id, rep.end_key) > rep.shift_end_s:

@@ -13,7 +13,7 @@ import folium
 from branca.element import MacroElement
 from jinja2 import Template
 
-from routing.clock import DAY_S, DayClock
+from routing.clock import DayClock
 from routing.model import DayPlan, Rep, Store
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f"]
@@ -29,11 +29,9 @@ def _safe(text: str) -> str:
 
 
 def _clock(plan: DayPlan, seconds: int) -> str:
-    """Local wall-clock time of plan ``seconds`` (real time since midnight, ``routing.clock``);
-    on a day the clocks change, with its UTC offset, since an hour is skipped or repeated."""
-    clock = DayClock(dt.date.fromisoformat(plan.date), plan.time_zone)
-    moment = clock.instant(seconds)
-    return f"{moment:%H:%M}" if clock.length_s == DAY_S else f"{moment:%H:%M}{moment.isoformat()[-6:]}"
+    """Local clock time of plan ``seconds`` (real time since midnight, ``routing.clock``): the
+    one formatter of plan times (``DayClock.clock_time``)."""
+    return DayClock(dt.date.fromisoformat(plan.date), plan.time_zone).clock_time(seconds)
 
 
 # Folium's popups build their content with jQuery as `$(html)[0]`; this is all of it they use.

@@ -78,6 +78,28 @@ def min_gap(policy: ClassPolicy, weeks: int) -> int:
     return _default_gap(required_visits(policy, weeks), weeks)
 
 
+def may_take(cls: ClassPolicy, cycle: Cycle, date: dt.date, others: Iterable[dt.date]) -> bool:
+    """May ``date`` take a visit to a store of class ``cls`` whose other visits in the cycle
+    fall on ``others``? Not on a holiday, at least the class's gap (``min_gap``) from the
+    other visits, on a weekday of one of the class's ``day_patterns`` (when it has them);
+    a class that requires the same weekdays also keeps its other visits' weekdays and, every
+    k weeks, their weeks. The one rule of the cycle planner's refill and the re-plan's carry."""
+    others = sorted(others)
+    gap = min_gap(cls, cycle.weeks)
+    if date in cycle.holidays or any(abs((d - date).days) < gap for d in others):
+        return False
+    if cls.day_patterns and not any(date.weekday() in allowed for allowed in cls.day_patterns):
+        return False
+    if cls.same_weekday == "require" and others:
+        if date.weekday() not in {d.weekday() for d in others}:
+            return False
+        need = required_visits(cls, cycle.weeks)
+        if need < cycle.weeks and cycle.weeks % need == 0:
+            k = cycle.weeks // need
+            return cycle.week_of(date) % k == cycle.week_of(others[0]) % k
+    return True
+
+
 def day_patterns(
     n_visits: int,
     cycle: Cycle,

@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from . import periodic
-from .calendar import Cycle, Pattern, day_patterns, min_gap, required_visits
+from .calendar import Cycle, Pattern, day_patterns, may_take, required_visits
 from .clock import day_clock
-from .daily import can_visit_alone, refill_day, service_seconds, solve_day
+from .daily import can_visit_alone, refill_day, solve_day
 from .hours import open_windows
 from .model import Policy, Rep, Route, SolveParams, Store, Summary, Unassigned, total_summary
 from .travel import TravelMatrix
@@ -148,11 +148,7 @@ def plan_cycle(
         refill, keep = [], []
         for u in day_missing:
             store = by_store[u.store_id]
-            cls = policy.classes[store.store_class]
-            gap = min_gap(cls, cycle.weeks)
-            others = planned[u.store_id] - {date}
-            off_pattern = cls.same_weekday == "require" and others and date.weekday() not in {d.weekday() for d in others}
-            if date in cycle.holidays or off_pattern or any(abs((d - date).days) < gap for d in others):
+            if not may_take(policy.classes[store.store_class], cycle, date, planned[u.store_id] - {date}):
                 keep.append(u)
             else:
                 refill.append(store)
@@ -264,7 +260,7 @@ def _assign(stores, reps, policy, cycle, travel, load_weight: float, params: Sol
     clients = [
         periodic.Client(store.id, store.id,
                         tuple(tuple(sorted(day_index[o.rep.id, d] for d in o.pattern.dates)) for o in options),
-                        store.demand, service_seconds(store, policy), tuple(o.penalty for o in options))
+                        store.demand, policy.service_s(store), tuple(o.penalty for o in options))
         for store, _, options in prepared
     ]
     problem = periodic.Problem(clients, fleet, travel, cost="seconds", balance_weight=load_weight,
@@ -367,7 +363,7 @@ def _why_missing(store: Store, option: _Option, date: dt.date, policy: Policy, c
 
 
 def _capacity(stores, reps, policy, cycle, assignment, travel) -> list[RepCapacity]:
-    service = {s.id: service_seconds(s, policy) for s in stores}
+    service = {s.id: policy.service_s(s) for s in stores}
     out = []
     for rep in reps:
         days = [d for d in cycle.dates if d not in cycle.holidays and rep.works_on(d)]

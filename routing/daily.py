@@ -24,12 +24,6 @@ from .model import Break, DayPlan, Policy, Rep, Route, SolveParams, Stop, Store,
 from .travel import TravelMatrix, places_of, straight_line_matrix
 
 
-def service_seconds(store: Store, policy: Policy) -> int:
-    """Visit length: the store's own ``service_min``, else its class default."""
-    minutes = store.service_min if store.service_min is not None else policy.classes[store.store_class].service_min
-    return int(round(minutes * 60))
-
-
 def start_windows(opening: Sequence[tuple[int, int]], service_s: int) -> list[tuple[int, int]]:
     """When a visit may start so that it begins and ends inside one opening window."""
     return [(a, b - service_s) for a, b in opening if b - a >= service_s]
@@ -374,7 +368,7 @@ def _screen(date, stores, reps, working, policy, travel, balance_weight: int, re
         if not opening:
             out(store, "closed_on_date", f"closed on {date:%A} ({store.opening_hours})")
             continue
-        service = service_seconds(store, policy)
+        service = policy.service_s(store)
         latest = restart.latest_s.get(store.id)
         usable = opening if latest is None else [(a, min(b, latest)) for a, b in opening]  # an urgent visit ends by then
         windows = start_windows(usable, service)
@@ -428,7 +422,7 @@ def can_visit_alone(rep: Rep, store: Store, date: dt.date, policy: Policy, trave
     shift, there and back in time, the lunch kept)? The rule the day solver screens with."""
     clock = day_clock(date, policy.time_zone)
     rep = clock.rep(rep)
-    service = service_seconds(store, policy)
+    service = policy.service_s(store)
     windows = start_windows(clock.windows(open_windows(store.opening_hours, date)), service)
     vehicle = _vehicle(rep)
     if not _reachable_alone(vehicle, store.id, windows, service, travel):

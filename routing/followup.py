@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple
 
 from .clock import day_clock
-from .daily import service_seconds
 from .events import Event, far_check_in_m
 from .model import ClassPolicy, Policy, Rep, Route, Store
 
@@ -160,7 +159,7 @@ def made_visits(date: dt.date, time_zone: str, events: Sequence[Event], stores: 
             if only is not None and e not in only:
                 continue
             store = stores.get(e.store_id)
-            start_s = began.time_s if began is not None else e.time_s - (service_seconds(store, policy) if store else 0)
+            start_s = began.time_s if began is not None else e.time_s - (policy.service_s(store) if store else 0)
             report = e.report
             out.append(MadeVisit(
                 f"app:{date}:{e.rep_id}:{e.store_id}:{e.time_s}", e.rep_id, e.store_id, date, clock.instant(start_s),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .calendar import required_visits
-from .daily import service_seconds
+from .clock import hhmm
 from .followup import VisitLine
 from .hours import works_on
 from .model import WEEKDAYS, Policy, Rep, Store
@@ -246,7 +246,7 @@ def _evidence(spread: Spread, **more) -> dict:
 
 def _store_minutes(store: Store, m: StoreMinutes, policy: Policy, weeks: int, rep_id: str | None,
                    limits: Thresholds) -> Suggestion | None:
-    current = service_seconds(store, policy) / 60
+    current = policy.service_s(store) / 60
     proposed = float(round(m.learned))
     if (m.spread.visits < limits.store_visits or not _apart(m.learned, current, limits) or proposed == current
             or (proposed - current) * (m.spread.median - current) <= 0):  # never against the store's own visits
@@ -293,8 +293,8 @@ def _rep_start(rep: Rep, late: Spread | None, weeks: int, load: RepLoad | None, 
     lost = -(proposed - rep.shift_start_s) / 3600 * days
     return Suggestion("rep_start", rep.id,
                       f"{rep.name} reaches the first store {late.median:.0f} min late (median of {late.visits} days): "
-                      f"start the day at {_hhmm(proposed)}",
-                      _hhmm(rep.shift_start_s), _hhmm(proposed), _evidence(late, unit="minutes late", days=late.visits),
+                      f"start the day at {hhmm(proposed)}",
+                      hhmm(rep.shift_start_s), hhmm(proposed), _evidence(late, unit="minutes late", days=late.visits),
                       {"hours_per_cycle": 0.0, "visits_per_cycle": 0, "per_rep": {},
                        "available_hours_per_cycle": round(lost, 2)})
 
@@ -314,9 +314,9 @@ def _store_class(store: Store, r: Ranked, policy: Policy, weeks: int, rep_id: st
     old, new = policy.classes[store.store_class], policy.classes[proposed]
     load = loads.get(rep_id or "", RepLoad())
     visits = required_visits(new, weeks) - required_visits(old, weeks)
-    hours = (required_visits(new, weeks) * (service_seconds(replace(store, store_class=proposed), policy)
+    hours = (required_visits(new, weeks) * (policy.service_s(replace(store, store_class=proposed))
                                             + load.travel_s_per_visit)
-             - required_visits(old, weeks) * (service_seconds(store, policy) + load.travel_s_per_visit)) / 3600
+             - required_visits(old, weeks) * (policy.service_s(store) + load.travel_s_per_visit)) / 3600
     capacity = None
     if load.required_h is not None:
         capacity = {"rep_id": rep_id, "required_h": load.required_h, "after_h": round(load.required_h + hours, 2),
@@ -333,10 +333,6 @@ def _store_class(store: Store, r: Ranked, policy: Policy, weeks: int, rep_id: st
 def _week() -> list[dt.date]:
     """A week's dates, Monday first."""
     return [dt.date(2024, 1, 1) + dt.timedelta(days=n) for n in range(len(WEEKDAYS))]
-
-
-def _hhmm(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,11 @@ class Policy:
     speed_kmh: float = 30.0
     circuity: float = 1.3
 
+    def service_s(self, store: "Store") -> int:
+        """A visit's length in seconds: the store's own ``service_min``, else its class's."""
+        minutes = store.service_min if store.service_min is not None else self.classes[store.store_class].service_min
+        return int(round(minutes * 60))
+
 
 @dataclass(frozen=True)
 class Store:

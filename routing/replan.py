@@ -31,9 +31,9 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .calendar import Cycle, min_gap, required_visits
+from .calendar import Cycle, may_take
 from .clock import day_clock
-from .daily import Restart, build_route, insert_visit, service_seconds, solve_day
+from .daily import Restart, build_route, insert_visit, solve_day
 from .events import KINDS, REP_KINDS, Event, EventRejected, far_check_in_m
 from .hours import open_windows
 from .model import Policy, Rep, Resume, Route, SolveParams, Stop, Store, Unassigned
@@ -329,7 +329,7 @@ class _State:
         return event.store if event is not None else None
 
     def service_s(self, store: Store) -> int:
-        return service_seconds(store, self.sit.policy) + self.extra_s.get(store.id, 0)
+        return self.sit.policy.service_s(store) + self.extra_s.get(store.id, 0)
 
     def holder(self, store_id: str) -> str | None:
         """The rep whose day has the store (frozen or still to visit) today."""
@@ -629,7 +629,7 @@ def _resolve(state: _State, touched: set[str], now: int, params: ReplanParams, *
     for sid, s in list(jobs.items()):
         extra = state.extra_s.get(sid, 0)
         if extra:
-            jobs[sid] = dataclasses.replace(s, service_min=service_seconds(s, sit.policy) / 60 + extra / 60)
+            jobs[sid] = dataclasses.replace(s, service_min=sit.policy.service_s(s) / 60 + extra / 60)
     starts, lunch_taken = {}, set()
     for rid in active:
         day = state.days[rid]
@@ -771,25 +771,14 @@ def _carry(state: _State, store: Store, rep_id: str | None, routes: Mapping[tupl
     class's spacing and day rules kept and nothing else moved; None if none can."""
     sit = state.sit
     cls = sit.policy.classes[store.store_class]
-    gap = min_gap(cls, sit.cycle.weeks)
     today = state.date
-    others = sorted(dt.date.fromisoformat(r.date) for r in routes.values() if r.date != today.isoformat()
-                    and any(v.store_id == store.id for v in r.visits))
-    need = required_visits(cls, sit.cycle.weeks)
+    others = [dt.date.fromisoformat(r.date) for r in routes.values() if r.date != today.isoformat()
+              and any(v.store_id == store.id for v in r.visits)]
     rep_ids = [rep_id] if rep_id else [r.id for r in sit.reps]
     reps = {r.id: r for r in sit.reps}
     for date in sit.cycle.dates:
-        if date <= today or date in sit.cycle.holidays or any(abs((d - date).days) < gap for d in others):
+        if date <= today or not may_take(cls, sit.cycle, date, others):
             continue
-        if cls.day_patterns and not any(date.weekday() in allowed for allowed in cls.day_patterns):
-            continue
-        if cls.same_weekday == "require" and others:
-            if date.weekday() not in {d.weekday() for d in others}:
-                continue
-            if need < sit.cycle.weeks and sit.cycle.weeks % need == 0:
-                k = sit.cycle.weeks // need
-                if sit.cycle.week_of(date) % k != sit.cycle.week_of(others[0]) % k:
-                    continue
         for rid in rep_ids:
             if rid not in reps:
                 continue

@@ -14,8 +14,6 @@ import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-from .daily import service_seconds
 from .followup import MadeVisit, PlannedVisit
 from .model import Policy, Rep, Store
 
@@ -53,7 +51,7 @@ class Team:
         rng = random.Random(seed)
         late = {r.id: rng.uniform(0, habits.late_min) * 60 for r in sorted(reps, key=lambda r: r.id)}
         pace = {s: (rng.uniform(1.1, 1.7) if rng.random() < habits.slower else rng.uniform(0.8, 1.05)) for s in sorted(stores)}
-        return Team({s: service_seconds(stores[s], policy) * pace[s] for s in pace}, {r.id: r.shift_start_s for r in reps},
+        return Team({s: policy.service_s(stores[s]) * pace[s] for s in pace}, {r.id: r.shift_start_s for r in reps},
                     late)
 
     def delay_s(self, rep: Rep) -> float:

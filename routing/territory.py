@@ -89,7 +89,6 @@ def workloads(routes: Sequence[Route], unassigned: Sequence[Unassigned], stores:
     missing visits of a store no rep owns or visits count at the rep of ``team`` (default
     ``reps``; give the whole team when asking of some reps) whose home is nearest, so no
     work beyond the shifts is left out."""
-    from .daily import service_seconds
 
     owner = owners(stores, routes)
     by_store = {s.id: s for s in stores}
@@ -111,7 +110,7 @@ def workloads(routes: Sequence[Route], unassigned: Sequence[Unassigned], stores:
             wait_h=_h(sum(s.wait_s for r in mine for s in r.stops)),
             days_used=sum(1 for r in mine if r.visits),
             available_h=_h(len(days) * shift_s),
-            beyond_h=_h(sum(service_seconds(by_store[u.store_id], policy) for u in missing)),
+            beyond_h=_h(sum(policy.service_s(by_store[u.store_id]) for u in missing)),
         ))
     return out
 
@@ -214,9 +213,8 @@ class Proposal:
 def store_work_s(store: Store, policy: Policy, cycle: Cycle) -> int:
     """A store's visit time over the cycle: required visits x visit length."""
     from .calendar import required_visits
-    from .daily import service_seconds
 
-    return required_visits(policy.classes[store.store_class], cycle.weeks) * service_seconds(store, policy)
+    return required_visits(policy.classes[store.store_class], cycle.weeks) * policy.service_s(store)
 
 
 def travel_per_visit_s(loads: Sequence[Workload], rep_ids: Sequence[str] = ()) -> dict[str, float]:
@@ -467,10 +465,9 @@ def team_of(size: int, stores: Sequence[Store], reps: Sequence[Rep], loads: Sequ
 
 def _reaches(rep: Rep, store: Store, policy: Policy, travel) -> bool:
     """Whether ``rep`` can drive from home to ``store``, visit it and drive back within a shift."""
-    from .daily import service_seconds
 
     trip = travel.seconds(rep.start_key, store.id) + travel.seconds(store.id, rep.start_key)
-    return trip + service_seconds(store, policy) <= rep.shift_end_s - rep.shift_start_s
+    return trip + policy.service_s(store) <= rep.shift_end_s - rep.shift_start_s
 
 
 def routed_headcount(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle: Cycle, travel,
@@ -490,7 +487,6 @@ def routed_headcount(stores: Sequence[Store], reps: Sequence[Rep], policy: Polic
     territory's search (default: its share of the size's time); ``jobs``: territories routed
     at once and CP-SAT workers. ``progress(size, tried)`` is told of each size before it is
     tried."""
-    from .daily import service_seconds
     from .model import SolveParams
     from .travel import places_of, with_places
 
@@ -524,7 +520,7 @@ def routed_headcount(stores: Sequence[Store], reps: Sequence[Rep], policy: Polic
                                                                     seed=seed), jobs=jobs)
             team_loads = workloads(routes, missing, with_owners(stores, proposal.owners), team, policy, cycle)
             lost = [u for u in missing if u.reason not in _NOT_A_TEAM_MATTER]
-            beyond = _h(sum(service_seconds(by_store[u.store_id], policy) for u in lost if u.store_id in by_store))
+            beyond = _h(sum(policy.service_s(by_store[u.store_id]) for u in lost if u.store_id in by_store))
             result = TeamTry(size, len(lost), beyond, balance(team_loads).cv_pct, proposal.status)
         else:
             team_loads, result = [], TeamTry(size, -1, 0.0, 0.0, proposal.status)

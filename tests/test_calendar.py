@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from routing.calendar import Cycle, day_patterns, required_visits
+from routing.calendar import Cycle, day_patterns, may_take, required_visits
 from routing.hours import open_windows, works_on
 from routing.model import ClassPolicy
 
@@ -147,3 +147,20 @@ def test_require_keeps_uneven_frequencies_on_one_weekday():
     """Three visits in four weeks with the same weekday required: one weekday per pattern."""
     patterns = day_patterns(3, FOUR_WEEKS, _usable(), same_weekday="require")
     assert patterns and all(len(_weekdays(p)) == 1 and len(p.dates) == 3 for p in patterns)
+
+
+def test_which_date_may_take_a_visit():
+    """One rule for the cycle planner's refill and the re-plan's carry: holidays, the gap, the
+    class's weekday sets, and for a class that requires them the same weekdays and weeks."""
+    day = lambda n: MONDAY + dt.timedelta(days=n)  # noqa: E731
+    cycle = Cycle(MONDAY, 4, frozenset({day(9)}))
+    weekly = ClassPolicy("B", 1, 20, 2)  # gap 3 days
+    assert may_take(weekly, cycle, day(8), [day(1)]) and not may_take(weekly, cycle, day(3), [day(1)])
+    assert not may_take(weekly, cycle, day(9), [])  # a holiday
+    mo_th = ClassPolicy("A", 2, 30, 3, day_patterns=(frozenset({0, 3}),))
+    assert may_take(mo_th, cycle, day(3), []) and not may_take(mo_th, cycle, day(2), [])
+    fortnightly = ClassPolicy("C", 0.5, 15, 1, same_weekday="require")
+    assert may_take(fortnightly, cycle, day(14), [day(0)])
+    assert not may_take(fortnightly, cycle, day(7), [day(0)])  # week 2: the wrong phase
+    assert not may_take(fortnightly, cycle, day(15), [day(0)])  # a Tuesday
+    assert may_take(ClassPolicy("C", 0.5, 15, 1), cycle, day(15), [day(0)])  # "prefer": any weekday

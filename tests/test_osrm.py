@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from api.network import check_network, road_network
+from routing.network import check_network, road_network
 from routing import osrm
 from routing.travel import Point, RoadNetworkError
 

@@ -140,7 +140,7 @@ def _retimed(route, sit):
     from routing.repair import time_route
     from routing.clock import day_clock
     from routing import vrptw
-    from routing.daily import start_windows, service_seconds
+    from routing.daily import start_windows
     from routing.hours import open_windows
 
     clock = day_clock(sit.date, POLICY.time_zone)
@@ -153,7 +153,7 @@ def _retimed(route, sit):
     for s in route.stops[route.resume.after:]:
         if s.type == "visit":
             st_ = by_id[s.store_id]
-            svc = service_seconds(st_, POLICY)
+            svc = POLICY.service_s(st_)
             jobs.append(vrptw.Job(st_.id, st_.id, tuple(start_windows(clock.windows(open_windows(st_.opening_hours, sit.date)), svc)), svc))
     timing = time_route(vehicle, jobs, sit.travel)
     tail = build_route(vehicle, jobs, timing, date=sit.date.isoformat(), travel=sit.travel)

@@ -33,7 +33,7 @@ def test_wheel_serves_the_demo_from_its_own_data(tmp_path):
     (new_site / "deps.pth").write_text("\n".join(paths) + "\n")
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(new_site), str(wheel)],
                    check=True, capture_output=True, timeout=300)
-    where = subprocess.check_output([python, "-c", "import api.network as n, fieldroute_data as d; print(n.DEMO_PBF, d.__file__)"],
+    where = subprocess.check_output([python, "-c", "import routing.network as n, fieldroute_data as d; print(n.DEMO_PBF, d.__file__)"],
                                     text=True, cwd=tmp_path).split()
     assert all(w.startswith(str(new_site)) for w in where) and Path(where[0]).is_file(), where
 

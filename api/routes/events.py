@@ -179,7 +179,7 @@ def _replan(request: Request, session, plan: Plan, date: dt.date, now: dt.dateti
     """Apply the posted events to the plan's day ``date`` and commit (``_post``); the answer."""
     settings = request.app.state.settings
     base = request.app.state.replan_bases.get(session, plan, request.app.state.road_network, settings.cache_dir)
-    events = _events(data, plan, date, base[2], rep_id=rep_id, rep_role=principal.role == "rep")
+    events = _events(data, plan, date, base.policy, rep_id=rep_id, rep_role=principal.role == "rep")
     if principal.team is not None:
         outside = [e for e in events if e.rep_id is None or e.rep_id not in principal.team
                    or e.kind in ("rep_unavailable", "rep_available", "urgent_visit")]

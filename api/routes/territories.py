@@ -47,7 +47,7 @@ def shown_owners(request: Request, session, plan: Plan | None) -> dict[str, str 
     owner = dict(session.execute(select(StoreRow.id, StoreRow.rep_id)).all())
     if plan is not None:
         stores = request.app.state.replan_bases.get(session, plan, request.app.state.road_network,
-                                                    request.app.state.settings.cache_dir)[0]
+                                                    request.app.state.settings.cache_dir).stores
         routes, _ = replans.plan_state(session, plan)
         owner |= proposals.owners_now(proposals.stored_owners(session, stores), stores, routes)
     return owner
@@ -76,8 +76,9 @@ class _View:
 
 
 def _view(request: Request, session, principal, plan: Plan) -> _View:
-    stores, reps, policy, cycle, _ = request.app.state.replan_bases.get(
-        session, plan, request.app.state.road_network, request.app.state.settings.cache_dir)
+    base = request.app.state.replan_bases.get(session, plan, request.app.state.road_network,
+                                              request.app.state.settings.cache_dir)
+    stores, reps, policy, cycle = base.stores, base.reps, base.policy, base.cycle
     routes, unassigned = replans.plan_state(session, plan)
     owner = shown_owners(request, session, plan)
     then = owners(stores, routes)

@@ -34,7 +34,7 @@ from api import replans
 from api.db import make_engine, session_factory
 from api.models import Event as EventRow
 from api.models import Plan
-from api.network import road_network
+from routing.network import road_network
 from routing.check import check_cycle
 from routing.replan import travel_with_events
 
@@ -91,7 +91,7 @@ class Service:
     batch: dict = field(default_factory=dict)
     _offset_s: float = 0.0
     _checked: int | None = -1
-    _base: tuple | None = None
+    _base: replans.PlanBase | None = None
 
     def __post_init__(self) -> None:
         self.http = httpx.Client(base_url=self.base, timeout=120)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from routing import osrm, roads
-from routing.daily import day_matrix
-from routing.travel import RoadNetworkError, Roads, TravelMatrix, places_of
+from . import osrm, roads
+from .daily import day_matrix
+from .travel import RoadNetworkError, Roads, TravelMatrix, places_of
+
 
 def _data_dir() -> Path:
     """The demo data: installed as the package ``fieldroute_data`` (``data/`` in a checkout)."""
