@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .clock import DayClock, day_clock
-from .events import Event
+from .events import Event, day_rules
 from .hours import fits_in, open_windows
 from .model import REASONS, WEEKDAYS, Break, ClassPolicy, DayPlan, Policy, Rep, Resume, Route, Stop, Store, Unassigned
 from .travel import TravelMatrix
@@ -113,36 +113,11 @@ class DayEvents:
 
     @classmethod
     def of(cls, events: Sequence[Event], now_s: int | None = None) -> DayEvents:
-        """The rules of ``events``, taken in the order of their times (as the re-plan does)."""
-        closed, extra, latest, priority, off, covered, new = set(), {}, {}, {}, set(), set(), []
-        off_from, urgent, reported = {}, set(), {}
-        for e in sorted(events, key=lambda e: e.time_s):
-            if e.kind == "rep_unavailable":
-                off_from[e.rep_id] = e.time_s
-            elif e.kind == "urgent_visit":
-                urgent.add(e.store_id)
-            elif e.kind == "visit_started":
-                reported[e.store_id] = (e.rep_id, None)
-            elif e.kind == "visit_done":
-                reported[e.store_id] = (e.rep_id, e.time_s)
-            if e.kind == "store_closed":
-                closed.add(e.store_id)
-            elif e.kind == "overrun":
-                extra[e.store_id] = extra.get(e.store_id, 0) + int(round(e.minutes * 60))
-            elif e.kind == "urgent_visit":
-                if e.latest_s is not None:
-                    latest[e.store_id] = e.latest_s
-                if e.priority is not None:
-                    priority[e.store_id] = e.priority
-                if e.store is not None:
-                    new.append(e.store)
-            elif e.kind == "rep_unavailable":
-                off.add(e.rep_id)
-                covered.add(e.rep_id)
-            elif e.kind == "rep_available":
-                off.discard(e.rep_id)
-        return cls(frozenset(closed), extra, latest, priority, frozenset(off), frozenset(covered), tuple(new),
-                   {r: t for r, t in off_from.items() if r in off}, frozenset(urgent), reported, now_s)
+        """The rules of ``events`` (each kind's ``rule``, ``routing.events``), taken in the
+        order of their times (as the re-plan does)."""
+        r = day_rules(events)
+        return cls(frozenset(r.closed), r.extra_s, r.latest_s, r.priority, frozenset(r.off_from), frozenset(r.covered),
+                   tuple(r.new_stores), r.off_from, frozenset(r.urgent), r.reported, now_s)
 
 
 def check_plan(plan: DayPlan, stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, travel: TravelMatrix,

@@ -716,7 +716,7 @@ def parse_events(data: Any, *, date: dt.date, time_zone: str, source: str = "eve
                                                                                              lo=-10**6, hi=10**6)}
         if store is not None and values["store_id"] is None:
             values["store_id"] = store.id
-        for name in KINDS[kind][1]:
+        for name in KINDS[kind].needs:
             if values.get(name) is None and len(problems) == before:
                 row.fail(name, f"required for a {kind} event")
         report = _visit_report(row, kind, policy)

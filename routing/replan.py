@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from .calendar import Cycle, may_take
 from .clock import day_clock
 from .daily import Restart, build_route, insert_visit, solve_day
-from .events import KINDS, REP_KINDS, Event, EventRejected, far_check_in_m
+from .events import KINDS, REP_KINDS, REPORTS, Event, EventRejected, check_event, position_key
 from .hours import open_windows
 from .model import Policy, Rep, Resume, Route, SolveParams, Stop, Store, Unassigned
 from .repair import time_route
@@ -125,11 +125,6 @@ class Replan:
     applied: tuple[Event, ...] = ()
     """The events as applied, in the order posted (a time a little ahead of now: now; an
     exact repeat of an event of the same post: once)."""
-
-
-def position_key(rep_id: str, time_s: int) -> str:
-    """The travel-matrix key of a position the rep reported at ``time_s``."""
-    return f"pos:{rep_id}:{time_s}"
 
 
 def travel_with_events(travel: TravelMatrix, stores: Sequence[Store], reps: Sequence[Rep], policy: Policy,
@@ -265,10 +260,6 @@ def _by_clock(stop: Stop, now: int) -> str:
 # --- the re-plan ----------------------------------------------------------------------
 
 
-#: A rep's reports of its own day: replayed in the order of their times when its day is rebuilt.
-REPORTS = frozenset({"visit_started", "visit_done", "position", "overrun"})
-
-
 class _State:
     """Everything ``apply_events`` works on: today's days by rep, the rules events add, and
     the cycle's other routes. The days of the reps in ``rebuild`` start unreported
@@ -307,20 +298,7 @@ class _State:
         """Rules of an applied event that outlive the re-plan that applied it."""
         if e.rep_id is not None:
             self.last_time[e.rep_id] = max(self.last_time.get(e.rep_id, e.time_s), e.time_s)
-        if e.kind == "store_closed":
-            self.closed.add(e.store_id)
-        elif e.kind == "overrun":
-            self.extra_s[e.store_id] = self.extra_s.get(e.store_id, 0) + int(round(e.minutes * 60))
-        elif e.kind == "urgent_visit":
-            self.urgent[e.store_id] = e
-        elif e.kind == "visit_done":
-            self.done[e.store_id] = e.rep_id
-        elif e.kind == "rep_unavailable":
-            self.off[e.rep_id] = e.time_s
-            self.back.pop(e.rep_id, None)
-        elif e.kind == "rep_available":
-            self.off.pop(e.rep_id, None)
-            self.back[e.rep_id] = e.time_s
+        KINDS[e.kind].remember(self, e)
 
     def store(self, store_id: str) -> Store | None:
         if store_id in self.stores:
@@ -336,162 +314,15 @@ class _State:
         return next((rid for rid, d in self.days.items() if d.find(store_id) or store_id in d.tail), None)
 
 
-def _validate(state: _State, e: Event, now: int, index: int | None) -> None:
-    hm = state.clock.clock_time  # the local clock time of a plan time, for messages
-
-    def refuse(code: str, message: str, conflict: bool = True) -> None:
-        raise EventRejected(code, message, index=index, conflict=conflict)
-
-    if e.kind not in KINDS:
-        refuse("unknown_kind", f"unknown event kind {e.kind!r}; expected one of {', '.join(KINDS)}", False)
-    for name in KINDS[e.kind][1]:
-        if getattr(e, name) is None:
-            refuse("missing_field", f"a {e.kind} event needs {name}", False)
-    if not 0 <= e.time_s <= state.clock.length_s:
-        refuse("not_today", f"the event's time is not on {state.date}", False)
-    if e.latest_s is not None and not 0 <= e.latest_s <= state.clock.length_s:
-        refuse("not_today", f"the urgent visit's latest time is not on {state.date}", False)
-    if e.time_s > now:
-        refuse("in_the_future", f"the event's time is after now ({hm(e.time_s)} > {hm(now)})", False)
-    if e.rep_id is not None:
-        if e.rep_id not in state.reps:
-            refuse("unknown_rep", f"no rep {e.rep_id!r} in the team", False)
-        if e.rep_id not in state.days:
-            refuse("not_working", f"rep {e.rep_id} does not work on {state.date}")
-        last = state.last_time.get(e.rep_id)
-        if e.kind not in REP_KINDS and last is not None and e.time_s < last:  # a rep's own reports: in time order
-            refuse("out_of_order", f"rep {e.rep_id}'s last event was at {hm(last)}, this one is at {hm(e.time_s)}")
-    if e.store_id is not None and state.store(e.store_id) is None and not (e.kind == "urgent_visit" and e.store):
-        refuse("unknown_store", f"no store {e.store_id!r}", False)
-    if e.kind == "urgent_visit" and e.store is not None and e.store.id != e.store_id:
-        refuse("bad_store", "the new store's id must be the event's store_id", False)
-    if e.kind == "urgent_visit" and e.store is not None and e.store_id in state.stores:
-        refuse("bad_store", f"store {e.store_id} exists: send its id without a new store", False)
-    day = state.days.get(e.rep_id) if e.rep_id is not None else None
-    if day is not None and day.off_from is not None and e.kind not in ("rep_available", "rep_unavailable"):
-        refuse("rep_unavailable", f"rep {e.rep_id} is unavailable since {hm(day.off_from)}")
-    if e.store_id is not None and e.store_id in state.done and e.kind != "position":
-        refuse("already_done", f"store {e.store_id} was already visited today (done by rep {state.done[e.store_id]})")
-    if e.kind in ("visit_started", "visit_done", "overrun"):
-        if day.find(e.store_id) is None and e.store_id not in day.tail:
-            refuse("not_on_route", f"store {e.store_id} is not on rep {e.rep_id}'s route today")
-        under = next((s for s in day.frozen if s.status == "under_way" and s.reported), None)
-        if e.kind == "visit_started" and under is not None:
-            refuse("under_way", f"the visit to {under.store_id} is under way since {hm(under.start_s)}; report it done first")
-        if e.kind == "visit_done" and under is not None and under.store_id != e.store_id:
-            refuse("under_way", f"the visit to {under.store_id} is under way; report it done first")
-        if e.kind == "overrun" and (e.minutes is None or e.minutes <= 0):
-            refuse("bad_minutes", "an overrun needs minutes > 0", False)
-        stop = day.find(e.store_id)
-        if e.kind == "overrun" and stop is not None and stop.status == "done":
-            refuse("already_done", f"the visit to {e.store_id} is over (by the plan's clock at {hm(stop.end_s)}): "
-                   "report an overrun while the visit is under way, or the check-out")
-    if e.kind == "store_closed":
-        holder = state.holder(e.store_id)
-        if e.rep_id is not None and holder != e.rep_id:
-            refuse("not_on_route", f"store {e.store_id} is not on rep {e.rep_id}'s route today")
-        stop = state.days[holder].find(e.store_id) if holder else None
-        if stop is not None and stop.reported:  # the clock's guesses give way to the report
-            refuse("already_done", f"rep {holder} checked in at store {e.store_id} at {hm(stop.start_s)}")
-    if e.kind == "urgent_visit":
-        holder = state.holder(e.store_id)
-        if e.rep_id is not None and holder not in (None, e.rep_id):
-            refuse("not_on_route", f"store {e.store_id} is on rep {holder}'s route today")
-        owner = state.store(e.store_id).rep_id if state.store(e.store_id) else None
-        if e.rep_id is not None and owner not in (None, e.rep_id) and state.days.get(owner) and state.days[owner].off_from is None:
-            refuse("not_owner", f"store {e.store_id} belongs to rep {owner}: its urgent visit goes to its owner", False)
-        if e.store_id in state.urgent:
-            refuse("already_urgent", f"an urgent visit to {e.store_id} is already on today's plan")
-        if e.store_id in state.closed:
-            refuse("store_closed", f"store {e.store_id} was reported closed today")
-        stop = state.days[holder].find(e.store_id) if holder else None
-        if stop is not None and (stop.reported or stop.status in ("done", "under_way")):
-            refuse("already_done", f"store {e.store_id} is visited today already (rep {holder}, {hm(stop.start_s)})")
-    if e.kind == "rep_unavailable" and day.off_from is not None:
-        refuse("rep_unavailable", f"rep {e.rep_id} is already unavailable since {hm(day.off_from)}")
-    if e.kind == "rep_available" and day.off_from is None:
-        refuse("rep_available", f"rep {e.rep_id} is not unavailable")
-
-
-def _visit_stop(state: _State, day: _Day, store_id: str, start: int, end: int, status: str) -> Stop:
-    """A reported visit placed after the frozen stops (its leg from there)."""
-    place, leave = day.origin(0)
-    travel = state.sit.travel
-    start = max(start, min(end, leave))
-    return Stop("visit", start, start, max(end, start), store_id, travel.seconds(place, store_id),
-                travel.metres(place, store_id), 0, status, True)
-
-
-def _apply(state: _State, e: Event, now: int) -> tuple[set[str], str | None]:
-    """Apply one valid event to the state; returns the reps whose rest of day is re-planned,
-    and a flag (or None)."""
-    flag = None
+def _apply(state: _State, e: Event) -> tuple[set[str], str | None]:
+    """Apply one valid event to the state (its kind's ``apply``, ``routing.events``); returns
+    the reps whose rest of day is re-planned, and a flag (or None)."""
     day = state.days.get(e.rep_id) if e.rep_id is not None else None
     if day is not None and e.kind in REP_KINDS and day.planned_depart is not None and not day.frozen:
         # The rep is out: the day's start is behind it.
-        day.frozen.append(Stop("start", min(day.planned_depart, e.time_s), min(day.planned_depart, e.time_s),
-                               min(day.planned_depart, e.time_s)))
-    if e.kind in ("visit_started", "visit_done"):
-        stop = day.find(e.store_id)
-        store = state.store(e.store_id)
-        if stop is not None and stop.reported:  # done after a reported check-in
-            i = day.frozen.index(stop)
-            day.frozen[i] = dataclasses.replace(stop, end_s=max(e.time_s, stop.start_s), status="done")
-            day.release_after(day.frozen[i])
-        else:
-            day.drop(e.store_id)
-            service = state.service_s(store)
-            if e.kind == "visit_started":
-                day.frozen.append(_visit_stop(state, day, e.store_id, e.time_s, e.time_s + service, "under_way"))
-            else:
-                day.frozen.append(_visit_stop(state, day, e.store_id, e.time_s - service, e.time_s, "done"))
-        if (far := far_check_in_m(e, store, state.params.check_in_radius_m)) is not None:
-            flag = f"rep {e.rep_id} checked in at {e.store_id} {far:.0f} m from the store"
-        return {e.rep_id}, flag
-    if e.kind == "position":
-        if e.position is not None:
-            day.position = (position_key(e.rep_id, e.time_s), e.time_s, *e.position)
-        else:
-            place, _ = day.origin(0)
-            day.position = (place, e.time_s, None, None)
-        return {e.rep_id}, None
-    if e.kind == "overrun":
-        stop = day.find(e.store_id)
-        if stop is not None and stop.status in ("under_way", "done"):
-            i = day.frozen.index(stop)
-            day.frozen[i] = dataclasses.replace(stop, end_s=stop.end_s + int(round(e.minutes * 60)))
-            day.release_after(day.frozen[i])
-            state.extra_s.pop(e.store_id, None)  # counted in the stop
-        return {e.rep_id}, None
-    if e.kind == "store_closed":
-        holder = state.holder(e.store_id)
-        if holder is None:
-            return set(), None
-        state.days[holder].drop(e.store_id)
-        state.carry.append((e.store_id, holder))
-        return {holder}, None
-    if e.kind == "urgent_visit":
-        holder = state.holder(e.store_id)
-        if holder is not None:
-            state.days[holder].drop(e.store_id)
-        store = state.store(e.store_id)
-        first = e.rep_id
-        if first is None and store.rep_id in state.days and state.days[store.rep_id].off_from is None:
-            first = store.rep_id
-        state.urgent_for[e.store_id] = first or holder  # None: the rep it fits best (_place_urgent)
-        return {r for r in (first, holder) if r is not None}, None
-    if e.kind == "rep_unavailable":
-        day.off_from = e.time_s
-        day.unfreeze_from(e.time_s)
-        day.frozen = [s for s in day.frozen if s.status != "next"]
-        state.covers += day.tail
-        day.tail = []
-        return set(state.days), None
-    if e.kind == "rep_available":
-        day.off_from = None
-        day.back_from = e.time_s
-        return {e.rep_id}, None
-    raise AssertionError(e.kind)
+        left = min(day.planned_depart, e.time_s)
+        day.frozen.append(Stop("start", left, left, left))
+    return KINDS[e.kind].apply(state, day, e)
 
 
 def _freeze_next(state: _State, day: _Day, now: int) -> None:
@@ -570,16 +401,16 @@ def _apply_all(state: _State, posted: Sequence[tuple[int, Event]], numbered: boo
     for _, new, n, e in order:
         index = n if new else last_new
         try:
-            _validate(state, e, now, index if numbered else None)
+            check_event(state, e, now)
         except EventRejected as exc:
             if new:
-                raise
+                raise EventRejected(exc.code, exc.message, index=index if numbered else None) from None
             first = next(i for i, x in posted if x.rep_id == e.rep_id) if index is None else index
             raise EventRejected("out_of_order", f"it contradicts rep {e.rep_id}'s report of {hm(e.time_s)} "
                                 f"({e.kind}, {e.store_id or 'no store'}): {exc.message}",
-                                index=first if numbered else None, conflict=True) from None
+                                index=first if numbered else None) from None
         state.remember(e)
-        reps, flag = _apply(state, e, now)
+        reps, flag = _apply(state, e)
         if new:  # an earlier report only rebuilds its rep's day: re-planned if a new event touches it
             touched |= reps
             last_new = n

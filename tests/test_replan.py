@@ -388,3 +388,15 @@ def test_a_refusal_names_the_clock_times_on_the_day_the_clocks_go_forward():
     with pytest.raises(EventRejected) as err:
         apply_events(sit, [Event("rep_unavailable", 5 * H + 1800, "R1")], 5 * H + 600, PARAMS)
     assert (err.value.code, err.value.message) == ("in_the_future", "the event's time is after now (06:30 > 06:10)")
+
+
+def test_every_refusal_code_is_listed_once_and_raised_somewhere():
+    """``REFUSALS`` is the one list of codes: each code the re-plan raises is in it, and each
+    listed code is raised."""
+    from pathlib import Path
+
+    from routing.events import REFUSALS
+
+    source = "".join((Path(__file__).parents[1] / "routing" / f"{m}.py").read_text() for m in ("events", "replan"))
+    raised = set(re.findall(r'(?:refuse|EventRejected)\(\s*"(\w+)"', source))
+    assert raised == set(REFUSALS)

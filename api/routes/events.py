@@ -37,7 +37,7 @@ _EVENT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["kind", "time"],
     "properties": {
-        "kind": {"type": "string", "enum": list(KINDS), "description": "; ".join(f"{k}: {v[0]}" for k, v in KINDS.items())},
+        "kind": {"type": "string", "enum": list(KINDS), "description": "; ".join(f"{k}: {v.meaning}" for k, v in KINDS.items())},
         "time": {"type": "string", "description": "ISO 8601, today; without an offset: local time"},
         "rep_id": {"type": "string"}, "store_id": {"type": "string"},
         "lat": {"type": "number"}, "lon": {"type": "number"}, "minutes": {"type": "number"},
