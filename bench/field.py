@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 from routing.calendar import Cycle, required_visits  # noqa: E402
 from routing.check import check_cycle  # noqa: E402
 from routing.cycle import plan_cycle  # noqa: E402
-from routing.daily import day_matrix, start_windows  # noqa: E402
+from routing.day import start_windows  # noqa: E402
+from routing.daily import day_matrix  # noqa: E402
 from routing.hours import open_windows, works_on  # noqa: E402
 from routing.io import load_inputs  # noqa: E402
 from routing.model import SolveParams  # noqa: E402

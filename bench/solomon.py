@@ -30,8 +30,7 @@ sys.path.insert(0, str(ROOT))
 from bench import table  # noqa: E402
 from routing import vrptw  # noqa: E402
 from routing.check import RepRule, StoreRule, check_routes  # noqa: E402
-from routing.daily import build_route  # noqa: E402
-from routing.repair import time_route  # noqa: E402
+from routing.timing import build_route, time_route  # noqa: E402
 from routing.travel import TravelMatrix  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "solomon"
@@ -92,7 +91,7 @@ def build(inst: Instance) -> tuple[vrptw.Problem, dict]:
 
 
 def stops_of(problem: vrptw.Problem, solution: vrptw.Solution, date: str):
-    """The solution's routes as timed stops (``routing.repair.time_route``), for the checker."""
+    """The solution's routes as timed stops (``routing.timing.time_route``), for the checker."""
     jobs = {j.key: j for j in problem.jobs}
     vehicles = {v.key: v for v in problem.vehicles}
     out = []

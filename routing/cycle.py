@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from . import periodic
 from .calendar import Cycle, Pattern, day_patterns, may_take, required_visits
 from .clock import day_clock
-from .daily import can_visit_alone, refill_day, solve_day
+from .daily import refill_day, solve_day
+from .day import can_visit_alone
 from .hours import open_windows
 from .model import Policy, Rep, Route, SolveParams, Store, Summary, Unassigned, total_summary
 from .travel import TravelMatrix

@@ -10,7 +10,7 @@ For each rep the day splits in two at the current time:
   puts the rep now), and the next stop once the rep is on the way to it. Frozen stops never
   change (a report only replaces planned times by the actual ones);
 * **the rest**: re-planned from where the rep is (``Route.resume``: the last frozen stop, a
-  reported position, or home) by the day solver (``routing.daily`` with a ``Restart``), with
+  reported position, or home) by the day solver (``routing.daily`` with a ``routing.day.Restart``), with
   a minimal-change objective: each visit given to another rep and each leg that was not on
   the rep's route costs extra (``ReplanParams``).
 
@@ -33,11 +33,12 @@ from dataclasses import dataclass, field
 
 from .calendar import Cycle, may_take
 from .clock import day_clock
-from .daily import Restart, build_route, insert_visit, solve_day
+from .daily import insert_visit, solve_day
+from .day import Restart
 from .events import KINDS, REP_KINDS, REPORTS, Event, EventRejected, check_event, position_key
 from .hours import open_windows
 from .model import Policy, Rep, Resume, Route, SolveParams, Stop, Store, Unassigned
-from .repair import time_route
+from .timing import build_route, time_route
 from .travel import Point, TravelMatrix, places_of, with_places
 
 

@@ -168,7 +168,7 @@ def test_van_capacity():
 
 def test_priority_penalties_are_lexicographic():
     """Each priority level's penalty outweighs every visit of the levels below it."""
-    from routing.daily import _penalties
+    from routing.day import _penalties
 
     stores = [store(f"{c}{i}", cls=c) for c in "ABC" for i in range(50)]
     p = _penalties(stores, POLICY, [rep()], 0)
@@ -215,10 +215,32 @@ def test_an_urgent_visit_too_late_names_the_clock_time():
     """A visit that must end by 10:00 on the spring day (real 9 h after midnight) at a store
     opening at 09:30: no window holds it, and the message says 10:00."""
     from routing.clock import day_clock
-    from routing.daily import Restart
+    from routing.day import Restart
 
     clock = day_clock(SPRING, POLICY.time_zone)
     stores, team = [store("S1", 0.001, hours="Mo-Su 09:45-18:00")], [rep("R1", working_days="Mo-Su")]
     plan = solve_day(SPRING, stores, team, POLICY, params=FAST, restart=Restart(latest_s={"S1": clock.real(10 * 3600)}))
     (u,) = plan.unassigned
     assert (u.reason, u.detail) == ("window_too_short", "no opening window fits a 20 min visit ending by 10:00 (Mo-Su 09:45-18:00)")
+
+
+def test_a_day_problem_is_plain_data_a_worker_process_solves_the_same(ok_small):
+    """The date's problem is built once and pickles: solved in a fresh process (spawn, as a
+    pool or cluster worker would) it gives the same plan as here."""
+    import concurrent.futures
+    import multiprocessing
+    import pickle
+
+    from routing.daily import solve
+    from routing.day import day_problem
+
+    stores, reps, policy = ok_small
+    problem = day_problem(THURSDAY, stores, reps, policy, day_matrix(stores, reps, policy))
+    assert [j.key for j in problem.jobs] == ["S1", "S2", "S3", "S4"] and [v.key for v in problem.vehicles] == ["R1"]
+    copy = pickle.loads(pickle.dumps(problem))
+    assert dataclasses.replace(copy, travel=None) == dataclasses.replace(problem, travel=None)
+    assert copy.travel.keys == problem.travel.keys and (copy.travel.seconds_array == problem.travel.seconds_array).all()
+    here = solve(problem, params=FAST)
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        there = pool.submit(solve, problem, params=FAST).result(timeout=120)
+    assert dataclasses.replace(there, params={}) == dataclasses.replace(here, params={})

@@ -136,11 +136,12 @@ def test_the_checker_rejects_a_visit_to_a_closed_store_and_a_silent_drop(base):
 def _retimed(route, sit):
     """The route's stops with the rest of the day re-timed by the solver's rule (for a
     corrupted plan that is otherwise consistent)."""
-    from routing.daily import Restart, build_route
-    from routing.repair import time_route
+    from routing.day import Restart
+    from routing.timing import build_route
+    from routing.timing import time_route
     from routing.clock import day_clock
     from routing import vrptw
-    from routing.daily import start_windows
+    from routing.day import start_windows
     from routing.hours import open_windows
 
     clock = day_clock(sit.date, POLICY.time_zone)

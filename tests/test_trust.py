@@ -13,7 +13,7 @@ from routing.cycle import plan_cycle
 from routing.daily import day_matrix, solve_day
 from routing.io import load_inputs, read_plan, write_plan
 from routing.model import Break, ClassPolicy, Policy, Rep, SolveParams, Unassigned
-from routing.repair import time_route
+from routing.timing import time_route
 
 from .conftest import DEMO, POLICY, THURSDAY, rep, store
 
@@ -310,7 +310,8 @@ def test_the_checker_and_the_repair_agree_on_where_a_visit_fits():
     import random
 
     from routing.check import RepRule, StoreRule, _fit_mask
-    from routing.repair import _Lane, _Pool, feasible, insertion_costs
+    from routing.repair import _Lane, _Pool, insertion_costs
+    from routing.timing import feasible
     from routing.travel import Point, straight_line_matrix
 
     rng = random.Random(7)
