@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import vrptw
+from .search import Annealing, Budget, iterate, string_at
 from .travel import TravelMatrix
 
 Option = tuple[int, ...]
@@ -133,41 +134,41 @@ def solve(problem: Problem, *, time_limit_s: float, iterations: int | None = Non
     # costs: all independent of the penalties, which are 0 on a feasible plan).
     best = state.snapshot() if state.excess == 0 else None
     best_obj = state.objective if best is not None else math.inf
-    current_obj = state.objective
     per_visit = max(1.0, state.cost / max(1, state.n_visits))
-    t0, t1 = search.start_temperature * per_visit, search.end_temperature * per_visit
-    deadline = started + time_limit_s * (1 - search.polish_share)
+    accept = Annealing(search.start_temperature * per_visit, search.end_temperature * per_visit, draw_each=True)
+    budget = Budget(started + time_limit_s * (1 - search.polish_share), iterations, started=started)
     penalty, feasible_recent = search.penalty, []
-    it = 0
-    while (iterations is None or it < iterations) and state.n_visits:
-        now = time.perf_counter()
-        if now >= deadline:
-            break
-        it += 1
-        progress = it / iterations if iterations else (now - started) / (deadline - started)
-        temperature = t0 * (t1 / t0) ** min(1.0, progress)
+
+    def step(it: int) -> float:
         state.begin()
-        removed = state.ruin(search)
-        state.recreate(removed)
-        obj = state.objective
+        state.recreate(state.ruin(search))
         feasible_recent.append(state.excess == 0)
-        if obj < current_obj - temperature * math.log(state.rng.random()):
-            current_obj = obj
-            if state.excess == 0 and obj < best_obj - 1e-9:
-                best, best_obj = state.snapshot(), obj
+        return state.objective
+
+    def keep(objective: float) -> None:
+        nonlocal best, best_obj
+        if state.excess == 0 and objective < best_obj - 1e-9:
+            best, best_obj = state.snapshot(), objective
+
+    def adapt(it: int, current: float) -> float:
+        """Every 100 steps, the penalty moves towards ``feasible_share`` feasible candidates."""
+        nonlocal penalty
+        if len(feasible_recent) < 100:
+            return current
+        share = sum(feasible_recent) / 100
+        feasible_recent.clear()
+        if best is None:  # nothing feasible yet: get there first
+            penalty *= 2
+        elif abs(share - search.feasible_share) > 0.05:
+            penalty *= 1.2 if share < search.feasible_share else 0.85
         else:
-            state.rollback()
-        if len(feasible_recent) == 100:
-            share = sum(feasible_recent) / 100
-            if best is None:  # nothing feasible yet: get there first
-                penalty *= 2
-            elif abs(share - search.feasible_share) > 0.05:
-                penalty *= 1.2 if share < search.feasible_share else 0.85
-            if best is None or abs(share - search.feasible_share) > 0.05:
-                penalty = min(max(penalty, 0.1), 1e6)
-                state.set_penalties(penalty)
-                current_obj = state.objective
-            feasible_recent.clear()
+            return current
+        penalty = min(max(penalty, 0.1), 1e6)
+        state.set_penalties(penalty)
+        return state.objective
+
+    it = iterate(step, accept, budget, state.rng, state.objective, keep=keep, undo=state.rollback, after=adapt) \
+        if state.n_visits else 0
     if best is None:
         return state.solution(False, it, time.perf_counter() - started)
     state.restore(best)
@@ -495,11 +496,10 @@ class _State:
                 continue
             ruined.add((d, v))
             route = self.routes[d][v]
-            length = int(rng.integers(1, min(len(route), search.max_string, target - count) + 1))
-            lo = int(rng.integers(max(0, i - length + 1), min(i, len(route) - length) + 1))
-            for x in route[lo:lo + length]:
+            cut = string_at(rng, len(route), i, min(search.max_string, target - count))
+            for x in route[cut]:
                 removed.setdefault(x, set()).add(d)
-            count += length
+            count += cut.stop - cut.start
         for d, v in ruined:
             self._set(d, v, [x for x in self.routes[d][v] if d not in removed.get(x, ())])
         out: list[tuple[int, Sequence[int] | None]] = []

@@ -17,6 +17,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.util import optional_boolean_pb2
 
 from .model import Break
+from .search import Annealing, Budget, Exhausted, iterate, string_at
 from .travel import TravelMatrix
 
 Window = tuple[int, int]
@@ -285,25 +286,21 @@ def _solve_lns(problem: Problem, deadline: float, solution_limit: int | None, se
     if not routing.RoutesToAssignment([[manager.NodeToIndex(n) for n in r] for r in first_routes], True, True, template):
         return first_result
     best, best_obj = None, first.ObjectiveValue()
-    current, current_obj = first_routes, first.ObjectiveValue()
+    current, candidate = first_routes, None
     neighbours = model.job_neighbours()
-    t0 = search.lns_temperature * abs(current_obj)
-    loop_start = time.perf_counter()
-    max_iter = None if solution_limit is None else max(1, solution_limit)
-    it = 0
-    while n_jobs and (max_iter is None or it < max_iter):
-        now = time.perf_counter()
-        if now + 0.05 >= deadline:
-            break
-        it += 1
-        remaining = deadline - now
+    budget = Budget(deadline, None if solution_limit is None else max(1, solution_limit), margin=0.05,
+                    started=time.perf_counter())
+
+    def step(it: int) -> float | None:
+        nonlocal best, best_obj, candidate
         # Given a solution limit, each inner search runs to its local optimum (deterministic).
-        inner_s = remaining if max_iter is not None else min(search.lns_inner_s, remaining)
+        remaining = budget.left_s()
+        inner_s = remaining if budget.iterations is not None else min(search.lns_inner_s, remaining)
         inner.time_limit.FromMilliseconds(max(1, int(inner_s * 1000)))
         # Ruin: strings from the routes of the seed job's nearest neighbours.
         where = {node: (v, i) for v, nodes in enumerate(current) for i, node in enumerate(nodes)}
         if not where:
-            break
+            raise Exhausted
         performed = sorted(where)
         seed_node = performed[int(rng.integers(len(performed)))]
         target = int(rng.integers(search.lns_min_removed, search.lns_max_removed + 1))
@@ -317,28 +314,27 @@ def _solve_lns(problem: Problem, deadline: float, solution_limit: int | None, se
             v, i = where[node]
             ruined.add(v)
             nodes = current[v]
-            length = int(rng.integers(1, min(len(nodes), search.lns_max_string, target - len(removed)) + 1))
-            lo = int(rng.integers(max(0, i - length + 1), min(i, len(nodes) - length) + 1))
-            removed.update(nodes[lo : lo + length])
+            removed.update(nodes[string_at(rng, len(nodes), i, min(search.lns_max_string, target - len(removed)))])
         partial = [[manager.NodeToIndex(n) for n in nodes if n not in removed] for nodes in current]
         # (ReadAssignmentFromRoutes fails at random here once required jobs have penalties.)
         start_assignment = routing.solver().Assignment(template)
         if not routing.RoutesToAssignment(partial, True, True, start_assignment):
-            continue
+            return None
         candidate = routing.SolveFromAssignmentWithParameters(start_assignment, inner)
-        if candidate is None:
-            continue
+        if candidate is None or not complete(candidate):
+            return None  # a solution that drops a required job is never kept
         obj = candidate.ObjectiveValue()
-        ok = complete(candidate)
-        if ok and obj < best_obj:
+        if obj < best_obj:
             best, best_obj = routing.solver().Assignment(candidate), obj
-        if max_iter is None:
-            progress = min(1.0, (time.perf_counter() - loop_start) / max(1e-9, deadline - loop_start))
-        else:
-            progress = it / max_iter
-        temperature = t0 * (1.0 - progress)
-        if ok and (obj <= current_obj or (temperature > 0 and obj < current_obj - temperature * np.log(rng.random()))):
-            current, current_obj = node_routes(candidate), obj
+        return obj
+
+    def keep(_: float) -> None:
+        nonlocal current
+        current = node_routes(candidate)
+
+    if n_jobs:
+        iterate(step, Annealing(search.lns_temperature * abs(first.ObjectiveValue())), budget, rng,
+                first.ObjectiveValue(), keep=keep)
     if best is None:
         return first_result
     routes, dropped = model.read(best)
