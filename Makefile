@@ -6,6 +6,7 @@ PY ?= $(or $(shell for p in python3.14 python3.13 python3.12 $$HOME/.pyenv/versi
 VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
+TEST_WORKERS ?= auto
 
 .PHONY: demo test bench clean image-check
 
@@ -19,8 +20,8 @@ demo: $(STAMP)  ## plan the demo day and cycle (out/demo/), then serve the demo 
 	$(BIN)/fieldroute demo
 	$(BIN)/fieldroute serve --demo --db out/demo/service.db
 
-test: $(STAMP)  ## run the test suite
-	$(BIN)/python -m pytest -q
+test: $(STAMP)  ## run the test suite, one worker per core (pytest-xdist; TEST_WORKERS=0 runs it in one process)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 bench: $(STAMP)  ## Solomon (about 5 min), PVRP (about 16 min), scale (about 7 min), road engines on Porto (about 6 min), field, API load (about 2 min) same-day re-plan (about 4 min), territory (about 3 min), request-body (seconds), rep's app (about 1 min) follow-up reports (about 8 min) and plans that learn (about 2 min) benchmarks
 	$(BIN)/python bench/solomon.py --time-limit 10 --jobs 2 --json out/solomon.json
