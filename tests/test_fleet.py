@@ -1,0 +1,79 @@
+"""A fleet planned as independent territories: the clustering, the time shares, worker
+processes giving the plan of one process, a failing territory retried then reported."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+
+from bench.synthetic import synthetic_cycle
+from routing.fleet import FleetParams, InProcess, LocalPool, plan_fleet, plan_territory, tasks_of, territories
+from routing.territory import store_work_s
+
+PARAMS = FleetParams(time_limit_s=600, min_task_s=60, solution_limit=1, seed=1)
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    stores, reps, policy, cycle = synthetic_cycle(40, 4, seed=3, owners=False, weeks=1)
+    return stores, reps, policy, cycle
+
+
+def test_territories_are_near_home_and_even_on_required_hours(fleet):
+    stores, reps, policy, cycle = fleet
+    owner = territories(stores, reps, policy, cycle, slack=0.05)
+    assert set(owner) == {s.id for s in stores} and set(owner.values()) == {r.id for r in reps}
+    work = {r.id: sum(store_work_s(s, policy, cycle) for s in stores if owner[s.id] == r.id) for r in reps}
+    assert max(work.values()) <= 1.05 * sum(work.values()) / len(reps) + max(store_work_s(s, policy, cycle) for s in stores)
+    owned = [s.__class__(**{**s.__dict__, "rep_id": reps[0].id}) if i % 9 == 0 else s for i, s in enumerate(stores)]
+    kept = territories(owned, reps, policy, cycle)
+    assert all(kept[s.id] == reps[0].id for i, s in enumerate(owned) if i % 9 == 0)  # owners are kept
+
+
+def test_each_territory_gets_its_share_of_the_time_with_a_floor(fleet):
+    stores, reps, policy, cycle = fleet
+    owner = territories(stores, reps, policy, cycle)
+    tasks = tasks_of(stores, reps, policy, cycle, owner, params=FleetParams(time_limit_s=100, min_task_s=5))
+    assert [t.key for t in tasks] == [r.id for r in reps]
+    assert 100 <= sum(t.params.time_limit_s for t in tasks) <= 100 + 5 * len(tasks)
+    assert all(t.params.time_limit_s >= 5 and all(s.rep_id == t.key for s in t.stores) for t in tasks)
+
+
+def test_worker_processes_give_the_plan_of_one_process_and_the_checker_accepts_it(fleet):
+    stores, reps, policy, cycle = fleet
+    seen = []
+    pooled = plan_fleet(stores, reps, policy, cycle, params=PARAMS, executor=LocalPool(2),
+                        progress=lambda done, total, t: seen.append((done, total, t.key)))
+    here = plan_fleet(stores, reps, policy, cycle, params=PARAMS, executor=InProcess())
+    assert pooled.routes == here.routes and pooled.unassigned == here.unassigned
+    assert not pooled.failed and pooled.violations == ()
+    assert sorted(k for _, _, k in seen) == sorted(r.id for r in reps) and seen[-1][:2] == (len(reps), len(reps))
+    visited = {v.store_id for r in pooled.routes for v in r.visits}
+    assert visited | {u.store_id for u in pooled.unassigned} == {s.id for s in stores}
+    assert all(t.worker_peak_mb > 0 for t in pooled.territories)
+
+
+def flaky(marker: Path, fails: int, task):
+    """Fails the first ``fails`` tries of rep R02's territory (counted in files under ``marker``)."""
+    if task.key == "R02":
+        tries = len(list(marker.glob("try-*")))
+        (marker / f"try-{tries}").touch()
+        if tries < fails:
+            raise RuntimeError(f"worker lost (try {tries + 1})")
+    return plan_territory(task)
+
+
+@pytest.mark.parametrize("fails", [1, 2])
+def test_a_failing_territory_is_tried_once_more_then_reported(fleet, tmp_path, fails):
+    stores, reps, policy, cycle = fleet
+    plan = plan_fleet(stores, reps, policy, cycle, params=PARAMS, executor=LocalPool(2),
+                      task=functools.partial(flaky, tmp_path, fails))
+    r2 = next(t for t in plan.territories if t.key == "R02")
+    assert r2.tries == 2 and len(list(tmp_path.glob("try-*"))) == 2
+    if fails == 1:
+        assert r2.error is None and r2.routes and not plan.failed
+    else:
+        assert plan.failed == (r2,) and "worker lost (try 2)" in r2.error and not r2.routes
+        assert all(r.rep_id != "R02" for r in plan.routes) and {t.key for t in plan.territories} == {r.id for r in reps}
