@@ -7,13 +7,15 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 TEST_WORKERS ?= auto
+# The extras installed: add ray to run the fleet on Ray (and its tests), as CI does.
+EXTRAS ?= test
 
 .PHONY: demo test bench clean image-check
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 demo: $(STAMP)  ## plan the demo day and cycle (out/demo/), then serve the demo on 127.0.0.1:8000 (Ctrl-C stops)

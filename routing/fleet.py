@@ -13,7 +13,8 @@ times its share of the fleet's required hours, at least ``FleetParams.min_task_s
 returns by its limit (the cycle planner's promise) with its best plan. A task that fails is
 tried once more, then reported; the others carry on.
 
-Executors run the tasks: ``LocalPool`` (worker processes on this machine, the default) or
+Executors run the tasks: ``LocalPool`` (worker processes on this machine, the default),
+``RayCluster`` (Ray tasks on a cluster, the same code on a laptop and a cluster) or
 ``InProcess`` (one after another, here).
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import multiprocessing
+import os
 import resource
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -190,7 +192,9 @@ def plan_territory(task: TerritoryTask) -> TerritoryPlan:
 
 class Executor(Protocol):
     """Runs tasks somewhere: ``run`` yields (task index, result or the exception it raised)
-    as tasks finish; ``cancel`` stops what has not finished."""
+    as tasks finish; ``cancel`` stops what has not finished (and sets ``cancelled``)."""
+
+    cancelled: bool
 
     def run(self, fn: Callable, tasks: Sequence) -> Iterator[tuple[int, object]]: ...
 
@@ -202,6 +206,7 @@ class LocalPool:
     """Worker processes on this machine (``workers``: default one per core)."""
 
     workers: int | None = None
+    cancelled: bool = False
     _pool: concurrent.futures.ProcessPoolExecutor | None = field(default=None, repr=False)
 
     def run(self, fn: Callable, tasks: Sequence) -> Iterator[tuple[int, object]]:
@@ -220,22 +225,85 @@ class LocalPool:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def cancel(self) -> None:
+        self.cancelled = True
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass
+class RayCluster:
+    """Tasks as Ray tasks (the optional extra ``fieldroute[ray]``): on the cluster at
+    ``address`` ("local": one started on this machine), each task with ``cpus_per_task`` CPUs
+    (the solve's threads); a local cluster's object store is bounded to ``object_store_mb``.
+    Ray is imported here only."""
+
+    address: str = "local"
+    cpus_per_task: float = 1.0
+    object_store_mb: int = 200
+    cancelled: bool = False
+    _pending: list = field(default_factory=list, repr=False)
+
+    def connect(self) -> None:
+        if self.address == "local":  # a cluster of this machine listens on 127.0.0.1 only
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        import ray
+
+        if ray.is_initialized():
+            return
+        if self.address == "local":
+            ray.init(include_dashboard=False, object_store_memory=self.object_store_mb * 2**20, log_to_driver=False,
+                     configure_logging=False)
+        else:
+            ray.init(address=self.address, log_to_driver=False, configure_logging=False)
+
+    def run(self, fn: Callable, tasks: Sequence) -> Iterator[tuple[int, object]]:
+        import ray
+
+        self.connect()
+        remote = ray.remote(num_cpus=self.cpus_per_task, max_retries=0)(_call)
+        index = {remote.remote(fn, task): k for k, task in enumerate(tasks)}
+        self._pending = list(index)
+        while self._pending:
+            ready, self._pending = ray.wait(self._pending, num_returns=1)
+            for ref in ready:
+                try:
+                    yield index[ref], ray.get(ref)
+                except ray.exceptions.TaskCancelledError:
+                    continue
+                except ray.exceptions.RayTaskError as exc:  # the task raised: its own exception
+                    yield index[ref], exc.cause if isinstance(exc.cause, Exception) else exc
+                except ray.exceptions.RayError as exc:  # a worker or node lost
+                    yield index[ref], exc
+
+    def cancel(self) -> None:
+        import ray
+
+        self.cancelled = True
+        for ref in self._pending:
+            ray.cancel(ref, force=True)
+
+
+def _call(fn: Callable, task: object) -> object:
+    """``fn(task)``: Ray takes functions only, not partials, as tasks."""
+    return fn(task)
 
 
 class InProcess:
     """The tasks one after another in this process (a baseline, and for debugging)."""
 
+    cancelled = False
+
     def run(self, fn: Callable, tasks: Sequence) -> Iterator[tuple[int, object]]:
         for k, task in enumerate(tasks):
+            if self.cancelled:
+                return
             try:
                 yield k, fn(task)
             except Exception as exc:  # noqa: BLE001 - reported by the caller
                 yield k, exc
 
     def cancel(self) -> None:
-        pass
+        self.cancelled = True
 
 
 def plan_fleet(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle: Cycle, *, network: str = "straight",
@@ -246,7 +314,8 @@ def plan_fleet(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cyc
     on ``executor`` (default ``LocalPool()``); ``progress(done, total, territory)`` hears of
     each territory as it finishes. A task that raises is tried ``params.retries`` more times,
     then reported (``FleetPlan.failed``) with its error; its visits are in neither the routes
-    nor the missing visits."""
+    nor the missing visits. ``executor.cancel()`` (from another thread, or from ``progress``)
+    stops the territories not yet finished: they are reported with the error "cancelled"."""
     started = time.perf_counter()
     owner = territories(stores, reps, policy, cycle, slack=params.balance_slack)
     tasks = tasks_of(stores, reps, policy, cycle, owner, network=network, params=params)
@@ -268,6 +337,9 @@ def plan_fleet(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cyc
             if progress is not None:
                 progress(len(done), len(tasks), result)
         pending = [i for i in range(len(tasks)) if i not in done]
+        if executor.cancelled:
+            done |= {i: TerritoryPlan(tasks[i].key, tries=tries[i], error="cancelled") for i in pending}
+            break
     plans = [done[i] for i in range(len(tasks))]
     routes = sorted((r for p in plans for r in p.routes), key=lambda r: (r.date, r.rep_id))
     missing = sorted((u for p in plans for u in p.unassigned), key=lambda u: (u.date or "", u.store_id))

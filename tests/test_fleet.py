@@ -77,3 +77,11 @@ def test_a_failing_territory_is_tried_once_more_then_reported(fleet, tmp_path, f
     else:
         assert plan.failed == (r2,) and "worker lost (try 2)" in r2.error and not r2.routes
         assert all(r.rep_id != "R02" for r in plan.routes) and {t.key for t in plan.territories} == {r.id for r in reps}
+
+
+def test_only_the_fleet_imports_ray():
+    """Ray is an optional extra: nothing but ``routing.fleet``'s Ray executor imports it."""
+    root = Path(__file__).parents[1]
+    users = sorted(str(f.relative_to(root)) for folder in ("routing", "api", "maps") for f in (root / folder).rglob("*.py")
+                   if "import ray" in f.read_text())
+    assert users == ["routing/fleet.py"]
