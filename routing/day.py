@@ -84,9 +84,6 @@ class DayProblem:
     travel: TravelMatrix
     restart: Restart = Restart()
 
-    def job(self, store_id: str) -> vrptw.Job | None:
-        return next((j for j in self.jobs if j.key == store_id), None)
-
     def routes(self, orders: Mapping[str, Sequence[vrptw.Job]]) -> list[Route]:
         """The routes with visits (vehicle key -> jobs in order), timed and turned into stops, by rep id."""
         by_vehicle = {v.key: v for v in self.vehicles}
