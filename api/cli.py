@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -96,6 +97,23 @@ def build_parser() -> argparse.ArgumentParser:
     _solve_options(p, 30.0)
     p.add_argument("--out", type=Path, help="write the cycle plan JSON here")
     p.add_argument("--maps", type=Path, help="write one HTML route map per date into this folder")
+
+    p = sub.add_parser("plan-fleet", help="plan a cycle for a whole fleet, territory by territory, on worker processes "
+                                          "or a Ray cluster (each territory checked where it is planned)")
+    _inputs(p)
+    p.add_argument("--start", type=_date, required=True, help="first day of the cycle, YYYY-MM-DD")
+    p.add_argument("--weeks", type=_weeks, default=4, help="cycle length in weeks (default 4)")
+    p.add_argument("--holidays", type=_dates, default=frozenset(), help="comma-separated dates nobody works")
+    p.add_argument("--time-limit", type=float, default=600.0,
+                   help="the fleet's planning budget in CPU seconds, shared out by required hours (default 600)")
+    p.add_argument("--min-task-time", type=float, default=10.0, help="the least seconds a territory gets (default 10)")
+    p.add_argument("--solution-limit", type=int, help="each territory's solution limit (repeatable runs)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--workers", type=int, help="worker processes on this machine (default: one per core)")
+    p.add_argument("--ray", default=os.environ.get("FIELDROUTE_RAY_ADDRESS"), metavar="ADDRESS",
+                   help="run the territories on the Ray cluster at ADDRESS ('local' starts one here; default "
+                        "$FIELDROUTE_RAY_ADDRESS; needs the ray extra)")
+    p.add_argument("--out", type=Path, help="write the fleet plan JSON here")
 
     p = sub.add_parser("check", help="check a day or cycle plan against its inputs (exit 1 on violations)")
     _inputs(p)
@@ -241,6 +259,43 @@ def _plan_cycle(args, stores_path, reps_path, policy_path, out, maps_dir) -> int
         return 3
     print("Checked: every required visit is on a route or reported missing with its date; frequencies, spacing and times hold.")
     return 0
+
+
+def _plan_fleet(args) -> int:
+    from routing.fleet import FleetParams, LocalPool, RayCluster, plan_fleet
+    from routing.io import fleet_to_dict, write_json
+
+    stores, reps, policy = load_inputs(args.stores, args.reps, args.policy)
+    network.check_network(args.network)
+    cycle = _cycle_of(args)
+    params = FleetParams(time_limit_s=args.time_limit, min_task_s=args.min_task_time, solution_limit=args.solution_limit,
+                         seed=args.seed)
+    executor = RayCluster(args.ray) if args.ray else LocalPool(args.workers)
+    where = f"Ray at {args.ray}" if args.ray else f"{args.workers or os.cpu_count()} worker processes"
+    print(f"Planning a {cycle.weeks}-week cycle from {cycle.start} for {len(stores)} stores and {len(reps)} reps, "
+          f"territory by territory on {where}, {args.time_limit:g} CPU s in all ...", file=sys.stderr, flush=True)
+
+    def progress(done: int, total: int, territory) -> None:
+        state = territory.error or f"{sum(len(r.visits) for r in territory.routes)} visits, " \
+                                   f"{len(territory.unassigned)} missing, {territory.wall_s:.1f} s"
+        print(f"  [{done}/{total}] {territory.key}: {state}", file=sys.stderr, flush=True)
+
+    plan = plan_fleet(stores, reps, policy, cycle, network=args.network, params=params, executor=executor,
+                      progress=progress)
+    visits = sum(len(r.visits) for r in plan.routes)
+    print(f"Fleet: {len(plan.territories)} territories, {visits} visits on {len(plan.routes)} routes, "
+          f"{len(plan.unassigned)} missing, {plan.wall_s:.1f} s")
+    if args.out:
+        write_json(fleet_to_dict(plan, cycle, policy.time_zone), args.out)
+        print(f"Fleet plan JSON: {args.out}")
+    for t in plan.failed:
+        print(f"Territory {t.key} failed after {t.tries} tries: {t.error}", file=sys.stderr)
+    if plan.violations:
+        print("The independent checker found violations (a bug; please report it):", file=sys.stderr)
+        for v in plan.violations[:50]:
+            print(f"  {v}", file=sys.stderr)
+        return 3
+    return 1 if plan.failed else 0
 
 
 def _print_cycle(plan) -> None:
@@ -493,6 +548,8 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args)
         if args.command == "plan-cycle":
             return _plan_cycle(args, args.stores, args.reps, args.policy, args.out, args.maps)
+        if args.command == "plan-fleet":
+            return _plan_fleet(args)
         if args.command == "replan":
             return _replan(args)
         if args.command == "territory":

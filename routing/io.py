@@ -633,6 +633,27 @@ def cycle_to_dict(plan) -> dict:
     }
 
 
+def fleet_to_dict(plan, cycle, time_zone: str) -> dict:
+    """A ``routing.fleet.FleetPlan`` as JSON: the cycle, each territory's outcome (visits,
+    missing, seconds, the worker's peak memory, tries, error, the checker's violations), and the
+    merged routes and missing visits as in a cycle plan."""
+    zone = ZoneInfo(time_zone)
+    return {
+        "cycle": {"start": cycle.start.isoformat(), "weeks": cycle.weeks,
+                  "holidays": sorted(d.isoformat() for d in cycle.holidays)},
+        "time_zone": time_zone,
+        "wall_s": round(plan.wall_s, 3),
+        "territories": [
+            {"key": t.key, "visits": sum(len(r.visits) for r in t.routes), "missing": len(t.unassigned),
+             "wall_s": round(t.wall_s, 3), "worker_peak_mb": round(t.worker_peak_mb, 1), "tries": t.tries,
+             "error": t.error, "violations": [str(v) for v in t.violations]}
+            for t in plan.territories
+        ],
+        "routes": [route_to_dict(r, zone) for r in plan.routes],
+        "unassigned": [_unassigned_to_dict(u) for u in plan.unassigned],
+    }
+
+
 def cycle_from_dict(data: dict):
     """The parts of a cycle plan JSON a check needs: (Cycle, routes, unassigned)."""
     from .calendar import Cycle

@@ -85,3 +85,31 @@ def test_only_the_fleet_imports_ray():
     users = sorted(str(f.relative_to(root)) for folder in ("routing", "api", "maps") for f in (root / folder).rglob("*.py")
                    if "import ray" in f.read_text())
     assert users == ["routing/fleet.py"]
+
+
+def test_plan_fleet_command_plans_the_demo_territory_by_territory(tmp_path):
+    """``fieldroute plan-fleet`` on the demo: a line per territory as it finishes, the JSON with
+    each territory's outcome and the merged routes, every store on a route or missing."""
+    import json
+    import subprocess
+    import sys
+
+    from routing.io import load_inputs
+
+    from .conftest import DEMO
+
+    inputs = [DEMO / "stores.csv", DEMO / "reps.csv", DEMO / "policy.toml"]
+    out = tmp_path / "fleet.json"
+    r = subprocess.run([sys.executable, "-m", "api.cli", "plan-fleet", "--stores", str(inputs[0]), "--reps", str(inputs[1]),
+                        "--policy", str(inputs[2]), "--start", "2026-11-30", "--weeks", "1", "--solution-limit", "1",
+                        "--workers", "2", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    stores, reps, _ = load_inputs(*inputs)
+    assert sorted(line.split("] ")[1].split(":")[0] for line in r.stderr.splitlines() if "] " in line) == sorted(x.id for x in reps)
+    data = json.loads(out.read_text())
+    assert {t["key"] for t in data["territories"]} == {x.id for x in reps}
+    assert all(t["error"] is None and t["violations"] == [] and t["tries"] == 1 for t in data["territories"])
+    seen = {s["store_id"] for route in data["routes"] for s in route["stops"] if s.get("store_id")}
+    assert seen | {u["store_id"] for u in data["unassigned"]} == {s.id for s in stores}
+    assert sum(t["visits"] for t in data["territories"]) == sum(1 for route in data["routes"] for s in route["stops"]
+                                                                if s["type"] == "visit")
