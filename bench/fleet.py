@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         pooled = plan_fleet(stores, reps, policy, cycle, params=params, executor=LocalPool(args.workers))
         pool_s = time.perf_counter() - t
+        print(f"    pool done in {pool_s:.1f} s; starting a two-node Ray cluster ...", file=sys.stderr, flush=True)
         cluster = _ray_cluster()
         try:
             t = time.perf_counter()
