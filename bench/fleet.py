@@ -77,10 +77,6 @@ def _lpt(times: list[float], workers: int) -> float:
     return max(loads)
 
 
-def _missing(plan) -> int:
-    return len(plan.unassigned)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stores", type=int, default=5000, help="(a) the fleet's stores (default 5000)")
@@ -137,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         long = plan_fleet(sample_stores, sample_reps, policy, cycle, executor=LocalPool(args.workers),
                           params=FleetParams(time_limit_s=args.long * len(sample_reps), min_task_s=args.long, seed=1))
         short_missing = sum(len(x.unassigned) for x in plan.territories if x.key in sample_ids)
-        long_missing = _missing(long)
+        long_missing = len(long.unassigned)
         out |= {"wall_s_country": round(wall, 1), "territory_s_median": round(statistics.median(times), 1),
                 "territory_s_p95": round(sorted(times)[int(0.95 * (len(times) - 1))], 1),
                 "worker_peak_mb": round(max(x.worker_peak_mb for x in plan.territories), 1),

@@ -36,6 +36,7 @@ from .calendar import Cycle
 from .check import Violation, check_cycle
 from .model import Policy, Rep, Route, SolveParams, Store, Unassigned
 from .territory import store_work_s
+from .travel import Point, great_circle_m
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,7 @@ def territories(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cy
     for s, r in owner.items():
         load[r] += work[s]
     share = (1 + slack) * sum(work.values()) / len(reps)
-    homes = np.radians([[r.start_lat, r.start_lon] for r in reps])
-    places = np.radians([[s.lat, s.lon] for s in free])
-    far = _haversine(places, homes)  # stores x reps, metres
+    far = great_circle_m([Point(s.lat, s.lon) for s in free], [Point(r.start_lat, r.start_lon) for r in reps])
     order = np.argsort(far, axis=1, kind="stable")
     second = far[np.arange(len(free)), order[:, 1]] if len(reps) > 1 else far[:, 0]
     regret = second - far[np.arange(len(free)), order[:, 0]]
@@ -136,14 +135,6 @@ def territories(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cy
         owner[store.id] = rep
         load[rep] += work[store.id]
     return owner
-
-
-def _haversine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Great-circle metres between each row of ``a`` and each row of ``b`` (radians)."""
-    dlat = a[:, None, 0] - b[None, :, 0]
-    dlon = a[:, None, 1] - b[None, :, 1]
-    h = np.sin(dlat / 2) ** 2 + np.cos(a[:, None, 0]) * np.cos(b[None, :, 0]) * np.sin(dlon / 2) ** 2
-    return 2 * 6_371_008.8 * np.arcsin(np.sqrt(np.minimum(1.0, h)))
 
 
 def tasks_of(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle: Cycle, owner: Mapping[str, str], *,

@@ -101,6 +101,16 @@ def haversine_m(a: Point, b: Point) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, h)))
 
 
+def great_circle_m(a: Sequence[Point], b: Sequence[Point]) -> np.ndarray:
+    """Great-circle metres from each of ``a`` (rows) to each of ``b`` (columns)."""
+    lat_a, lon_a = np.radians([p.lat for p in a]), np.radians([p.lon for p in a])
+    lat_b, lon_b = np.radians([p.lat for p in b]), np.radians([p.lon for p in b])
+    dlat = lat_b[None, :] - lat_a[:, None]
+    dlon = lon_b[None, :] - lon_a[:, None]
+    h = np.sin(dlat / 2) ** 2 + np.cos(lat_a)[:, None] * np.cos(lat_b)[None, :] * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
 def straight_line_matrix(points: Mapping[str, Point], *, speed_kmh: float, circuity: float) -> TravelMatrix:
     """Great-circle distance x ``circuity``, driven at ``speed_kmh``; symmetric.
 
@@ -109,12 +119,8 @@ def straight_line_matrix(points: Mapping[str, Point], *, speed_kmh: float, circu
     if speed_kmh <= 0 or circuity < 1:
         raise ValueError("speed_kmh must be > 0 and circuity >= 1")
     keys = list(points)
-    lat = np.radians([points[k].lat for k in keys])
-    lon = np.radians([points[k].lon for k in keys])
-    dlat = lat[None, :] - lat[:, None]
-    dlon = lon[None, :] - lon[:, None]
-    h = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
-    metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1))) * circuity
+    every = [points[k] for k in keys]
+    metres = great_circle_m(every, every) * circuity
     seconds = np.ceil(metres / (speed_kmh / 3.6))
     return TravelMatrix(
         keys,

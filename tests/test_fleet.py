@@ -3,6 +3,7 @@ processes giving the plan of one process, a failing territory retried then repor
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def test_territories_are_near_home_and_even_on_required_hours(fleet):
     assert set(owner) == {s.id for s in stores} and set(owner.values()) == {r.id for r in reps}
     work = {r.id: sum(store_work_s(s, policy, cycle) for s in stores if owner[s.id] == r.id) for r in reps}
     assert max(work.values()) <= 1.05 * sum(work.values()) / len(reps) + max(store_work_s(s, policy, cycle) for s in stores)
-    owned = [s.__class__(**{**s.__dict__, "rep_id": reps[0].id}) if i % 9 == 0 else s for i, s in enumerate(stores)]
+    owned = [dataclasses.replace(s, rep_id=reps[0].id) if i % 9 == 0 else s for i, s in enumerate(stores)]
     kept = territories(owned, reps, policy, cycle)
     assert all(kept[s.id] == reps[0].id for i, s in enumerate(owned) if i % 9 == 0)  # owners are kept
 
