@@ -579,7 +579,10 @@ class _Model:
                 raise ValueError(f"initial routes name unknown jobs or vehicles: {', '.join(unknown[:5])}")
             routes = [[self.manager.NodeToIndex(node[k]) for k in initial.get(v.key, ())] for v in self.problem.vehicles]
             candidate = self.routing.solver().Assignment()
-            if self.routing.RoutesToAssignment(routes, True, True, candidate):
+            # An infeasible candidate is not searched from: OR-Tools would try to complete it
+            # by tree search, which can run to the time limit (and past any solution limit).
+            if (self.routing.RoutesToAssignment(routes, True, True, candidate)
+                    and self.routing.CheckIfAssignmentIsFeasible(candidate, False)):
                 start = self.routing.SolveFromAssignmentWithParameters(candidate, params)
                 if start is not None:
                     return start

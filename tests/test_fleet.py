@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,21 @@ def test_worker_processes_give_the_plan_of_one_process_and_the_checker_accepts_i
     visited = {v.store_id for r in pooled.routes for v in r.visits}
     assert visited | {u.store_id for u in pooled.unassigned} == {s.id for s in stores}
     assert all(t.worker_peak_mb > 0 for t in pooled.territories)
+
+
+def test_a_solution_limit_bounds_a_territory_whatever_its_time_limit():
+    """A (rep, date)'s initial route from the cycle's day choice can break the lunch break; OR-Tools
+    then tried to complete it by tree search until the time limit, past any solution limit (here
+    30 % of each date's share of an hour). Now it starts from a first solution instead."""
+    from bench.fleet import country
+
+    stores, reps, policy, cycle = country(200, 4, 1)
+    rep = reps[3]
+    started = time.perf_counter()
+    plan = plan_fleet([s for s in stores if s.rep_id == rep.id], [rep], policy, cycle, executor=InProcess(),
+                      params=FleetParams(time_limit_s=3600, min_task_s=3600, solution_limit=1, seed=1))
+    assert time.perf_counter() - started < 120  # a hang guard, not a speed test: the old code took > 200 s
+    assert not plan.failed and plan.violations == () and plan.routes
 
 
 def flaky(marker: Path, fails: int, task):
