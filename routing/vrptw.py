@@ -250,7 +250,11 @@ def _solve_lns(problem: Problem, deadline: float, solution_limit: int | None, se
     first_model = _Model(problem, seed)
     started = time.perf_counter()
     first_limit = (deadline - started) * search.lns_first_share
-    first = first_model.first_search(_search_parameters(search, first_limit, solution_limit), initial)
+    # Given a solution limit, the first search descends to a local optimum: a guided local search
+    # that finds no other solution (a date of one or two visits, tight windows) would search on
+    # to the time limit, however large, since only solutions count towards the limit.
+    first_search = search if solution_limit is None else replace(search, metaheuristic="GREEDY_DESCENT")
+    first = first_model.first_search(_search_parameters(first_search, first_limit, solution_limit), initial)
     status = _status(first_model.routing)
     if first is None:
         return (), tuple(j.key for j in problem.jobs), None, status
