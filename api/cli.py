@@ -537,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("fieldroute").propagate = False
     from routing.roads import RoadNetworkError
 
-    if args.command in ("serve", "db", "token", "visits"):
+    if args.command in ("serve", "worker", "db", "token", "visits"):
         from .serve import run
 
         return run(args)

@@ -19,9 +19,11 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
@@ -38,6 +40,8 @@ ACTIVE = ("queued", "running")
 BEAT_S = 0.5
 EXPIRED = ("the worker of this job stopped renewing its lease (the server that ran it, or the worker, was stopped or "
            "killed); submit it again")
+#: How often ``fieldroute worker`` looks for queued jobs (the service that queued them cannot tell it).
+WORKER_POLL_S = 1.0
 #: PostgreSQL advisory lock held while claiming a job: one claim at a time on the database, so
 #: the count of running jobs a claim reads is still true when it commits (SQLite: the write lock).
 CLAIM_LOCK = 0x66724A6F  # "frJo"
@@ -103,10 +107,12 @@ def notify(url: str, body: dict, *, wait: bool = False) -> None:
 class JobRunner:
     """Starts queued jobs in worker processes while fewer than ``settings.max_jobs`` jobs run on
     the database (with a live lease, whichever server process started them); fails the jobs
-    whose lease ran out."""
+    whose lease ran out. With ``settings.run_jobs`` false (a web tier whose jobs run in
+    ``fieldroute worker`` processes elsewhere, see ``work``) it only fails expired jobs."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker):
+    def __init__(self, settings: Settings, sessions: sessionmaker, poll_s: float | None = None):
         self.settings, self.sessions = settings, sessions
+        self.poll_s = poll_s or settings.job_lease_s  # how often to look for queued jobs besides kick()
         allow_callbacks(settings)
         self.processes: dict[str, multiprocessing.Process] = {}
         self.lock = threading.Lock()
@@ -133,7 +139,7 @@ class JobRunner:
         return failed
 
     def _look(self) -> None:
-        while not self.stopped.wait(self.settings.job_lease_s):
+        while not self.stopped.wait(self.poll_s):
             try:
                 self.kick()
             except Exception:  # noqa: BLE001 - the database may be away for a while: look again later
@@ -143,7 +149,7 @@ class JobRunner:
         """Fail the jobs whose lease ran out; start queued jobs while there is room."""
         fail_expired(self.sessions)
         with self.lock:
-            while not self.stopping and (job_id := self._claim()) is not None:
+            while self.settings.run_jobs and not self.stopping and (job_id := self._claim()) is not None:
                 process = multiprocessing.get_context("spawn").Process(
                     target=run_plan_job, args=(self.settings.model_dump(mode="json"), job_id, os.getpid()),
                     name=f"fieldroute-job-{job_id}")
@@ -217,6 +223,7 @@ def run_plan_job(settings_data: dict, job_id: str, server_pid: int | None = None
     engine = make_engine(settings.db_url)
     sessions = session_factory(engine)
     progress = _Progress(sessions, job_id, settings.job_lease_s, server_pid)
+    signal.signal(signal.SIGTERM, lambda *_: progress.halt())  # cancelled by the runner: its workers too
     try:
         with sessions() as session:
             job = session.get(Job, job_id)
@@ -248,6 +255,7 @@ class _Progress:
     def __init__(self, sessions: sessionmaker, job_id: str, lease_s: float, server_pid: int | None):
         self.sessions, self.job_id, self.lease_s, self.server_pid = sessions, job_id, lease_s, server_pid
         self.limit, self.phase, self.share, self.started = 1.0, "loading inputs", 0.0, time.monotonic()
+        self.on_stop: Callable[[], None] | None = None  # stops the job's own workers before this process ends
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True, name=f"fieldroute-job-{job_id}-lease")
         self.thread.start()
@@ -259,13 +267,21 @@ class _Progress:
         self.done.set()
         self.thread.join()
 
+    def halt(self) -> None:
+        """End the process at once, its job's workers first: nothing more of the job is written."""
+        try:
+            if self.on_stop is not None:
+                self.on_stop()
+        finally:
+            os._exit(0)
+
     def _loop(self) -> None:
         while True:
             if self.server_pid is not None and os.getppid() != self.server_pid:
-                os._exit(0)  # orphaned: the server was killed; the job fails when its lease runs out
+                self.halt()  # orphaned: the server was killed; the job fails when its lease runs out
             if self._renew() in ("failed", "cancelled"):
                 if not self.done.is_set():
-                    os._exit(0)  # failed by another process or cancelled: nothing of this job may be written
+                    self.halt()  # failed by another process or cancelled: nothing of this job may be written
                 return
             if self.done.wait(BEAT_S):
                 return
@@ -298,17 +314,22 @@ def _plan(settings: Settings, sessions: sessionmaker, job_id: str, progress: _Pr
         job = session.get(Job, job_id)
         params, inputs = dict(job.params), job.params["inputs"]
         stores, reps, policy = load_inputs(session, inputs)
-    progress("loading roads", 0.0)
-    roads = road_network(params["network"], cache=settings.cache_dir)
-    travel, snapping = travel_for(roads, stores, reps, policy, cache=settings.cache_dir)
+    travel, snapping = None, None
+    if not params.get("by_territory"):  # each territory builds its own matrix where it is planned
+        progress("loading roads", 0.0)
+        roads = road_network(params["network"], cache=settings.cache_dir)
+        travel, snapping = travel_for(roads, stores, reps, policy, cache=settings.cache_dir)
     cycle = Cycle(dt.date.fromisoformat(params["start"]), params["weeks"],
                   frozenset(dt.date.fromisoformat(d) for d in params["holidays"]))
     solve = SolveParams(time_limit_s=params["time_limit_s"], solution_limit=params.get("solution_limit"),
                         seed=params["seed"], balance_weight=params["balance"])
     progress.started = time.monotonic()
-    plan = plan_cycle(stores, reps, policy, cycle, travel=travel, params=solve, progress=progress)
-    progress("checking", 0.99)
-    violations = check_cycle(plan.routes, plan.unassigned, stores, reps, policy, cycle, travel)
+    if params.get("by_territory"):
+        plan, violations = _plan_by_territory(settings, params, stores, reps, policy, cycle, solve, progress)
+    else:
+        plan = plan_cycle(stores, reps, policy, cycle, travel=travel, params=solve, progress=progress)
+        progress("checking", 0.99)
+        violations = check_cycle(plan.routes, plan.unassigned, stores, reps, policy, cycle, travel)
     data = cycle_to_dict(dataclasses.replace(plan, params=plan.params | ({"snapping": snapping} if snapping else {})))
     data.pop("routes")
     data["check"] = {"violations": [str(v) for v in violations[:100]], "ok": not violations}
@@ -336,3 +357,38 @@ def _plan(settings: Settings, sessions: sessionmaker, job_id: str, progress: _Pr
 
 class _Cancelled(Exception):
     pass
+
+
+def _plan_by_territory(settings: Settings, params: dict, stores, reps, policy, cycle, solve, progress: _Progress):
+    """The cycle planned territory by territory (``routing.fleet``) on worker processes, or on
+    Ray with ``settings.ray_address``: the phase counts the territories planned; cancelling the
+    job stops them. Fails if a territory failed (after its retry)."""
+    from routing.fleet import FleetParams, LocalPool, RayCluster, plan_fleet
+
+    executor = RayCluster(settings.ray_address) if settings.ray_address else LocalPool(settings.territory_jobs)
+    progress.on_stop = executor.cancel
+    progress("planning territories", 0.0)
+
+    def heard(done: int, total: int, territory) -> None:
+        progress(f"planning territories: {done} of {total} done", done / total)
+
+    fleet_params = FleetParams(time_limit_s=solve.time_limit_s, solution_limit=solve.solution_limit, seed=solve.seed)
+    fleet = plan_fleet(stores, reps, policy, cycle, network=params["network"], params=fleet_params, executor=executor,
+                       progress=heard)
+    if fleet.failed:
+        raise RuntimeError("territories failed: " + "; ".join(f"{t.key}: {t.error}" for t in fleet.failed[:5]))
+    plan = fleet.as_cycle(stores, reps, policy, cycle, solve.as_dict() | {"by_territory": len(fleet.territories)})
+    return plan, list(fleet.violations)
+
+
+def work(settings: Settings, stop: threading.Event) -> None:
+    """``fieldroute worker``: run the database's queued jobs (up to ``settings.max_jobs`` at once
+    on the database, with every server and worker process that shares it) until ``stop`` is set;
+    then its running jobs are failed as a stopping server's are."""
+    settings = settings.model_copy(update={"run_jobs": True})
+    runner = JobRunner(settings, session_factory(make_engine(settings.db_url)), poll_s=WORKER_POLL_S)
+    if failed := runner.start():
+        log.warning("%d job(s) whose worker stopped renewing its lease; marked failed", failed)
+    while not stop.wait(1.0):
+        pass
+    runner.shutdown()

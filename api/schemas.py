@@ -249,6 +249,11 @@ class PlanRequest(BaseModel):
     seed: int = Field(0, ge=0, le=2**31 - 1, strict=True)
     balance: int = Field(0, ge=0, le=100, strict=True)
     holidays: list[dt.date] = Field(default_factory=list, max_length=400)
+    by_territory: bool = Field(False, strict=True, description="plan the fleet territory by territory, each on its own "
+                               "worker (or Ray task): each rep's owned stores, the others given to the nearest rep "
+                               "with room; time_limit_s is shared out by the territories' required hours, at least 5 s "
+                               "each (CPU seconds: the job takes about this over the workers). For large fleets (thousands of stores); the job's phase counts the "
+                               "territories planned")
     callback_url: Annotated[HttpUrl, UrlConstraints(max_length=2000)] | None = Field(
         None, description="called once with POST {job_id, status, plan_id, error} when the job ends (status succeeded, "
         "failed or cancelled): http or https to a global address, or to a host or network the service allows "

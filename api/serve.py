@@ -1,4 +1,4 @@
-"""The service's commands: ``fieldroute serve [--demo]``, ``db upgrade``, ``token create|list|revoke``."""
+"""The service's commands: ``fieldroute serve [--demo]``, ``worker``, ``db upgrade``, ``token create|list|revoke``."""
 
 from __future__ import annotations
 
@@ -43,6 +43,14 @@ def add_commands(sub) -> None:
                    "(without an offset: the plans' time zone; default $FIELDROUTE_CLOCK, else the system clock): "
                    "for demos, tests and app developers; --demo plans the week of that date")
 
+    p = sub.add_parser("worker", help="run the plan jobs the service queues, in this process's workers (a separate "
+                       "machine or container; set FIELDROUTE_RUN_JOBS=false on the service)")
+    _db_option(p)
+    p.add_argument("--max-jobs", type=int, help="jobs run at once on the database, by every process that shares it "
+                   "(default $FIELDROUTE_MAX_JOBS, 1)")
+    p.add_argument("--ray", metavar="ADDRESS", help="plan by-territory jobs on this Ray cluster ('local': one on this "
+                   "machine; default $FIELDROUTE_RAY_ADDRESS, else worker processes here)")
+
     p = sub.add_parser("db", help="database maintenance")
     p.add_argument("action", choices=["upgrade", "current"], help="upgrade: apply migrations; current: show the revision")
     _db_option(p)
@@ -84,6 +92,10 @@ def settings_from(args) -> Settings:
         values["network"] = "demo"
     if getattr(args, "clock", None):
         values["clock"] = args.clock
+    if getattr(args, "max_jobs", None):
+        values["max_jobs"] = args.max_jobs
+    if getattr(args, "ray", None):
+        values["ray_address"] = args.ray
     return Settings(**values)
 
 
@@ -94,7 +106,32 @@ def run(args) -> int:
         return _token(args)
     if args.command == "visits":
         return _visits(args)
+    if args.command == "worker":
+        return _worker(args)
     return _serve(args)
+
+
+def _worker(args) -> int:
+    """``fieldroute worker``: run queued plan jobs until SIGTERM or Ctrl-C."""
+    import logging
+    import signal
+    import threading
+
+    from .jobs import work
+
+    settings = settings_from(args)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    engine = make_engine(settings.db_url)
+    if settings.migrate_on_start:
+        upgrade(engine)
+    engine.dispose()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"Running plan jobs from {settings.db_url} (at most {settings.max_jobs} at once on the database); "
+          "Ctrl-C stops.", file=sys.stderr, flush=True)
+    work(settings, stop)
+    return 0
 
 
 def _visits(args) -> int:

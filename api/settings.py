@@ -39,8 +39,13 @@ class Settings(BaseSettings):
                           "processes that share it); the rest wait in the queue")
     job_lease_s: float = Field(15.0, ge=2, le=600, description="a running job's worker renews the job's lease every half "
                                "second; a job whose lease ran out (its worker or its server was killed) is marked failed")
-    territory_jobs: int = Field(2, ge=1, le=64, description="territories a proposal job routes at once (processes at the "
-                                "job's priority), and CP-SAT workers of its search")
+    territory_jobs: int = Field(2, ge=1, le=64, description="territories a proposal job routes, or a plan job by territories "
+                                "plans, at once (processes at the job's priority), and CP-SAT workers of a proposal's search")
+    run_jobs: bool = Field(True, description="run plan and proposal jobs in this service's own processes; false: the "
+                           "service only queues them and `fieldroute worker` processes (elsewhere) run them")
+    ray_address: str | None = Field(None, description="plan the territories of a plan job by territories as Ray tasks on "
+                                    "this cluster (host:port, or 'local' to start one on the worker's machine; needs "
+                                    "fieldroute[ray]); default: worker processes on the job's machine")
     job_nice: int = Field(10, ge=0, le=19, description="how much lower the OS priority of plan jobs is than the web server's")
     max_body_mb: float = Field(50.0, gt=0, description="the largest request body (an import) in MiB")
     max_plan_time_s: float = Field(3600.0, gt=0, description="the longest time limit a plan request may ask for")

@@ -166,16 +166,22 @@ def plan_cycle(
             planned[u.store_id].discard(date)
         routes += day_routes
         unassigned += keep + left
-    routes.sort(key=lambda r: (r.date, r.rep_id))
-    unassigned.sort(key=lambda u: (u.date or "", u.store_id))
     capacity = _capacity(stores, reps, policy, cycle, assignment, travel)
-    kpis = _kpis(stores, reps, policy, cycle, routes)
+    return assemble(stores, reps, policy, cycle, routes, unassigned, capacity, params.as_dict() | {"travel": travel.source})
+
+
+def assemble(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle: Cycle, routes: Sequence[Route],
+             unassigned: Sequence[Unassigned], capacity: Sequence[RepCapacity], params: dict) -> CyclePlan:
+    """A cycle plan from its routes, missing visits and the reps' capacity: in order, with its
+    KPIs and suggestions (a planned cycle, or the merged territories of a fleet)."""
+    routes = sorted(routes, key=lambda r: (r.date, r.rep_id))
+    unassigned = sorted(unassigned, key=lambda u: (u.date or "", u.store_id))
     return CyclePlan(
         start=cycle.start.isoformat(), weeks=cycle.weeks, holidays=tuple(sorted(d.isoformat() for d in cycle.holidays)),
         time_zone=policy.time_zone,
-        routes=tuple(routes), unassigned=tuple(unassigned), capacity=tuple(capacity), kpis=kpis,
-        suggestions=tuple(_suggestions(capacity, unassigned, stores, policy)),
-        params=params.as_dict() | {"travel": travel.source},
+        routes=tuple(routes), unassigned=tuple(unassigned), capacity=tuple(capacity),
+        kpis=_kpis(stores, reps, policy, cycle, routes),
+        suggestions=tuple(_suggestions(capacity, unassigned, stores, policy)), params=params,
     )
 
 

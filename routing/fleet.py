@@ -34,6 +34,7 @@ import numpy as np
 
 from .calendar import Cycle
 from .check import Violation, check_cycle
+from .cycle import CyclePlan, RepCapacity, assemble, plan_cycle
 from .model import Policy, Rep, Route, SolveParams, Store, Unassigned
 from .territory import store_work_s
 from .travel import Point, great_circle_m
@@ -80,6 +81,7 @@ class TerritoryPlan:
     routes: tuple[Route, ...] = ()
     unassigned: tuple[Unassigned, ...] = ()
     violations: tuple[Violation, ...] = ()
+    capacity: tuple[RepCapacity, ...] = ()
     wall_s: float = 0.0
     worker_peak_mb: float = 0.0
     tries: int = 1
@@ -102,6 +104,12 @@ class FleetPlan:
     @property
     def violations(self) -> tuple[Violation, ...]:
         return tuple(v for t in self.territories for v in t.violations)
+
+    def as_cycle(self, stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cycle: Cycle,
+                 params: dict | None = None) -> CyclePlan:
+        """The merged plan as one cycle plan of the fleet (its KPIs over every territory)."""
+        capacity = [c for t in self.territories for c in t.capacity]
+        return assemble(stores, reps, policy, cycle, self.routes, self.unassigned, capacity, params or {})
 
 
 # --- territories -----------------------------------------------------------------------------
@@ -164,7 +172,6 @@ _ROADS: dict[str, object] = {}  # a worker's road engines, loaded once per proce
 
 def plan_territory(task: TerritoryTask) -> TerritoryPlan:
     """Plan one territory where it runs: its travel matrix, its cycle, its check."""
-    from .cycle import plan_cycle
     from .network import road_network, travel_for
 
     started = time.perf_counter()
@@ -174,8 +181,8 @@ def plan_territory(task: TerritoryTask) -> TerritoryPlan:
     plan = plan_cycle(task.stores, task.reps, task.policy, task.cycle, travel=travel, params=task.params)
     violations = check_cycle(plan.routes, plan.unassigned, task.stores, task.reps, task.policy, task.cycle, travel) \
         if task.check else []
-    return TerritoryPlan(task.key, plan.routes, plan.unassigned, tuple(violations), time.perf_counter() - started,
-                         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return TerritoryPlan(task.key, plan.routes, plan.unassigned, tuple(violations), plan.capacity,
+                         time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 # --- executors -------------------------------------------------------------------------------
@@ -216,9 +223,13 @@ class LocalPool:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def cancel(self) -> None:
+        """Drop the tasks not started and stop the running ones (their worker processes end)."""
         self.cancelled = True
         if self._pool is not None:
+            workers = list((self._pool._processes or {}).values())  # noqa: SLF001 - no public way to stop a running task
             self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in workers:
+                process.terminate()
 
 
 @dataclass
@@ -319,7 +330,7 @@ def plan_fleet(stores: Sequence[Store], reps: Sequence[Rep], policy: Policy, cyc
             i = pending[k]
             tries[i] += 1
             if isinstance(result, BaseException):
-                if tries[i] <= params.retries:
+                if executor.cancelled or tries[i] <= params.retries:
                     continue
                 result = TerritoryPlan(tasks[i].key, tries=tries[i], error=f"{type(result).__name__}: {result}")
             else:

@@ -38,15 +38,19 @@ def _team(db_url: str, tmp_path: Path) -> dict:
     return admin
 
 
+def _env(tmp_path: Path, **more: str) -> dict:
+    return os.environ | {"FIELDROUTE_JOB_LEASE_S": str(LEASE_S), "FIELDROUTE_DATA_DIR": str(tmp_path),
+                         "FIELDROUTE_CACHE_DIR": str(tmp_path / "cache"), "FIELDROUTE_LOG_LEVEL": "warning"} | more
+
+
 @contextlib.contextmanager
-def _server(db_url: str, tmp_path: Path, *, host: str | None = None):
+def _server(db_url: str, tmp_path: Path, *, host: str | None = None, **env: str):
     """``fieldroute serve`` on the database (lease ``LEASE_S``, straight-line travel) until the
-    block ends: (base URL, its process); ``host``: the host name it sees."""
+    block ends: (base URL, its process); ``host``: the host name it sees; ``env``: more settings."""
     port = _free_port()
     command = ["serve", "--db", db_url, "--port", str(port), "--network", "straight"]
     command = [sys.executable, "-c", AS_ANOTHER_HOST, host, *command] if host else [sys.executable, "-m", "api.cli", *command]
-    env = os.environ | {"FIELDROUTE_JOB_LEASE_S": str(LEASE_S), "FIELDROUTE_DATA_DIR": str(tmp_path),
-                        "FIELDROUTE_CACHE_DIR": str(tmp_path / "cache"), "FIELDROUTE_LOG_LEVEL": "warning"}
+    env = _env(tmp_path, **env)
     server = subprocess.Popen(command, env=env, cwd=Path(__file__).parents[2], stdout=subprocess.DEVNULL,
                               stderr=open(tmp_path / f"server-{port}.log", "w"))
     base = f"http://127.0.0.1:{port}"
@@ -59,6 +63,36 @@ def _server(db_url: str, tmp_path: Path, *, host: str | None = None):
         if server.poll() is None:
             server.terminate()
         server.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def _worker(db_url: str, tmp_path: Path, **env: str):
+    """``fieldroute worker`` on the database until the block ends (SIGTERM): its process."""
+    log = tmp_path / f"worker-{time.monotonic_ns()}.log"
+    worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--db", db_url], env=_env(tmp_path, **env),
+                              cwd=Path(__file__).parents[2], stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    try:
+        yield worker
+        assert worker.poll() is None, log.read_text()
+    finally:
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0, log.read_text()
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid``."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            children.setdefault(int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+        except (ValueError, OSError, IndexError):
+            continue
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.add(child)
+            todo.append(child)
+    return found
 
 
 def _until(condition, timeout: float):
@@ -157,3 +191,55 @@ def test_plan_and_proposal_jobs_renew_their_lease_while_they_run(db_url, tmp_pat
         proposal = r.json()
         seen = _until(lambda: client.get(f"/v1/territories/proposals/{proposal['id']}", headers=admin).json()["status"] != "running", 120)
         assert seen and wait_job(client, admin, proposal["job"]["id"])["status"] == "succeeded"
+
+
+BY_TERRITORY = {"start": MONDAY, "weeks": 1, "by_territory": True}
+#: The worker tests' service and worker: a lean service, and a lease that a job process starting
+#: on a busy machine renews in time (these tests do not wait for leases to run out).
+LEAN = {"FIELDROUTE_RUN_JOBS": "false", "FIELDROUTE_JOB_LEASE_S": "20"}
+
+
+def test_a_worker_process_runs_the_jobs_a_lean_service_queues_territory_by_territory(db_url, tmp_path):
+    """A service with FIELDROUTE_RUN_JOBS=false only queues plans; ``fieldroute worker`` on the
+    same database runs them: a plan by territory, each territory on its own process, the phase
+    counting the territories planned, the merged plan checked and stored."""
+    admin = _team(db_url, tmp_path)
+    with (_server(db_url, tmp_path, **LEAN) as (base, server),
+          httpx.Client(base_url=base, headers=admin, timeout=30) as a):
+        r = a.post("/v1/plans", json=BY_TERRITORY | {"time_limit_s": 60, "solution_limit": 1, "seed": 1})
+        assert r.status_code == 202, r.text
+        job_id = r.json()["id"]
+        time.sleep(2)  # the service would have started it at once: it does not run jobs itself
+        assert a.get(f"/v1/jobs/{job_id}").json()["status"] == "queued" and not _job_workers(server.pid)
+        phases = []
+        with _worker(db_url, tmp_path, FIELDROUTE_JOB_LEASE_S="20"):
+            def ended():
+                job = a.get(f"/v1/jobs/{job_id}").json()
+                phases.append(job["phase"])
+                return job["status"] not in ("queued", "running") and job
+            job = _until(ended, 180)
+        assert job["status"] == "succeeded", job["error"]
+        assert any(p.startswith("planning territories") for p in phases), phases
+        plan = a.get(f"/v1/plans/{job['plan_id']}").json()["result"]
+        assert plan["summary"]["visits"] > 0 and {c["rep_id"] for c in plan["capacity"]} == {"R1", "R2", "R3", "R4"}
+        assert plan["check"]["ok"], plan["check"]
+
+
+def test_cancelling_a_plan_by_territory_stops_its_territories(db_url, tmp_path):
+    """Cancelled while its territories plan (a minute each), the job's process and every
+    territory's process end; the worker runs on and takes the next job."""
+    admin = _team(db_url, tmp_path)
+    with (_server(db_url, tmp_path, **LEAN) as (base, _),
+          httpx.Client(base_url=base, headers=admin, timeout=30) as a, _worker(db_url, tmp_path, FIELDROUTE_JOB_LEASE_S="20") as worker):
+        job_id = a.post("/v1/plans", json=BY_TERRITORY | {"time_limit_s": 600}).json()["id"]
+        assert _until(lambda: a.get(f"/v1/jobs/{job_id}").json()["phase"].startswith("planning territories"), 120)
+        assert _until(lambda: len(_descendants(worker.pid)) >= 3, 60)  # the job, and its territories' processes
+        running = {p for p in _descendants(worker.pid)  # the worker's resource tracker stays with it
+                   if b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()}
+        r = a.delete(f"/v1/jobs/{job_id}")
+        assert r.status_code == 200 and r.json()["status"] == "cancelled"
+        assert _until(lambda: all(_gone(p) for p in running), 30), [
+            Path(f"/proc/{p}/cmdline").read_bytes() for p in running if not _gone(p)]
+        r = a.post("/v1/plans", json={"start": MONDAY, "weeks": 1, "time_limit_s": 5, "solution_limit": 5})
+        job = _until(lambda: (j := a.get(f"/v1/jobs/{r.json()['id']}").json())["status"] not in ("queued", "running") and j, 120)
+        assert job["status"] == "succeeded", job["error"]
